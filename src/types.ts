@@ -1,0 +1,101 @@
+// The records of the layer solver: settings in, result out (OSQP's settings/info/solution split).
+
+/** How the layer's outputs are produced from W^T x: decides the constraint set of the program. */
+export type Activation = 'relu' | 'linear';
+
+/** Whether `epsilon` is a fraction of ||Y||_F (the paper's gain g) or an absolute Frobenius bound. */
+export type EpsilonMode = 'relative' | 'absolute';
+
+/** Every knob of one layer solve. Defaults live in DEFAULT_SETTINGS (settings.ts) and nowhere else. */
+export interface TrimSettings {
+  /** Allowed discrepancy on the active outputs; see epsilonMode. Relative default 0.05. */
+  epsilon: number;
+  epsilonMode: EpsilonMode;
+  activation: Activation;
+  /** Append a ones row to X so the bias is learned (and pruned) as the last row of W. */
+  bias: boolean;
+  /** Absolute tolerance of the primal and dual residuals (scaled units, per sqrt(entry)). */
+  absTol: number;
+  /** Relative tolerance of the primal and dual residuals. */
+  relTol: number;
+  /** Iteration cap of the ADMM loop. */
+  maxIterations: number;
+  /** Initial ADMM penalty (in the units after the c0 scaling). */
+  rho: number;
+  /** Adapt rho by residual balancing (free: rho is not in the linear system). */
+  adaptiveRho: boolean;
+  /** Over-relaxation parameter alpha in [1, 2); 1 is plain ADMM. */
+  relaxation: number;
+  /** Outputs above this (after c0 scaling) count as active, in the set Omega. */
+  activeThreshold: number;
+  /** Cap on conjugate-gradient steps per ADMM iteration (warm-started, so a few suffice). */
+  maxCgSteps: number;
+}
+
+/** One layer's calibration signals, sample-major as frameworks store activations. */
+export interface LayerInput {
+  /** P x N inputs, row p is sample p. */
+  inputs: Float32Array;
+  /** P x M outputs of the trained layer on the same samples. */
+  outputs: Float32Array;
+  samples: number; // P
+  inputSize: number; // N (without the bias row)
+  outputSize: number; // M
+  /** Optional P x M slack V for the inactive outputs (cascade scheme); 0 when absent. */
+  slack?: Float32Array;
+  /** Optional warm start: N(+1) x M weights (e.g. the previous try of a sparsity search). */
+  initialWeights?: Float32Array;
+}
+
+export enum TrimStatus {
+  /** Primal and dual residuals met the tolerances. */
+  Solved = 'solved',
+  /** Tolerances 10x looser than asked were met when the iteration cap was reached. */
+  SolvedInaccurate = 'solved-inaccurate',
+  /** The iteration cap was reached before even the loose tolerances were met. */
+  MaxIterations = 'max-iterations',
+  /** A NaN or infinity appeared in the iterates. */
+  NonFinite = 'non-finite',
+}
+
+export const STATUS_MESSAGES: Readonly<Record<TrimStatus, string>> = Object.freeze({
+  [TrimStatus.Solved]: 'converged: primal and dual residuals within tolerance',
+  [TrimStatus.SolvedInaccurate]: 'iteration cap reached; residuals within 10x the tolerances',
+  [TrimStatus.MaxIterations]: 'iteration cap reached before the residuals met the tolerances',
+  [TrimStatus.NonFinite]: 'the iterates became NaN or infinite',
+});
+
+/** What a solve returns: the solution and an honest account of how it was reached. */
+export interface TrimResult {
+  /** N x M row-major weights (row n = input n), exactly sparse. */
+  weights: Float32Array;
+  /** M biases (the last row of the program's W), or null when bias was off. */
+  bias: Float32Array | null;
+  inputSize: number;
+  outputSize: number;
+  /** Nonzero entries among the N x M weights (bias excluded). */
+  nnz: number;
+  /** Nonzero biases. */
+  nnzBias: number;
+  /** Sum of |entries| of weights and bias. */
+  l1: number;
+  /** ||(W^T X - Y)_Omega||_F / ||Y||_F reached by the returned weights. */
+  relativeError: number;
+  /** The epsilon used, relative to ||Y||_F. */
+  relativeEpsilon: number;
+  /** Largest (W^T X - V) on Omega^c (ReLU layers; 0 for linear): > 0 means a violation. */
+  maxInactive: number;
+  /** Same, relative to max |Y|. */
+  maxInactiveRelative: number;
+  status: TrimStatus;
+  iterations: number;
+  /** Final primal and dual residuals and their tolerances (scaled units). */
+  primalResidual: number;
+  dualResidual: number;
+  primalTolerance: number;
+  dualTolerance: number;
+  /** Final rho and the total number of conjugate-gradient steps. */
+  rho: number;
+  cgSteps: number;
+  seconds: number;
+}
