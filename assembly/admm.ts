@@ -1,0 +1,149 @@
+// The Net-Trim ADMM of method.md section 3, run entirely inside wasm: the caller writes X, Y (and V)
+// once, fills the parameter block, calls admmSolve and reads W2 and the outputs back.
+import { Param, Status } from './params';
+import { arenaAlloc, arenaAllocF32, arenaUsed, getF, setF } from './memory';
+import { gemm } from './gemm';
+import { cgReserve, cgSolve } from './cg';
+import {
+  sumA, sumB, sumC, sumD, activeDistanceSq, updateW1, updateW2, updateDualsSamples, updateDualsWeights,
+  scaleInPlace, maxEntry, measureFit,
+} from './updates';
+
+// Residual balancing (Boyd et al. 2011, 3.4.1, with OSQP's normalised ratio): rho moves by the
+// square root of the ratio of the relative residuals when that ratio leaves [1/MU, MU].
+const MU: f64 = 5;
+const RHO_MIN: f64 = 1e-6;
+const RHO_MAX: f64 = 1e6;
+
+// @ts-ignore: decorator
+@inline function param(block: usize, k: Param): f64 {
+  return load<f64>(block + (<usize>k << 3));
+}
+// @ts-ignore: decorator
+@inline function setParam(block: usize, k: Param, v: f64): void {
+  store<f64>(block + (<usize>k << 3), v);
+}
+
+/** Reserves a zeroed parameter block for the caller. */
+export function paramsAlloc(): usize {
+  return arenaAllocF32(<usize>Param.Count * 2);
+}
+
+/**
+ * Solves one layer program. X (P x N) and Y (P x M) are sample-major with padded sizes: N, M multiples
+ * of 8 and P of 4, padding zero (zeros stay exactly zero through every step). X, Y and V are scaled
+ * in place by 1 / c0. W2 is written to WOutPtr (N x M, row-major).
+ */
+export function admmSolve(block: usize): void {
+  const n = <i32>param(block, Param.Rows), m = <i32>param(block, Param.Cols), p = <i32>param(block, Param.Samples);
+  const x = <usize>param(block, Param.XPtr), y = <usize>param(block, Param.YPtr);
+  const v = <usize>param(block, Param.VPtr), wOut = <usize>param(block, Param.WOutPtr);
+  const wInit = <usize>param(block, Param.WInitPtr);
+  const relu = param(block, Param.Relu) != 0;
+  const thr = <f32>param(block, Param.ActiveThreshold);
+  const alpha = <f32>param(block, Param.Relaxation);
+  const absTol = param(block, Param.AbsTol), relTol = param(block, Param.RelTol);
+  const maxIter = <i32>param(block, Param.MaxIterations), maxCg = <i32>param(block, Param.MaxCgSteps);
+  const cgTol = <f32>param(block, Param.CgTol);
+  const adaptive = param(block, Param.AdaptiveRho) != 0;
+  let rho = param(block, Param.Rho);
+
+  const pm = <usize>p * m, nm = <usize>n * m;
+  // Workspace: the Gram matrix, four P x M blocks, five N x M blocks, CG's three more.
+  const g = arenaAllocF32(<usize>n * n), diag = arenaAllocF32(n);
+  let t = arenaAllocF32(pm), tNew = arenaAllocF32(pm);
+  const u1 = arenaAllocF32(pm), w1 = arenaAllocF32(pm);
+  const w3 = arenaAllocF32(nm), w3Prev = arenaAllocF32(nm), u2 = arenaAllocF32(nm), rhs = arenaAllocF32(nm);
+  const reserved = cgReserve(n, m);
+  setParam(block, Param.WorkspaceBytes, <f64>arenaUsed());
+  if (!reserved) { setParam(block, Param.Status, Status.OutOfMemory); return; }
+  const w2 = wOut;
+
+  // Scaling (method.md 3): c0 = 0.3 sqrt(max G); the feasible set and the solution do not change.
+  gemm(g, n, x, 1, n, x, n, n, n, p, false);
+  const gmax = maxEntry(g, <usize>n * n);
+  const c0: f64 = gmax > 0 ? 0.3 * Math.sqrt(<f64>gmax) : 1;
+  const inv = <f32>(1 / c0);
+  scaleInPlace(x, <usize>p * n, inv);
+  scaleInPlace(y, pm, inv);
+  if (v != 0) scaleInPlace(v, pm, inv);
+  scaleInPlace(g, <usize>n * n, inv * inv);
+  for (let i = 0; i < n; i++) setF(diag, i, getF(g, <usize>i * (n + 1)) + 1);
+  const eps = param(block, Param.Epsilon) / c0;
+  setParam(block, Param.C0, c0);
+
+  memory.fill(w2, 0, nm << 2);
+  if (wInit != 0) {
+    memory.copy(w3, wInit, nm << 2);
+    gemm(t, m, x, n, 1, w3, m, p, m, n, false);
+  }
+
+  // Tolerance scales (Boyd 3.3.1): sqrt of the constraint count for the absolute part.
+  const realCount = param(block, Param.RealSamples) * param(block, Param.RealCols) +
+    param(block, Param.RealRows) * param(block, Param.RealCols);
+  const absPart = Math.sqrt(realCount) * absTol;
+    let status = Status.MaxIterations, it = 0, cgSteps = 0;
+  let r: f64 = Infinity, s: f64 = Infinity, epsPri: f64 = 0, epsDual: f64 = 0;
+
+  while (it < maxIter) {
+    it++;
+    // W1 and W2 steps (the sparse copy W2 is written straight into the output)
+    const dist = Math.sqrt(activeDistanceSq(t, u1, y, pm, relu, thr));
+    const gain = <f32>(dist > eps ? eps / dist : 1);
+    const w1Sq = updateW1(w1, t, u1, y, v, pm, relu, thr, gain, alpha);
+    const w2Sq = updateW2(w2, w3, u2, nm, <f32>(1 / rho), alpha);
+    // W3 step: (X X^T + I) W3 = X (W1hat + U1)^T + W2hat + U2, by warm-started CG
+    memory.copy(w3Prev, w3, nm << 2);
+    gemm(rhs, m, x, 1, n, u1, m, n, m, p, false);
+    addInPlace(rhs, u2, nm);
+    cgSteps += cgSolve(g, diag, w3, rhs, n, m, maxCg, cgTol);
+    gemm(tNew, m, x, n, 1, w3, m, p, m, n, false);
+    // dual updates and residuals
+    updateDualsSamples(w1, tNew, t, u1, pm);
+    const primalSq1 = sumA, dualSq1 = sumB, tSq = sumC, u1Sq = sumD;
+    updateDualsWeights(w2, w3, w3Prev, u2, nm);
+    const primalSq = primalSq1 + sumA, dualSq = dualSq1 + sumB, zSq = tSq + sumC, uSq = u1Sq + sumD;
+    const tSwap = t; t = tNew; tNew = tSwap;
+    r = Math.sqrt(primalSq);
+    s = rho * Math.sqrt(dualSq);
+    const uNorm = Math.sqrt(uSq);
+    const scale = Math.max(Math.sqrt(w1Sq + w2Sq), Math.sqrt(zSq));
+    epsPri = absPart + relTol * scale;
+    epsDual = absPart + relTol * rho * uNorm;
+    if (!isFinite(r) || !isFinite(s)) { status = Status.NonFinite; break; }
+    if (r <= epsPri && s <= epsDual) { status = Status.Solved; break; }
+    if (adaptive) {
+      const rn = r / Math.max(1e-30, scale);
+      const sn = s / Math.max(1e-30, rho * uNorm);
+      const ratio = Math.sqrt(rn / Math.max(sn, 1e-30));
+      if (ratio > MU || ratio < 1 / MU) {
+        const next = Math.min(RHO_MAX, Math.max(RHO_MIN, rho * ratio));
+        // scaled duals are y / rho: keep y fixed
+        scaleInPlace(u1, pm, <f32>(rho / next));
+        scaleInPlace(u2, nm, <f32>(rho / next));
+        rho = next;
+      }
+    }
+  }
+  if (status == Status.MaxIterations && r <= 10 * epsPri && s <= 10 * epsDual) status = Status.SolvedInaccurate;
+
+  // Quality of what is returned: the sparse copy W2, measured against the original program.
+  gemm(tNew, m, x, n, 1, w2, m, p, m, n, false);
+  measureFit(tNew, y, v, <i32>param(block, Param.RealSamples), <i32>param(block, Param.RealCols), m, relu, thr);
+  setParam(block, Param.Status, status);
+  setParam(block, Param.Iterations, it);
+  setParam(block, Param.PrimalResidual, r);
+  setParam(block, Param.DualResidual, s);
+  setParam(block, Param.PrimalTolerance, epsPri);
+  setParam(block, Param.DualTolerance, epsDual);
+  setParam(block, Param.FinalRho, rho);
+  setParam(block, Param.CgSteps, cgSteps);
+  setParam(block, Param.ErrorNormSq, sumA * c0 * c0);
+  setParam(block, Param.TargetNormSq, sumB * c0 * c0);
+  setParam(block, Param.MaxInactive, sumC * c0);
+  setParam(block, Param.TargetMax, sumD * c0);
+}
+
+function addInPlace(a: usize, b: usize, count: usize): void {
+  for (let e: usize = 0; e < count; e++) setF(a, e, getF(a, e) + getF(b, e));
+}

@@ -1,0 +1,97 @@
+// Dense products C = A'B for the ADMM: the two N x M x P products per iteration, the Gram matrix
+// and the CG steps all reduce to this one kernel with different strides.
+import { madd } from './simd';
+
+// Block sizes, chosen by benchmarking on 785 x 300 x 4000 (bench/kernels.bench.ts): a 4 x 8 tile
+// of C lives in eight registers; a depth block of KC keeps the B panel (KC x 8) in L1, a row block
+// of MC keeps the A block (MC x KC) in L2 while all column tiles pass over it.
+const KC: i32 = 256;
+const MC: i32 = 64;
+
+/**
+ * C = A'B, or C += A'B when `accumulate`, with A'(i, k) = A[i * aRow + k * aDepth], B(k, j) = B[k * ldb + j].
+ *   C = A B   (A row-major, rows x depth):  aRow = lda, aDepth = 1
+ *   C = A^T B (A row-major, depth x rows):  aRow = 1,   aDepth = lda
+ * Strides count f32 elements. rows must be a multiple of 4 and cols of 8: callers pad with zeros.
+ */
+export function gemm(
+  c: usize, ldc: i32, a: usize, aRow: i32, aDepth: i32, b: usize, ldb: i32,
+  rows: i32, cols: i32, depth: i32, accumulate: bool,
+): void {
+  if (!ASC_FEATURE_SIMD) {
+    gemmScalar(c, ldc, a, aRow, aDepth, b, ldb, rows, cols, depth, accumulate);
+    return;
+  }
+  if (depth == 0 && !accumulate) {
+    for (let i = 0; i < rows; i++) memory.fill(c + ((<usize>i * ldc) << 2), 0, <usize>cols << 2);
+    return;
+  }
+  for (let k0 = 0; k0 < depth; k0 += KC) {
+    const kc = min(KC, depth - k0);
+    const add = accumulate || k0 > 0;
+    for (let i0 = 0; i0 < rows; i0 += MC) {
+      const iEnd = min(i0 + MC, rows);
+      for (let j = 0; j < cols; j += 8) {
+        for (let i = i0; i < iEnd; i += 4) {
+          tile4x8(
+            c + ((<usize>i * ldc + j) << 2), <usize>ldc << 2,
+            a + ((<usize>i * aRow + <usize>k0 * aDepth) << 2), <usize>aRow << 2, <usize>aDepth << 2,
+            b + ((<usize>k0 * ldb + j) << 2), <usize>ldb << 2, kc, add,
+          );
+        }
+      }
+    }
+  }
+}
+
+/** One 4 x 8 tile of C over kc steps of depth: eight accumulators, byte strides. */
+// @ts-ignore: decorator
+@inline function tile4x8(
+  c: usize, ldc: usize, a: usize, aRow: usize, aDepth: usize, b: usize, ldb: usize, kc: i32, add: bool,
+): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let a0 = a, a1 = a + aRow, a2 = a + 2 * aRow, a3 = a + 3 * aRow;
+  let pb = b;
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(pb), b1 = v128.load(pb, 16);
+    let s = v128.load32_splat(a0);
+    c00 = madd(s, b0, c00); c01 = madd(s, b1, c01);
+    s = v128.load32_splat(a1);
+    c10 = madd(s, b0, c10); c11 = madd(s, b1, c11);
+    s = v128.load32_splat(a2);
+    c20 = madd(s, b0, c20); c21 = madd(s, b1, c21);
+    s = v128.load32_splat(a3);
+    c30 = madd(s, b0, c30); c31 = madd(s, b1, c31);
+    a0 += aDepth; a1 += aDepth; a2 += aDepth; a3 += aDepth;
+    pb += ldb;
+  }
+  if (add) {
+    c00 = f32x4.add(c00, v128.load(c)); c01 = f32x4.add(c01, v128.load(c, 16));
+    c10 = f32x4.add(c10, v128.load(c + ldc)); c11 = f32x4.add(c11, v128.load(c + ldc, 16));
+    c20 = f32x4.add(c20, v128.load(c + 2 * ldc)); c21 = f32x4.add(c21, v128.load(c + 2 * ldc, 16));
+    c30 = f32x4.add(c30, v128.load(c + 3 * ldc)); c31 = f32x4.add(c31, v128.load(c + 3 * ldc, 16));
+  }
+  v128.store(c, c00); v128.store(c, c01, 16);
+  v128.store(c + ldc, c10); v128.store(c + ldc, c11, 16);
+  v128.store(c + 2 * ldc, c20); v128.store(c + 2 * ldc, c21, 16);
+  v128.store(c + 3 * ldc, c30); v128.store(c + 3 * ldc, c31, 16);
+}
+
+/** The same product, one element at a time: the reference the SIMD kernel is tested against. */
+function gemmScalar(
+  c: usize, ldc: i32, a: usize, aRow: i32, aDepth: i32, b: usize, ldb: i32,
+  rows: i32, cols: i32, depth: i32, accumulate: bool,
+): void {
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      const pc = c + ((<usize>i * ldc + j) << 2);
+      let s: f32 = accumulate ? load<f32>(pc) : 0;
+      for (let k = 0; k < depth; k++) {
+        s += load<f32>(a + ((<usize>i * aRow + <usize>k * aDepth) << 2)) *
+          load<f32>(b + ((<usize>k * ldb + j) << 2));
+      }
+      store<f32>(pc, s);
+    }
+  }
+}

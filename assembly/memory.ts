@@ -1,0 +1,48 @@
+// Raw memory access and the workspace arena. Everything here works on byte addresses.
+
+/** f32 element i of the array at p. */
+// @ts-ignore: decorator
+@inline export function getF(p: usize, i: usize): f32 {
+  return load<f32>(p + (i << 2));
+}
+
+/** Writes f32 element i of the array at p. */
+// @ts-ignore: decorator
+@inline export function setF(p: usize, i: usize, v: f32): void {
+  store<f32>(p + (i << 2), v);
+}
+
+// The arena: one bump pointer over linear memory. A solve reserves everything it needs up front
+// and the next solve starts over, so there is nothing to free and no fragmentation.
+let arenaTop: usize = 0;
+
+/** Forgets every reservation; the next one starts at the heap base. */
+export function arenaReset(): void {
+  arenaTop = (__heap_base + 63) & ~(<usize>63);
+}
+
+/** Reserves `bytes` (64-byte aligned, so SIMD rows start on cache lines); 0 if memory cannot grow. */
+export function arenaAlloc(bytes: usize): usize {
+  if (arenaTop == 0) arenaReset();
+  const start = arenaTop;
+  const end = (start + bytes + 63) & ~(<usize>63);
+  const have = (<usize>memory.size()) << 16;
+  if (end > have) {
+    const pages = <i32>((end - have + 0xffff) >> 16);
+    if (memory.grow(pages) < 0) return 0;
+  }
+  arenaTop = end;
+  return start;
+}
+
+/** Reserves `count` zeroed f32. */
+export function arenaAllocF32(count: usize): usize {
+  const p = arenaAlloc(count << 2);
+  if (p != 0) memory.fill(p, 0, count << 2);
+  return p;
+}
+
+/** Bytes reserved so far (for memory reports). */
+export function arenaUsed(): usize {
+  return arenaTop - ((__heap_base + 63) & ~(<usize>63));
+}

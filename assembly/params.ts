@@ -1,0 +1,20 @@
+// The parameter block shared with src/wasm/abi.ts: one f64 per field, inputs then outputs.
+// Keep both files in step; test/wasm.test.ts checks a round trip.
+export const enum Param {
+  // inputs: padded sizes (rows of W incl. bias, outputs, samples) and the real ones
+  Rows = 0, Cols = 1, Samples = 2, RealRows = 3, RealCols = 4, RealSamples = 5,
+  // inputs: addresses (0 = absent)
+  XPtr = 6, YPtr = 7, VPtr = 8, WOutPtr = 9, WInitPtr = 10,
+  // inputs: settings
+  Epsilon = 11, Relu = 12, AbsTol = 13, RelTol = 14, MaxIterations = 15, Rho = 16,
+  AdaptiveRho = 17, Relaxation = 18, ActiveThreshold = 19, MaxCgSteps = 20, CgTol = 21,
+  // outputs
+  Status = 32, Iterations = 33, PrimalResidual = 34, DualResidual = 35, PrimalTolerance = 36,
+  DualTolerance = 37, FinalRho = 38, CgSteps = 39, C0 = 40, ErrorNormSq = 41, TargetNormSq = 42,
+  MaxInactive = 43, TargetMax = 44, WorkspaceBytes = 45,
+  Count = 48,
+}
+
+export const enum Status {
+  Solved = 0, SolvedInaccurate = 1, MaxIterations = 2, NonFinite = 3, OutOfMemory = 4,
+}

@@ -1,0 +1,130 @@
+// trimLayer: one layer program from sample-major signals to a typed result (method.md sections 1, 3).
+import { CG_TOLERANCE, resolveSettings } from '../settings.ts';
+import { TrimStatus, type LayerInput, type TrimResult, type TrimSettings } from '../types.ts';
+import { WasmKernels, type KernelOptions, type PaddedProblem } from '../wasm/interface.ts';
+import { validateLayerInput } from './validate.ts';
+
+/** A reusable solver: compiles the wasm once, keeps its memory between layers. */
+export class LayerSolver {
+  private constructor(private readonly kernels: WasmKernels) {}
+
+  static async create(options: KernelOptions = {}): Promise<LayerSolver> {
+    return new LayerSolver(await WasmKernels.create(options));
+  }
+
+  /** Which wasm build runs: 'relaxed', 'simd' or 'scalar'. */
+  get flavour() {
+    return this.kernels.flavour;
+  }
+
+  /** Bytes of wasm memory in use (it grows to the largest layer solved). */
+  get memoryBytes(): number {
+    return this.kernels.memoryBytes;
+  }
+
+  /** Solves one layer: the sparsest weights whose responses stay within epsilon. */
+  solve(input: LayerInput, partial: Partial<TrimSettings> = {}): TrimResult {
+    const started = performance.now();
+    const settings = resolveSettings(partial);
+    const rows = input.inputSize + (settings.bias ? 1 : 0);
+    validateLayerInput(input, rows);
+    const targetNorm = frobenius(input.outputs);
+    const epsilon = settings.epsilonMode === 'relative' ? settings.epsilon * targetNorm : settings.epsilon;
+    const out = this.kernels.solve(padProblem(input, settings.bias), {
+      epsilon,
+      relu: settings.activation === 'relu',
+      absTol: settings.absTol,
+      relTol: settings.relTol,
+      maxIterations: settings.maxIterations,
+      rho: settings.rho,
+      adaptiveRho: settings.adaptiveRho,
+      relaxation: settings.relaxation,
+      activeThreshold: settings.activeThreshold,
+      maxCgSteps: settings.maxCgSteps,
+      cgTol: CG_TOLERANCE,
+    });
+    const { weights, bias } = unpad(out.weights, input.inputSize, input.outputSize, roundUp(input.outputSize, 8), settings.bias);
+    const maxInactive = out.maxInactive === -Infinity ? 0 : out.maxInactive;
+    return {
+      weights,
+      bias,
+      inputSize: input.inputSize,
+      outputSize: input.outputSize,
+      nnz: countNonzero(weights),
+      nnzBias: bias ? countNonzero(bias) : 0,
+      l1: sumAbs(weights) + (bias ? sumAbs(bias) : 0),
+      relativeError: targetNorm > 0 ? out.errorNorm / targetNorm : out.errorNorm,
+      relativeEpsilon: targetNorm > 0 ? epsilon / targetNorm : epsilon,
+      maxInactive,
+      maxInactiveRelative: out.targetMax > 0 ? maxInactive / out.targetMax : maxInactive,
+      status: out.status as TrimStatus,
+      iterations: out.iterations,
+      primalResidual: out.primalResidual,
+      dualResidual: out.dualResidual,
+      primalTolerance: out.primalTolerance,
+      dualTolerance: out.dualTolerance,
+      rho: out.rho,
+      cgSteps: out.cgSteps,
+      seconds: (performance.now() - started) / 1000,
+    };
+  }
+}
+
+let shared: Promise<LayerSolver> | undefined;
+
+/** One-shot form: solves one layer with a solver shared by all calls in this realm. */
+export async function trimLayer(input: LayerInput, settings: Partial<TrimSettings> = {}): Promise<TrimResult> {
+  shared ??= LayerSolver.create();
+  return (await shared).solve(input, settings);
+}
+
+/** Lays the sample-major signals into zero-padded blocks: rows of W to 8, outputs to 8, samples to 4. */
+function padProblem(input: LayerInput, bias: boolean): PaddedProblem {
+  const { samples: p, inputSize: n, outputSize: m } = input;
+  const realRows = n + (bias ? 1 : 0);
+  const rows = roundUp(realRows, 8), cols = roundUp(m, 8);
+  const copyRows = (src: Float32Array, width: number, ld: number) => (view: Float32Array) => {
+    for (let s = 0; s < p; s++) view.set(src.subarray(s * width, (s + 1) * width), s * ld);
+  };
+  const fillInputs = (view: Float32Array) => {
+    copyRows(input.inputs, n, rows)(view);
+    if (bias) for (let s = 0; s < p; s++) view[s * rows + n] = 1;
+  };
+  const initial = input.initialWeights;
+  return {
+    rows, cols, samples: roundUp(p, 4), realRows, realCols: m, realSamples: p,
+    fillInputs,
+    fillOutputs: copyRows(input.outputs, m, cols),
+    fillSlack: input.slack ? copyRows(input.slack, m, cols) : undefined,
+    fillInitial: initial ? (view) => { for (let r = 0; r < realRows; r++) view.set(initial.subarray(r * m, (r + 1) * m), r * cols); } : undefined,
+  };
+}
+
+/** Splits the padded W into the N x M weights and the bias row. */
+function unpad(w: Float32Array, n: number, m: number, ld: number, bias: boolean) {
+  const weights = new Float32Array(n * m);
+  for (let r = 0; r < n; r++) weights.set(w.subarray(r * ld, r * ld + m), r * m);
+  return { weights, bias: bias ? w.slice(n * ld, n * ld + m) : null };
+}
+
+function roundUp(v: number, k: number): number {
+  return Math.ceil(v / k) * k;
+}
+
+function frobenius(a: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * a[i];
+  return Math.sqrt(s);
+}
+
+function countNonzero(a: Float32Array): number {
+  let c = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== 0) c++;
+  return c;
+}
+
+function sumAbs(a: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += Math.abs(a[i]);
+  return s;
+}

@@ -1,0 +1,66 @@
+// The one home of the solver's defaults, and their validation.
+import type { TrimSettings } from './types.ts';
+
+/**
+ * Defaults of every setting. Tolerances and rho were chosen on the mnist-mlp layers
+ * (bench/layer.ts): they meet the reference's l1 within 1% at the fewest iterations we found.
+ */
+export const DEFAULT_SETTINGS: Readonly<TrimSettings> = Object.freeze({
+  epsilon: 0.05,
+  epsilonMode: 'relative',
+  activation: 'relu',
+  bias: true,
+  absTol: 1e-6,
+  relTol: 1e-3,
+  maxIterations: 2000,
+  rho: 1,
+  adaptiveRho: true,
+  relaxation: 1.6,
+  activeThreshold: 1e-6,
+  maxCgSteps: 25,
+});
+
+/** Tolerance of the inner CG solves, relative to each right-hand side (not a user setting). */
+export const CG_TOLERANCE = 1e-4;
+
+/** Defaults overlaid with the caller's choices, checked; throws with the offending value. */
+export function resolveSettings(partial: Partial<TrimSettings> = {}): TrimSettings {
+  for (const key of Object.keys(partial)) {
+    if (!(key in DEFAULT_SETTINGS)) throw new Error(`nettrim: unknown setting '${key}'`);
+  }
+  const s: TrimSettings = { ...DEFAULT_SETTINGS, ...stripUndefined(partial) };
+  nonNegative('epsilon', s.epsilon);
+  oneOf('epsilonMode', s.epsilonMode, ['relative', 'absolute']);
+  oneOf('activation', s.activation, ['relu', 'linear']);
+  if (typeof s.bias !== 'boolean') throw new Error(`nettrim: setting 'bias' must be true or false, got ${s.bias}`);
+  nonNegative('absTol', s.absTol);
+  nonNegative('relTol', s.relTol);
+  if (s.absTol === 0 && s.relTol === 0) throw new Error(`nettrim: absTol and relTol cannot both be 0`);
+  positiveInteger('maxIterations', s.maxIterations);
+  positiveInteger('maxCgSteps', s.maxCgSteps);
+  if (!(s.rho > 0 && Number.isFinite(s.rho))) throw new Error(`nettrim: setting 'rho' must be a positive number, got ${s.rho}`);
+  if (!(s.relaxation >= 1 && s.relaxation < 2)) {
+    throw new Error(`nettrim: setting 'relaxation' must be in [1, 2), got ${s.relaxation}`);
+  }
+  nonNegative('activeThreshold', s.activeThreshold);
+  if (typeof s.adaptiveRho !== 'boolean') throw new Error(`nettrim: setting 'adaptiveRho' must be true or false, got ${s.adaptiveRho}`);
+  return s;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function nonNegative(name: string, v: number): void {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+    throw new Error(`nettrim: setting '${name}' must be a finite number >= 0, got ${v}`);
+  }
+}
+
+function positiveInteger(name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 1) throw new Error(`nettrim: setting '${name}' must be an integer >= 1, got ${v}`);
+}
+
+function oneOf(name: string, v: string, allowed: string[]): void {
+  if (!allowed.includes(v)) throw new Error(`nettrim: setting '${name}' must be one of ${allowed.join(', ')}, got '${v}'`);
+}

@@ -1,0 +1,30 @@
+// The parameter block of assembly/params.ts, seen from TypeScript. Keep both in step.
+export const enum Param {
+  Rows = 0, Cols = 1, Samples = 2, RealRows = 3, RealCols = 4, RealSamples = 5,
+  XPtr = 6, YPtr = 7, VPtr = 8, WOutPtr = 9, WInitPtr = 10,
+  Epsilon = 11, Relu = 12, AbsTol = 13, RelTol = 14, MaxIterations = 15, Rho = 16,
+  AdaptiveRho = 17, Relaxation = 18, ActiveThreshold = 19, MaxCgSteps = 20, CgTol = 21,
+  Status = 32, Iterations = 33, PrimalResidual = 34, DualResidual = 35, PrimalTolerance = 36,
+  DualTolerance = 37, FinalRho = 38, CgSteps = 39, C0 = 40, ErrorNormSq = 41, TargetNormSq = 42,
+  MaxInactive = 43, TargetMax = 44, WorkspaceBytes = 45,
+  Count = 48,
+}
+
+/** assembly/params.ts Status, by code. */
+export const WASM_STATUS = ['solved', 'solved-inaccurate', 'max-iterations', 'non-finite', 'out-of-memory'] as const;
+
+/** The exports of build/nettrim.*.wasm. Addresses are byte offsets into `memory`. */
+export interface WasmExports {
+  memory: WebAssembly.Memory;
+  arenaReset(): void;
+  arenaAlloc(bytes: number): number;
+  arenaAllocF32(count: number): number;
+  arenaUsed(): number;
+  gemm(
+    c: number, ldc: number, a: number, aRow: number, aDepth: number, b: number, ldb: number,
+    rows: number, cols: number, depth: number, accumulate: number,
+  ): void;
+  paramsAlloc(): number;
+  admmSolve(params: number): void;
+  kernelFlavour(): number;
+}

@@ -1,0 +1,158 @@
+// The only module that touches the wasm instance and its memory (hash-wasm's WASMInterface).
+// Everything else hands it typed records and gets typed records back; addresses stay in here.
+import { Param, WASM_STATUS, type WasmExports } from './abi.ts';
+import { FLAVOURS, instantiate, pickFlavour, readBundledWasm, type KernelFlavour, type WasmSource } from './load.ts';
+
+/** A padded problem: sizes are multiples of 8 (rows, cols) and 4 (samples); padding stays zero. */
+export interface PaddedProblem {
+  rows: number; cols: number; samples: number;
+  realRows: number; realCols: number; realSamples: number;
+  /** Write the samples x rows block X into the zeroed view. */
+  fillInputs(view: Float32Array): void;
+  /** Write the samples x cols block Y into the zeroed view. */
+  fillOutputs(view: Float32Array): void;
+  /** Write V (samples x cols), when the program has a slack. */
+  fillSlack?: (view: Float32Array) => void;
+  /** Write a rows x cols warm start. */
+  fillInitial?: (view: Float32Array) => void;
+}
+
+/** The numeric settings the ADMM loop reads (absolute epsilon, unscaled). */
+export interface AdmmParams {
+  epsilon: number; relu: boolean; absTol: number; relTol: number; maxIterations: number;
+  rho: number; adaptiveRho: boolean; relaxation: number; activeThreshold: number;
+  maxCgSteps: number; cgTol: number;
+}
+
+/** What the loop reports. Norms are in the original (unscaled) units unless said otherwise. */
+export interface AdmmOutput {
+  /** rows x cols, the sparse copy W2 (a copy: wasm memory is reused by the next solve). */
+  weights: Float32Array;
+  status: (typeof WASM_STATUS)[number];
+  iterations: number;
+  /** Residuals and tolerances, in the c0-scaled units of the loop. */
+  primalResidual: number; dualResidual: number; primalTolerance: number; dualTolerance: number;
+  rho: number; cgSteps: number; c0: number;
+  errorNorm: number; targetNorm: number; maxInactive: number; targetMax: number;
+  workspaceBytes: number; memoryBytes: number;
+}
+
+export interface KernelOptions {
+  /** Force one build (tests compare them); default: the best this runtime validates. */
+  flavour?: KernelFlavour;
+  /** Bytes or a loader, for hosts that load wasm their own way. */
+  source?: WasmSource;
+}
+
+export class WasmKernels {
+  private constructor(private readonly ex: WasmExports, readonly flavour: KernelFlavour) {}
+
+  static async create(options: KernelOptions = {}): Promise<WasmKernels> {
+    const source = toLoader(options.source);
+    const wanted = options.flavour ? [options.flavour] : FLAVOURS;
+    const { flavour, bytes } = await pickFlavour(source, wanted);
+    return new WasmKernels(await instantiate(bytes), flavour);
+  }
+
+  /** Bytes of linear memory now (it only grows). */
+  get memoryBytes(): number {
+    return this.ex.memory.buffer.byteLength;
+  }
+
+  /** Runs one layer program. */
+  solve(problem: PaddedProblem, params: AdmmParams): AdmmOutput {
+    const ex = this.ex;
+    ex.arenaReset();
+    const block = this.alloc(Param.Count * 2);
+    const { rows, cols, samples } = problem;
+    const x = this.alloc(samples * rows), y = this.alloc(samples * cols), w = this.alloc(rows * cols);
+    const v = problem.fillSlack ? this.alloc(samples * cols) : 0;
+    const w0 = problem.fillInitial ? this.alloc(rows * cols) : 0;
+    problem.fillInputs(this.f32(x, samples * rows));
+    problem.fillOutputs(this.f32(y, samples * cols));
+    if (problem.fillSlack) problem.fillSlack(this.f32(v, samples * cols));
+    if (problem.fillInitial) problem.fillInitial(this.f32(w0, rows * cols));
+    const set = (k: Param, value: number) => { this.f64(block, Param.Count)[k] = value; };
+    set(Param.Rows, rows); set(Param.Cols, cols); set(Param.Samples, samples);
+    set(Param.RealRows, problem.realRows); set(Param.RealCols, problem.realCols);
+    set(Param.RealSamples, problem.realSamples);
+    set(Param.XPtr, x); set(Param.YPtr, y); set(Param.VPtr, v); set(Param.WOutPtr, w); set(Param.WInitPtr, w0);
+    set(Param.Epsilon, params.epsilon); set(Param.Relu, params.relu ? 1 : 0);
+    set(Param.AbsTol, params.absTol); set(Param.RelTol, params.relTol);
+    set(Param.MaxIterations, params.maxIterations); set(Param.Rho, params.rho);
+    set(Param.AdaptiveRho, params.adaptiveRho ? 1 : 0); set(Param.Relaxation, params.relaxation);
+    set(Param.ActiveThreshold, params.activeThreshold); set(Param.MaxCgSteps, params.maxCgSteps);
+    set(Param.CgTol, params.cgTol);
+    ex.admmSolve(block);
+    const out = this.f64(block, Param.Count); // memory may have grown: a fresh view
+    const status = WASM_STATUS[out[Param.Status]];
+    if (status === 'out-of-memory') {
+      throw new Error(`nettrim: wasm memory could not grow to the ${out[Param.WorkspaceBytes]} bytes this layer needs`);
+    }
+    return {
+      weights: this.f32(w, rows * cols).slice(),
+      status,
+      iterations: out[Param.Iterations],
+      primalResidual: out[Param.PrimalResidual], dualResidual: out[Param.DualResidual],
+      primalTolerance: out[Param.PrimalTolerance], dualTolerance: out[Param.DualTolerance],
+      rho: out[Param.FinalRho], cgSteps: out[Param.CgSteps], c0: out[Param.C0],
+      errorNorm: Math.sqrt(out[Param.ErrorNormSq]), targetNorm: Math.sqrt(out[Param.TargetNormSq]),
+      maxInactive: out[Param.MaxInactive], targetMax: out[Param.TargetMax],
+      workspaceBytes: out[Param.WorkspaceBytes], memoryBytes: this.memoryBytes,
+    };
+  }
+
+  /**
+   * C = A'B on copies in wasm memory (tests and benchmarks): `transA` false means A is rows x depth,
+   * true means depth x rows. rows % 4 == 0 and cols % 8 == 0.
+   */
+  product(a: Float32Array, b: Float32Array, rows: number, cols: number, depth: number, transA: boolean): Float32Array {
+    const pc = this.prepareProduct(a, b, rows, cols, depth);
+    this.runProduct(pc, rows, cols, depth, transA, 1);
+    return this.f32(pc.c, rows * cols).slice();
+  }
+
+  /** Writes A and B once and returns a function that runs the product `times` times (benchmarks). */
+  productRunner(a: Float32Array, b: Float32Array, rows: number, cols: number, depth: number, transA: boolean) {
+    const pc = this.prepareProduct(a, b, rows, cols, depth);
+    return (times = 1) => this.runProduct(pc, rows, cols, depth, transA, times);
+  }
+
+  private prepareProduct(a: Float32Array, b: Float32Array, rows: number, cols: number, depth: number) {
+    if (rows % 4 !== 0 || cols % 8 !== 0) throw new Error(`nettrim: product needs rows % 4 == 0 and cols % 8 == 0, got ${rows} x ${cols}`);
+    if (a.length !== rows * depth || b.length !== depth * cols) {
+      throw new Error(`nettrim: product sizes: A has ${a.length} entries (want ${rows * depth}), B ${b.length} (want ${depth * cols})`);
+    }
+    this.ex.arenaReset();
+    const pa = this.alloc(a.length), pb = this.alloc(b.length), c = this.alloc(rows * cols);
+    this.f32(pa, a.length).set(a);
+    this.f32(pb, b.length).set(b);
+    return { a: pa, b: pb, c };
+  }
+
+  private runProduct(p: { a: number; b: number; c: number }, rows: number, cols: number, depth: number, transA: boolean, times: number) {
+    const [aRow, aDepth] = transA ? [1, rows] : [depth, 1];
+    for (let t = 0; t < times; t++) this.ex.gemm(p.c, cols, p.a, aRow, aDepth, p.b, cols, rows, cols, depth, 0);
+  }
+
+  private alloc(count: number): number {
+    const p = this.ex.arenaAllocF32(count);
+    if (p === 0) throw new Error(`nettrim: wasm memory could not grow by ${count * 4} bytes (now ${this.memoryBytes})`);
+    return p;
+  }
+
+  private f32(ptr: number, count: number): Float32Array {
+    return new Float32Array(this.ex.memory.buffer, ptr, count);
+  }
+
+  private f64(ptr: number, count: number): Float64Array {
+    return new Float64Array(this.ex.memory.buffer, ptr, count);
+  }
+}
+
+function toLoader(source: WasmSource | undefined): (f: KernelFlavour) => Promise<BufferSource> {
+  if (source === undefined) return readBundledWasm;
+  if (typeof source === 'function') return source;
+  // a flavour the host did not supply fails validation and the next one is tried
+  return async (f) => source[f] ?? new Uint8Array(0);
+}
