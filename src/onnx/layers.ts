@@ -1,0 +1,249 @@
+// Prunable layer discovery: Gemm, MatMul with a constant weight (plus a following Add of a
+// constant as bias) and Conv. Everything else that carries weights is listed with the reason it is
+// left alone. A layer is a ReLU layer when its output goes only into Relu nodes.
+import { InputError } from './errors.ts';
+import { consumersOf, indexGraph, type GraphIndex } from './graph.ts';
+import { tensorDims, type OnnxModel } from './model.ts';
+import {
+  FLOAT, dataTypeName, floatAttribute, intAttribute, intsAttribute, nodeLabel, stringAttribute, type NodeProto,
+} from './proto.ts';
+import type { Activation } from '../types.ts';
+
+export interface GemmParams {
+  transA: boolean;
+  transB: boolean;
+  alpha: number;
+  beta: number;
+}
+
+/** Conv attributes, 1-D convolutions lifted to 2-D (height 1). Pads are [top, left, bottom, right]. */
+export interface ConvParams {
+  spatialRank: 1 | 2;
+  kernel: [number, number];
+  strides: [number, number];
+  dilations: [number, number];
+  pads: [number, number, number, number];
+  autoPad: 'NOTSET' | 'SAME_UPPER' | 'SAME_LOWER' | 'VALID';
+  group: number;
+  inChannels: number;
+  outChannels: number;
+}
+
+export interface PrunableLayer {
+  /** Position among the prunable layers, in graph (topological) order. */
+  index: number;
+  name: string;
+  op: 'Gemm' | 'MatMul' | 'Conv';
+  /** Names (labels) of the nodes the layer spans: [Gemm], [MatMul, Add] or [Conv]. */
+  nodes: string[];
+  /** The tensor the layer reads (X) and the tensor it produces before any Relu (W^T X + b). */
+  input: string;
+  output: string;
+  activation: Activation;
+  weight: string;
+  bias: string | null;
+  weightDims: number[];
+  /** One program per group: N inputs (bias row not counted) and M outputs each. */
+  inputSize: number;
+  outputSize: number;
+  groups: number;
+  gemm?: GemmParams;
+  conv?: ConvParams;
+}
+
+export interface SkippedLayer {
+  name: string;
+  op: string;
+  reason: string;
+}
+
+export interface LayerDiscovery {
+  layers: PrunableLayer[];
+  skipped: SkippedLayer[];
+}
+
+/** Ops that carry weights: listed in `skipped` when they cannot be pruned. */
+const WEIGHTED_OPS = new Set([
+  'Gemm', 'MatMul', 'Conv', 'ConvTranspose', 'LSTM', 'GRU', 'RNN', 'Einsum', 'MatMulInteger', 'ConvInteger',
+  'QLinearConv', 'QLinearMatMul',
+]);
+const SUBGRAPH_OPS = new Set(['If', 'Loop', 'Scan']);
+
+/** Finds the prunable layers of the main graph. */
+export function findLayers(model: OnnxModel): LayerDiscovery {
+  const index = indexGraph(model.graph);
+  const layers: PrunableLayer[] = [];
+  const skipped: SkippedLayer[] = [];
+  for (const node of index.nodes) {
+    const op = node.opType ?? '';
+    let found: Found | null;
+    if (node.domain && node.domain !== 'ai.onnx') {
+      found = WEIGHTED_OPS.has(op) ? `operator of the custom domain '${node.domain}'` : null;
+    } else if (op === 'Gemm') found = gemmLayer(model, index, node);
+    else if (op === 'MatMul') found = matMulLayer(model, index, node);
+    else if (op === 'Conv') found = convLayer(model, index, node);
+    else if (SUBGRAPH_OPS.has(op)) found = 'layers inside subgraphs (If, Loop, Scan) are not pruned';
+    else found = WEIGHTED_OPS.has(op) || hasMatrixInitializer(model, node) ? `${op} is not a prunable operator` : null;
+    if (typeof found === 'string') skipped.push({ name: nodeLabel(node), op, reason: found });
+    else if (found) layers.push({ ...found, index: layers.length });
+  }
+  return { layers, skipped };
+}
+
+/** Like findLayers, but an InputError when nothing can be pruned (the message lists why). */
+export function requireLayers(model: OnnxModel): LayerDiscovery {
+  const found = findLayers(model);
+  if (found.layers.length === 0) {
+    const why = found.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
+    throw new InputError(
+      `${model.source}: no prunable layer (Gemm, MatMul with a constant weight, Conv)${why ? `; skipped: ${why}` : ''}`,
+    );
+  }
+  return found;
+}
+
+type Found = Omit<PrunableLayer, 'index'> | string;
+
+function gemmLayer(model: OnnxModel, index: GraphIndex, node: NodeProto): Found {
+  const [a, b, c] = node.input ?? [];
+  const gemm: GemmParams = {
+    transA: intAttribute(node, 'transA', 0) !== 0,
+    transB: intAttribute(node, 'transB', 0) !== 0,
+    alpha: floatAttribute(node, 'alpha', 1),
+    beta: floatAttribute(node, 'beta', 1),
+  };
+  const weight = weightProblem(model, index, b, 2);
+  if (typeof weight === 'string') return weight;
+  if (!a || model.initializers.has(a)) return 'input A is a constant, not data';
+  if (gemm.alpha === 0 || !Number.isFinite(gemm.alpha)) return `alpha is ${gemm.alpha}`;
+  const [rows, cols] = weight as [number, number];
+  const [n, m] = gemm.transB ? [cols, rows] : [rows, cols];
+  let bias: string | null = null;
+  if (c && gemm.beta !== 0) {
+    const problem = biasProblem(model, index, c, m);
+    if (problem) return `bias C: ${problem}`;
+    if (!Number.isFinite(gemm.beta)) return `beta is ${gemm.beta}`;
+    bias = c;
+  }
+  return dense(index, node, [node], 'Gemm', a, node.output?.[0] ?? '', b!, bias, weight, n, m, gemm);
+}
+
+function matMulLayer(model: OnnxModel, index: GraphIndex, node: NodeProto): Found {
+  const [a, b] = node.input ?? [];
+  if (a && model.initializers.has(a) && b && !model.initializers.has(b)) return 'the constant is the left operand';
+  const weight = weightProblem(model, index, b, 2);
+  if (typeof weight === 'string') return weight;
+  if (!a || model.initializers.has(a)) return 'input A is a constant, not data';
+  const [n, m] = weight as [number, number];
+  let output = node.output?.[0] ?? '';
+  const nodes = [node];
+  let bias: string | null = null;
+  const next = consumersOf(index, output);
+  if (next.length === 1 && next[0]!.opType === 'Add' && !next[0]!.domain && !index.outputs.has(output)) {
+    const add = next[0]!;
+    const other = (add.input ?? []).find((t) => t !== output);
+    if (other && model.initializers.has(other) && !biasProblem(model, index, other, m)) {
+      bias = other;
+      nodes.push(add);
+      output = add.output?.[0] ?? '';
+    }
+  }
+  return dense(index, node, nodes, 'MatMul', a, output, b!, bias, weight, n, m);
+}
+
+function convLayer(model: OnnxModel, index: GraphIndex, node: NodeProto): Found {
+  const [x, w, b] = node.input ?? [];
+  const weight = weightProblem(model, index, w, [3, 4]);
+  if (typeof weight === 'string') return weight;
+  if (!x || model.initializers.has(x)) return 'input X is a constant, not data';
+  const spatialRank = weight.length === 3 ? 1 : 2;
+  const group = intAttribute(node, 'group', 1);
+  const [outChannels, perGroup] = weight as [number, number];
+  if (group < 1 || outChannels % group !== 0) return `group ${group} does not divide ${outChannels} output channels`;
+  const kernel = (spatialRank === 1 ? [1, weight[2]!] : [weight[2]!, weight[3]!]) as [number, number];
+  const declared = intsAttribute(node, 'kernel_shape');
+  if (declared && declared.join() !== weight.slice(2).join()) {
+    return `kernel_shape [${declared}] disagrees with the weight dims [${weight}]`;
+  }
+  const conv = convParams(node, spatialRank, kernel, group, perGroup * group, outChannels);
+  if (typeof conv === 'string') return conv;
+  let bias: string | null = null;
+  if (b) {
+    const problem = biasProblem(model, index, b, outChannels);
+    if (problem) return `bias B: ${problem}`;
+    bias = b;
+  }
+  const output = node.output?.[0] ?? '';
+  return {
+    name: nodeLabel(node), op: 'Conv', nodes: [nodeLabel(node)], input: x, output,
+    activation: activationOf(index, output), weight: w!, bias, weightDims: weight,
+    inputSize: perGroup * kernel[0] * kernel[1], outputSize: outChannels / group, groups: group, conv,
+  };
+}
+
+function convParams(
+  node: NodeProto, rank: 1 | 2, kernel: [number, number], group: number, inChannels: number, outChannels: number,
+): ConvParams | string {
+  const lift = (v: number[] | undefined, fill: number): [number, number] =>
+    !v ? [fill, fill] : rank === 1 ? [1, v[0]!] : [v[0]!, v[1]!];
+  const strides = lift(intsAttribute(node, 'strides'), 1);
+  const dilations = lift(intsAttribute(node, 'dilations'), 1);
+  const p = intsAttribute(node, 'pads');
+  if (p && p.length !== 2 * rank) return `pads [${p}] should hold ${2 * rank} values`;
+  const pads: [number, number, number, number] = !p ? [0, 0, 0, 0] : rank === 1 ? [0, p[0]!, 0, p[1]!] : [p[0]!, p[1]!, p[2]!, p[3]!];
+  const autoPad = stringAttribute(node, 'auto_pad', 'NOTSET') as ConvParams['autoPad'];
+  if (!['NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID'].includes(autoPad)) return `unknown auto_pad '${autoPad}'`;
+  if ([...strides, ...dilations].some((v) => v < 1) || pads.some((v) => v < 0)) return 'invalid strides, dilations or pads';
+  return { spatialRank: rank, kernel, strides, dilations, pads, autoPad, group, inChannels, outChannels };
+}
+
+function dense(
+  index: GraphIndex, node: NodeProto, nodes: NodeProto[], op: 'Gemm' | 'MatMul', input: string, output: string,
+  weight: string, bias: string | null, weightDims: number[], n: number, m: number, gemm?: GemmParams,
+): Found {
+  return {
+    name: nodeLabel(node), op, nodes: nodes.map(nodeLabel), input, output, activation: activationOf(index, output),
+    weight, bias, weightDims, inputSize: n, outputSize: m, groups: 1, ...(gemm ? { gemm } : {}),
+  };
+}
+
+/** 'relu' when the tensor goes only into Relu nodes (and is not itself a graph output). */
+function activationOf(index: GraphIndex, output: string): Activation {
+  const next = consumersOf(index, output);
+  const onlyRelu = next.length > 0 && next.every((n) => n.opType === 'Relu' && !n.domain);
+  return onlyRelu && !index.outputs.has(output) ? 'relu' : 'linear';
+}
+
+/** The weight's dims when it is a float32 initializer of the given rank used by this node only. */
+function weightProblem(model: OnnxModel, index: GraphIndex, name: string | undefined, rank: number | number[]): number[] | string {
+  if (!name) return 'no weight input';
+  const tensor = model.initializers.get(name);
+  if (!tensor) return `weight '${name}' is not an initializer (computed or fed at run time)`;
+  if (tensor.dataType !== FLOAT) return `weight '${name}' is ${dataTypeName(tensor.dataType)}; only float32 is pruned`;
+  const dims = tensorDims(tensor);
+  const ranks = Array.isArray(rank) ? rank : [rank];
+  if (!ranks.includes(dims.length)) return `weight '${name}' has rank ${dims.length}, expected ${ranks.join(' or ')}`;
+  if (dims.some((d) => d === 0)) return `weight '${name}' is empty`;
+  const users = consumersOf(index, name).length;
+  if (users > 1) return `weight '${name}' is shared by ${users} nodes`;
+  return dims;
+}
+
+/** Why a bias initializer cannot be pruned with the layer, or null when it can (M values, one per output). */
+function biasProblem(model: OnnxModel, index: GraphIndex, name: string, m: number): string | null {
+  const tensor = model.initializers.get(name);
+  if (!tensor) return `'${name}' is not an initializer`;
+  if (tensor.dataType !== FLOAT) return `'${name}' is ${dataTypeName(tensor.dataType)}, not float32`;
+  const dims = tensorDims(tensor);
+  const perOutput = dims.length >= 1 && dims[dims.length - 1] === m && dims.slice(0, -1).every((d) => d === 1);
+  if (!perOutput) return `'${name}' has dims [${dims.join(', ')}], not one value per output (${m})`;
+  if (consumersOf(index, name).length > 1) return `'${name}' is shared by several nodes`;
+  return null;
+}
+
+function hasMatrixInitializer(model: OnnxModel, node: NodeProto): boolean {
+  return (node.input ?? []).some((name) => {
+    const t = model.initializers.get(name);
+    return t !== undefined && t.dataType === FLOAT && tensorDims(t).length >= 2;
+  });
+}
