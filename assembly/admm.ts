@@ -1,19 +1,28 @@
 // The Net-Trim ADMM of method.md section 3, run entirely inside wasm: the caller writes X, Y (and V)
 // once, fills the parameter block, calls admmSolve and reads W2 and the outputs back.
-import { Param, Status } from './params';
+import { Param, Status, TRACE_FIELDS } from './params';
 import { arenaAlloc, arenaAllocF32, arenaUsed, getF, setF } from './memory';
 import { gemm } from './gemm';
 import { cgReserve, cgSolve } from './cg';
+import { newtonSchulzInverse } from './inverse';
 import {
   sumA, sumB, sumC, sumD, activeDistanceSq, updateW1, updateW2, updateDualsSamples, updateDualsWeights,
   scaleInPlace, maxEntry, measureFit,
 } from './updates';
 
-// Residual balancing (Boyd et al. 2011, 3.4.1, with OSQP's normalised ratio): rho moves by the
-// square root of the ratio of the relative residuals when that ratio leaves [1/MU, MU].
+// Residual balancing (Boyd et al. 2011, 3.4.1): rho moves by the square root of the ratio of the
+// residuals, each over its tolerance, when that ratio leaves [1/MU, MU].
 const MU: f64 = 5;
 const RHO_MIN: f64 = 1e-6;
 const RHO_MAX: f64 = 1e6;
+const MAX_STEP: f64 = 10; // largest change of rho at one adaptation
+// The returned W2 must itself satisfy the epsilon ball to within this fraction (of epsilon, or of
+// ||Y|| / 100 when epsilon is tiny); when the residual test passes but W2 does not, the tolerances
+// shrink by TIGHTEN and the loop goes on.
+const FEASIBILITY: f64 = 1e-3;
+const TIGHTEN: f64 = 0.3;
+// A W is carried along by CG; recompute it exactly this often against rounding drift.
+const REFRESH_EVERY: i32 = 20;
 
 // @ts-ignore: decorator
 @inline function param(block: usize, k: Param): f64 {
@@ -47,14 +56,18 @@ export function admmSolve(block: usize): void {
   const cgTol = <f32>param(block, Param.CgTol);
   const adaptive = param(block, Param.AdaptiveRho) != 0;
   let rho = param(block, Param.Rho);
+  const trace = <usize>param(block, Param.TracePtr), traceCap = trace == 0 ? 0 : <i32>param(block, Param.TraceCapacity);
 
   const pm = <usize>p * m, nm = <usize>n * m;
-  // Workspace: the Gram matrix, four P x M blocks, five N x M blocks, CG's three more.
-  const g = arenaAllocF32(<usize>n * n), diag = arenaAllocF32(n);
+  // Workspace: A = G + I and its approximate inverse, four P x M blocks, four N x M blocks, CG's.
+  const g = arenaAllocF32(<usize>n * n), ainv = arenaAllocF32(<usize>n * n);
   let t = arenaAllocF32(pm), tNew = arenaAllocF32(pm);
   const u1 = arenaAllocF32(pm), w1 = arenaAllocF32(pm);
   const w3 = arenaAllocF32(nm), w3Prev = arenaAllocF32(nm), u2 = arenaAllocF32(nm), rhs = arenaAllocF32(nm);
-  const reserved = cgReserve(n, m);
+  // Newton-Schulz needs two n x n scratch blocks before the loop: borrow W1 and Tnew when they are large enough
+  const borrow = pm >= <usize>n * n;
+  const nsE = borrow ? w1 : arenaAllocF32(<usize>n * n), nsT = borrow ? tNew : arenaAllocF32(<usize>n * n);
+  const reserved = cgReserve(n, m) && nsT != 0;
   setParam(block, Param.WorkspaceBytes, <f64>arenaUsed());
   if (!reserved) { setParam(block, Param.Status, Status.OutOfMemory); return; }
   const w2 = wOut;
@@ -68,7 +81,9 @@ export function admmSolve(block: usize): void {
   scaleInPlace(y, pm, inv);
   if (v != 0) scaleInPlace(v, pm, inv);
   scaleInPlace(g, <usize>n * n, inv * inv);
-  for (let i = 0; i < n; i++) setF(diag, i, getF(g, <usize>i * (n + 1)) + 1);
+  for (let i = 0; i < n; i++) setF(g, <usize>i * (n + 1), getF(g, <usize>i * (n + 1)) + 1);
+  setParam(block, Param.InverseResidual, newtonSchulzInverse(g, ainv, nsE, nsT, n));
+  if (borrow) { memory.fill(w1, 0, pm << 2); memory.fill(tNew, 0, pm << 2); }
   const eps = param(block, Param.Epsilon) / c0;
   setParam(block, Param.C0, c0);
 
@@ -81,7 +96,9 @@ export function admmSolve(block: usize): void {
   // Tolerance scales (Boyd 3.3.1): sqrt of the constraint count for the absolute part.
   const realCount = param(block, Param.RealSamples) * param(block, Param.RealCols) +
     param(block, Param.RealRows) * param(block, Param.RealCols);
-  const absPart = Math.sqrt(realCount) * absTol;
+  let absPart = Math.sqrt(realCount) * absTol, relTolNow = relTol;
+  const yNorm = Math.sqrt(sumSquares(y, pm));
+  const ballLimit = eps + FEASIBILITY * Math.max(eps, 0.01 * yNorm);
     let status = Status.MaxIterations, it = 0, cgSteps = 0;
   let r: f64 = Infinity, s: f64 = Infinity, epsPri: f64 = 0, epsDual: f64 = 0;
 
@@ -96,7 +113,8 @@ export function admmSolve(block: usize): void {
     memory.copy(w3Prev, w3, nm << 2);
     gemm(rhs, m, x, 1, n, u1, m, n, m, p, false);
     addInPlace(rhs, u2, nm);
-    cgSteps += cgSolve(g, diag, w3, rhs, n, m, maxCg, cgTol);
+    const steps = cgSolve(g, ainv, w3, rhs, n, m, maxCg, cgTol, (it - 1) % REFRESH_EVERY == 0);
+    cgSteps += steps;
     gemm(tNew, m, x, n, 1, w3, m, p, m, n, false);
     // dual updates and residuals
     updateDualsSamples(w1, tNew, t, u1, pm);
@@ -108,16 +126,25 @@ export function admmSolve(block: usize): void {
     s = rho * Math.sqrt(dualSq);
     const uNorm = Math.sqrt(uSq);
     const scale = Math.max(Math.sqrt(w1Sq + w2Sq), Math.sqrt(zSq));
-    epsPri = absPart + relTol * scale;
-    epsDual = absPart + relTol * rho * uNorm;
+    epsPri = absPart + relTolNow * scale;
+    epsDual = absPart + relTolNow * rho * uNorm;
+    if (it <= traceCap) {
+      const rec = trace + ((<usize>(it - 1) * TRACE_FIELDS) << 3);
+      store<f64>(rec, r); store<f64>(rec, s, 8); store<f64>(rec, epsPri, 16); store<f64>(rec, epsDual, 24);
+      store<f64>(rec, rho, 32); store<f64>(rec, <f64>steps, 40);
+    }
     if (!isFinite(r) || !isFinite(s)) { status = Status.NonFinite; break; }
-    if (r <= epsPri && s <= epsDual) { status = Status.Solved; break; }
+    if (r <= epsPri && s <= epsDual) {
+      if (ballError(w2, tNew, x, y, v, n, m, p, relu, thr) <= ballLimit) { status = Status.Solved; break; }
+      relTolNow *= TIGHTEN;
+      absPart *= TIGHTEN;
+    }
     if (adaptive) {
-      const rn = r / Math.max(1e-30, scale);
-      const sn = s / Math.max(1e-30, rho * uNorm);
-      const ratio = Math.sqrt(rn / Math.max(sn, 1e-30));
-      if (ratio > MU || ratio < 1 / MU) {
-        const next = Math.min(RHO_MAX, Math.max(RHO_MIN, rho * ratio));
+      // balance the residuals measured against their own tolerances: the ratio that decides termination
+      const ratio = (r / Math.max(epsPri, 1e-30)) / Math.max(s / Math.max(epsDual, 1e-30), 1e-30);
+      if (r > 0 && s > 0 && (ratio > MU || ratio < 1 / MU)) {
+        const factor = Math.min(MAX_STEP, Math.max(1 / MAX_STEP, Math.sqrt(ratio)));
+        const next = Math.min(RHO_MAX, Math.max(RHO_MIN, rho * factor));
         // scaled duals are y / rho: keep y fixed
         scaleInPlace(u1, pm, <f32>(rho / next));
         scaleInPlace(u2, nm, <f32>(rho / next));
@@ -142,6 +169,19 @@ export function admmSolve(block: usize): void {
   setParam(block, Param.TargetNormSq, sumB * c0 * c0);
   setParam(block, Param.MaxInactive, sumC * c0);
   setParam(block, Param.TargetMax, sumD * c0);
+}
+
+/** ||(W^T X - Y)_Omega||_F of the sparse copy, computed into the scratch block `t`. */
+function ballError(w: usize, t: usize, x: usize, y: usize, v: usize, n: i32, m: i32, p: i32, relu: bool, thr: f32): f64 {
+  gemm(t, m, x, n, 1, w, m, p, m, n, false);
+  measureFit(t, y, v, p, m, m, relu, thr);
+  return Math.sqrt(sumA);
+}
+
+function sumSquares(a: usize, count: usize): f64 {
+  let total: f64 = 0;
+  for (let e: usize = 0; e < count; e++) total += <f64>getF(a, e) * <f64>getF(a, e);
+  return total;
 }
 
 function addInPlace(a: usize, b: usize, count: usize): void {

@@ -8,13 +8,18 @@ export const enum Param {
   // inputs: settings
   Epsilon = 11, Relu = 12, AbsTol = 13, RelTol = 14, MaxIterations = 15, Rho = 16,
   AdaptiveRho = 17, Relaxation = 18, ActiveThreshold = 19, MaxCgSteps = 20, CgTol = 21,
+  // inputs: optional per-iteration trace (TRACE_FIELDS f64 per iteration) and its capacity
+  TracePtr = 22, TraceCapacity = 23,
   // outputs
   Status = 32, Iterations = 33, PrimalResidual = 34, DualResidual = 35, PrimalTolerance = 36,
   DualTolerance = 37, FinalRho = 38, CgSteps = 39, C0 = 40, ErrorNormSq = 41, TargetNormSq = 42,
-  MaxInactive = 43, TargetMax = 44, WorkspaceBytes = 45,
+  MaxInactive = 43, TargetMax = 44, WorkspaceBytes = 45, InverseResidual = 46,
   Count = 48,
 }
 
 export const enum Status {
   Solved = 0, SolvedInaccurate = 1, MaxIterations = 2, NonFinite = 3, OutOfMemory = 4,
 }
+
+/** Per-iteration trace record: primal, dual residual, their tolerances, rho, CG steps. */
+export const TRACE_FIELDS: i32 = 6;

@@ -2,6 +2,6 @@
 export { trimLayer, LayerSolver } from './layer/solve.ts';
 export { DEFAULT_SETTINGS, resolveSettings } from './settings.ts';
 export { TrimStatus, STATUS_MESSAGES } from './types.ts';
-export type { TrimSettings, TrimResult, LayerInput, Activation, EpsilonMode } from './types.ts';
+export type { TrimSettings, TrimResult, LayerInput, Activation, EpsilonMode, IterationRecord } from './types.ts';
 export type { KernelOptions } from './wasm/interface.ts';
 export type { KernelFlavour, WasmSource } from './wasm/load.ts';

@@ -13,11 +13,12 @@ export const DEFAULT_SETTINGS: Readonly<TrimSettings> = Object.freeze({
   absTol: 1e-6,
   relTol: 1e-3,
   maxIterations: 2000,
-  rho: 1,
+  rho: 100,
   adaptiveRho: true,
-  relaxation: 1.6,
+  relaxation: 1,
   activeThreshold: 1e-6,
   maxCgSteps: 25,
+  recordHistory: false,
 });
 
 /** Tolerance of the inner CG solves, relative to each right-hand side (not a user setting). */
@@ -43,6 +44,7 @@ export function resolveSettings(partial: Partial<TrimSettings> = {}): TrimSettin
     throw new Error(`nettrim: setting 'relaxation' must be in [1, 2), got ${s.relaxation}`);
   }
   nonNegative('activeThreshold', s.activeThreshold);
+  if (typeof s.recordHistory !== 'boolean') throw new Error(`nettrim: setting 'recordHistory' must be true or false, got ${s.recordHistory}`);
   if (typeof s.adaptiveRho !== 'boolean') throw new Error(`nettrim: setting 'adaptiveRho' must be true or false, got ${s.adaptiveRho}`);
   return s;
 }

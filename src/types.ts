@@ -30,6 +30,18 @@ export interface TrimSettings {
   activeThreshold: number;
   /** Cap on conjugate-gradient steps per ADMM iteration (warm-started, so a few suffice). */
   maxCgSteps: number;
+  /** Keep the residuals of every iteration in the result (for tuning and plots). */
+  recordHistory: boolean;
+}
+
+/** One ADMM iteration as recorded with recordHistory (scaled units). */
+export interface IterationRecord {
+  primalResidual: number;
+  dualResidual: number;
+  primalTolerance: number;
+  dualTolerance: number;
+  rho: number;
+  cgSteps: number;
 }
 
 /** One layer's calibration signals, sample-major as frameworks store activations. */
@@ -97,5 +109,12 @@ export interface TrimResult {
   /** Final rho and the total number of conjugate-gradient steps. */
   rho: number;
   cgSteps: number;
+  /** ||I - A Z||_F of the CG preconditioner (Newton-Schulz approximate inverse of X X^T + I). */
+  preconditionerResidual: number;
+  /** Bytes of wasm memory this solve reserved (inputs, workspace) and the memory's size after it. */
+  workspaceBytes: number;
+  memoryBytes: number;
   seconds: number;
+  /** Per-iteration residuals, when settings.recordHistory. */
+  history?: IterationRecord[];
 }

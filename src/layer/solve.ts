@@ -1,6 +1,7 @@
 // trimLayer: one layer program from sample-major signals to a typed result (method.md sections 1, 3).
 import { CG_TOLERANCE, resolveSettings } from '../settings.ts';
-import { TrimStatus, type LayerInput, type TrimResult, type TrimSettings } from '../types.ts';
+import { TrimStatus, type IterationRecord, type LayerInput, type TrimResult, type TrimSettings } from '../types.ts';
+import { TRACE_FIELDS } from '../wasm/abi.ts';
 import { WasmKernels, type KernelOptions, type PaddedProblem } from '../wasm/interface.ts';
 import { validateLayerInput } from './validate.ts';
 
@@ -42,6 +43,7 @@ export class LayerSolver {
       activeThreshold: settings.activeThreshold,
       maxCgSteps: settings.maxCgSteps,
       cgTol: CG_TOLERANCE,
+      traceCapacity: settings.recordHistory ? settings.maxIterations : 0,
     });
     const { weights, bias } = unpad(out.weights, input.inputSize, input.outputSize, roundUp(input.outputSize, 8), settings.bias);
     const maxInactive = out.maxInactive === -Infinity ? 0 : out.maxInactive;
@@ -65,7 +67,11 @@ export class LayerSolver {
       dualTolerance: out.dualTolerance,
       rho: out.rho,
       cgSteps: out.cgSteps,
+      preconditionerResidual: out.inverseResidual,
+      workspaceBytes: out.workspaceBytes,
+      memoryBytes: out.memoryBytes,
       seconds: (performance.now() - started) / 1000,
+      ...(out.trace ? { history: toHistory(out.trace) } : {}),
     };
   }
 }
@@ -105,6 +111,17 @@ function unpad(w: Float32Array, n: number, m: number, ld: number, bias: boolean)
   const weights = new Float32Array(n * m);
   for (let r = 0; r < n; r++) weights.set(w.subarray(r * ld, r * ld + m), r * m);
   return { weights, bias: bias ? w.slice(n * ld, n * ld + m) : null };
+}
+
+function toHistory(trace: Float64Array): IterationRecord[] {
+  const records: IterationRecord[] = [];
+  for (let k = 0; k + TRACE_FIELDS <= trace.length; k += TRACE_FIELDS) {
+    records.push({
+      primalResidual: trace[k], dualResidual: trace[k + 1], primalTolerance: trace[k + 2],
+      dualTolerance: trace[k + 3], rho: trace[k + 4], cgSteps: trace[k + 5],
+    });
+  }
+  return records;
 }
 
 function roundUp(v: number, k: number): number {

@@ -4,11 +4,15 @@ export const enum Param {
   XPtr = 6, YPtr = 7, VPtr = 8, WOutPtr = 9, WInitPtr = 10,
   Epsilon = 11, Relu = 12, AbsTol = 13, RelTol = 14, MaxIterations = 15, Rho = 16,
   AdaptiveRho = 17, Relaxation = 18, ActiveThreshold = 19, MaxCgSteps = 20, CgTol = 21,
+  TracePtr = 22, TraceCapacity = 23,
   Status = 32, Iterations = 33, PrimalResidual = 34, DualResidual = 35, PrimalTolerance = 36,
   DualTolerance = 37, FinalRho = 38, CgSteps = 39, C0 = 40, ErrorNormSq = 41, TargetNormSq = 42,
-  MaxInactive = 43, TargetMax = 44, WorkspaceBytes = 45,
+  MaxInactive = 43, TargetMax = 44, WorkspaceBytes = 45, InverseResidual = 46,
   Count = 48,
 }
+
+/** f64 per trace record: primal, dual residual, their tolerances, rho, CG steps. */
+export const TRACE_FIELDS = 6;
 
 /** assembly/params.ts Status, by code. */
 export const WASM_STATUS = ['solved', 'solved-inaccurate', 'max-iterations', 'non-finite', 'out-of-memory'] as const;

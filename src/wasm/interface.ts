@@ -1,6 +1,6 @@
 // The only module that touches the wasm instance and its memory (hash-wasm's WASMInterface).
 // Everything else hands it typed records and gets typed records back; addresses stay in here.
-import { Param, WASM_STATUS, type WasmExports } from './abi.ts';
+import { Param, TRACE_FIELDS, WASM_STATUS, type WasmExports } from './abi.ts';
 import { FLAVOURS, instantiate, pickFlavour, readBundledWasm, type KernelFlavour, type WasmSource } from './load.ts';
 
 /** A padded problem: sizes are multiples of 8 (rows, cols) and 4 (samples); padding stays zero. */
@@ -22,6 +22,8 @@ export interface AdmmParams {
   epsilon: number; relu: boolean; absTol: number; relTol: number; maxIterations: number;
   rho: number; adaptiveRho: boolean; relaxation: number; activeThreshold: number;
   maxCgSteps: number; cgTol: number;
+  /** Iterations to record in the trace (0: none). */
+  traceCapacity: number;
 }
 
 /** What the loop reports. Norms are in the original (unscaled) units unless said otherwise. */
@@ -35,6 +37,10 @@ export interface AdmmOutput {
   rho: number; cgSteps: number; c0: number;
   errorNorm: number; targetNorm: number; maxInactive: number; targetMax: number;
   workspaceBytes: number; memoryBytes: number;
+  /** ||I - A Z||_F of the Newton-Schulz preconditioner. */
+  inverseResidual: number;
+  /** TRACE_FIELDS numbers per recorded iteration, when asked for. */
+  trace: Float64Array | null;
 }
 
 export interface KernelOptions {
@@ -68,6 +74,8 @@ export class WasmKernels {
     const x = this.alloc(samples * rows), y = this.alloc(samples * cols), w = this.alloc(rows * cols);
     const v = problem.fillSlack ? this.alloc(samples * cols) : 0;
     const w0 = problem.fillInitial ? this.alloc(rows * cols) : 0;
+    const traceCap = params.traceCapacity;
+    const trace = traceCap > 0 ? this.alloc(traceCap * TRACE_FIELDS * 2) : 0;
     problem.fillInputs(this.f32(x, samples * rows));
     problem.fillOutputs(this.f32(y, samples * cols));
     if (problem.fillSlack) problem.fillSlack(this.f32(v, samples * cols));
@@ -83,6 +91,7 @@ export class WasmKernels {
     set(Param.AdaptiveRho, params.adaptiveRho ? 1 : 0); set(Param.Relaxation, params.relaxation);
     set(Param.ActiveThreshold, params.activeThreshold); set(Param.MaxCgSteps, params.maxCgSteps);
     set(Param.CgTol, params.cgTol);
+    set(Param.TracePtr, trace); set(Param.TraceCapacity, traceCap);
     ex.admmSolve(block);
     const out = this.f64(block, Param.Count); // memory may have grown: a fresh view
     const status = WASM_STATUS[out[Param.Status]];
@@ -99,6 +108,8 @@ export class WasmKernels {
       errorNorm: Math.sqrt(out[Param.ErrorNormSq]), targetNorm: Math.sqrt(out[Param.TargetNormSq]),
       maxInactive: out[Param.MaxInactive], targetMax: out[Param.TargetMax],
       workspaceBytes: out[Param.WorkspaceBytes], memoryBytes: this.memoryBytes,
+      inverseResidual: out[Param.InverseResidual],
+      trace: trace ? this.f64(trace, Math.min(traceCap, out[Param.Iterations]) * TRACE_FIELDS).slice() : null,
     };
   }
 
