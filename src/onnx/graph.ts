@@ -36,3 +36,17 @@ export function indexGraph(graph: GraphProto): GraphIndex {
 export function consumersOf(index: GraphIndex, tensor: string): readonly NodeProto[] {
   return index.consumers.get(tensor) ?? [];
 }
+
+/** Every tensor `tensor` is computed from (itself, node inputs up to graph inputs and initializers). */
+export function upstreamTensors(index: GraphIndex, tensor: string): Set<string> {
+  const seen = new Set<string>();
+  const stack = [tensor];
+  while (stack.length > 0) {
+    const name = stack.pop()!;
+    if (seen.has(name)) continue;
+    seen.add(name);
+    const node = index.producer.get(name);
+    for (const input of node?.input ?? []) if (input && !seen.has(input)) stack.push(input);
+  }
+  return seen;
+}

@@ -1,0 +1,185 @@
+// `nettrim prune MODEL.onnx --calib X.npy [...]`: prune a whole network, print a table, write the
+// pruned model (and optionally a JSON report). Bad input: a message, exit code 1, nothing written.
+import { existsSync, statSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+// @ts-ignore -- cli-progress ships no types and @types/cli-progress is not installed; typed below.
+import cliProgressUntyped from 'cli-progress';
+import { assertNotInput, writeFileAtomic } from '../io/atomic.ts';
+import { InputError } from '../onnx/errors.ts';
+import { readModel } from '../onnx/model.ts';
+import { readFeeds, readTensor } from '../prune/files.ts';
+import { formatReport, pruneModel } from '../prune/index.ts';
+import { DEFAULT_PRUNE_SETTINGS, type ProgressEvent, type PruneSettings } from '../prune/types.ts';
+
+/** The part of cli-progress used here. */
+interface Bar {
+  setTotal(total: number): void;
+  update(value: number, payload: object): void;
+}
+interface CliProgress {
+  MultiBar: new (options: object, preset: object) => { create(total: number, start: number, payload: object): Bar; stop(): void };
+  Presets: { shades_classic: object };
+}
+const cliProgress = cliProgressUntyped as CliProgress;
+
+interface PruneFlags {
+  calib: string[];
+  epsilon?: number;
+  sparsity?: number;
+  scheme: PruneSettings['scheme'];
+  gamma: number;
+  out?: string;
+  report?: string;
+  eval: string[];
+  labels?: string;
+  magnitudeOut?: string;
+  maxColumns: number;
+  batchSize: number;
+  seed: number;
+  maxIterations?: number;
+  progress: boolean;
+}
+
+export function registerPruneCommand(program: Command): void {
+  const d = DEFAULT_PRUNE_SETTINGS;
+  program
+    .command('prune')
+    .description('prune the Gemm, MatMul and Conv layers of an ONNX model with Net-Trim (no retraining)')
+    .argument('<model>', 'trained model, .onnx')
+    .requiredOption('--calib <file>', 'calibration inputs, .npy float32 with samples on the first axis; NAME=FILE.npy per input for several inputs (repeatable)', collect, [])
+    .option('--epsilon <g>', `allowed relative discrepancy per layer, epsilon = g ||Y||_F (default ${d.epsilon})`, number('--epsilon'))
+    .option('--sparsity <s>', 'instead of --epsilon: remove this fraction of the prunable weights network-wide, e.g. 0.9', number('--sparsity'))
+    .addOption(new Option('--scheme <scheme>', 'parallel: layers independent; cascade: each layer fed by the pruned network').choices(['parallel', 'cascade']).default(d.scheme))
+    .option('--gamma <gamma>', 'cascade: epsilon_l = sqrt(gamma) ||(W0^T Xhat - Y)_Omega||_F', number('--gamma'), d.gamma)
+    .option('--out <file>', 'pruned model (default: MODEL.pruned.onnx beside the input)')
+    .option('--report <file>', 'write the JSON report here')
+    .option('--eval <file>', 'held-out inputs for top-1 accuracy, .npy (NAME=FILE.npy per input; repeatable)', collect, [])
+    .option('--labels <file>', 'class labels of the --eval inputs, .npy: N class indices or N x K one-hot')
+    .option('--magnitude-out <file>', 'also write the magnitude-pruning baseline at the same per-layer counts')
+    .option('--max-columns <n>', 'most program columns (samples x positions) per layer', integer('--max-columns'), d.maxColumns)
+    .option('--batch-size <n>', 'samples per onnxruntime call', integer('--batch-size'), d.batchSize)
+    .option('--seed <n>', 'seed of the convolution position sampling', integer('--seed'), d.seed)
+    .option('--max-iterations <n>', 'ADMM iteration cap per layer program', integer('--max-iterations'))
+    .option('--no-progress', 'no progress bars')
+    .action(async (model: string, flags: PruneFlags) => {
+      try {
+        await runPrune(model, flags);
+      } catch (err) {
+        if (!(err instanceof Error)) throw err;
+        process.stderr.write(`nettrim prune: ${err.message}\n`);
+        if (!(err instanceof InputError) && process.env.NETTRIM_DEBUG) process.stderr.write(`${err.stack}\n`);
+        process.exitCode = 1;
+      }
+    });
+}
+
+async function runPrune(modelPath: string, flags: PruneFlags): Promise<void> {
+  if (flags.epsilon !== undefined && flags.sparsity !== undefined) throw new InputError('give --epsilon or --sparsity, not both');
+  if ((flags.eval.length > 0) !== (flags.labels !== undefined)) throw new InputError('--eval and --labels go together');
+  const out = flags.out ?? defaultOutput(modelPath);
+  const inputs = [modelPath, ...flags.calib.map(pathOf), ...flags.eval.map(pathOf), ...(flags.labels ? [flags.labels] : [])];
+  const outputs = [out, flags.report, flags.magnitudeOut].filter((p): p is string => p !== undefined);
+  for (const path of outputs) checkWritable(path, inputs);
+  if (new Set(outputs.map((p) => resolve(p))).size !== outputs.length) throw new InputError('--out, --report and --magnitude-out must differ');
+
+  const model = await readModel(modelPath);
+  const calibration = await readFeeds(model, flags.calib, 'calib');
+  const evaluation = flags.labels
+    ? { inputs: await readFeeds(model, flags.eval, 'eval'), labels: await readTensor(flags.labels) }
+    : undefined;
+  const bars = flags.progress ? new ProgressBars() : null;
+  let outcome;
+  try {
+    outcome = await pruneModel(model, calibration, {
+      scheme: flags.scheme,
+      gamma: flags.gamma,
+      ...(flags.epsilon !== undefined ? { epsilon: flags.epsilon } : {}),
+      ...(flags.sparsity !== undefined ? { sparsity: flags.sparsity } : {}),
+      maxColumns: flags.maxColumns,
+      batchSize: flags.batchSize,
+      seed: flags.seed,
+      solver: flags.maxIterations !== undefined ? { maxIterations: flags.maxIterations } : {},
+    }, { ...(evaluation ? { evaluation } : {}), onProgress: (e) => bars?.update(e) });
+  } finally {
+    bars?.stop();
+  }
+  process.stdout.write(`${formatReport(outcome.report)}\n`);
+  await writeFileAtomic(out, outcome.model, inputs);
+  if (flags.magnitudeOut) await writeFileAtomic(flags.magnitudeOut, outcome.magnitudeModel, inputs);
+  if (flags.report) await writeFileAtomic(flags.report, `${JSON.stringify({ ...outcome.report, output: out }, null, 2)}\n`, inputs);
+  process.stdout.write(`wrote ${[out, flags.magnitudeOut, flags.report].filter(Boolean).join(', ')}\n`);
+}
+
+/** One bar per stage on a terminal; one line per stage change otherwise. */
+class ProgressBars {
+  private readonly multi = new cliProgress.MultiBar(
+    { format: ' {stage} |{bar}| {value}/{total} {detail}', hideCursor: true, clearOnComplete: false, stream: process.stderr },
+    cliProgress.Presets.shades_classic,
+  );
+  private readonly bars = new Map<string, Bar>();
+  private readonly tty = process.stderr.isTTY === true;
+  private last = '';
+
+  update(e: ProgressEvent): void {
+    if (!this.tty) {
+      const line = `${e.stage}: ${e.detail}`;
+      if (line !== this.last) process.stderr.write(`${line}\n`);
+      this.last = line;
+      return;
+    }
+    const payload = { stage: e.stage.padEnd(8), detail: e.detail };
+    const bar = this.bars.get(e.stage);
+    if (!bar) this.bars.set(e.stage, this.multi.create(e.total, e.done, payload));
+    else {
+      bar.setTotal(e.total);
+      bar.update(e.done, payload);
+    }
+  }
+
+  stop(): void {
+    if (this.tty) this.multi.stop();
+  }
+}
+
+function defaultOutput(model: string): string {
+  const ext = extname(model);
+  return join(dirname(model), `${basename(model, ext)}.pruned${ext || '.onnx'}`);
+}
+
+/** Fails before any work when an output would overwrite an input or has no directory to go to. */
+function checkWritable(path: string, inputs: readonly string[]): void {
+  try {
+    assertNotInput(path, inputs);
+  } catch (err) {
+    throw new InputError((err as Error).message);
+  }
+  const dir = dirname(resolve(path));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(`${path}: directory ${dir} does not exist`);
+  if (existsSync(path) && statSync(path).isDirectory()) throw new InputError(`${path}: is a directory`);
+}
+
+function pathOf(spec: string): string {
+  const named = /^([^=/\\]+)=(.+)$/.exec(spec);
+  return named && !existsSync(spec) ? named[2]! : spec;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function number(flag: string): (value: string) => number {
+  return (value) => {
+    const v = Number(value);
+    if (value.trim() === '' || !Number.isFinite(v)) throw new InvalidArgumentError(`${flag} expects a number`);
+    return v;
+  };
+}
+
+function integer(flag: string): (value: string) => number {
+  return (value) => {
+    const v = Number(value);
+    if (!Number.isInteger(v)) throw new InvalidArgumentError(`${flag} expects an integer`);
+    return v;
+  };
+}

@@ -1,0 +1,36 @@
+// Command-line style data arguments: `FILE.npy` for a one-input model, `NAME=FILE.npy` per input.
+import { readNpyFile } from '../io/npy.ts';
+import { InputError } from '../onnx/errors.ts';
+import { modelInputs, type TensorData } from '../onnx/inputs.ts';
+import type { OnnxModel } from '../onnx/model.ts';
+
+/** Reads one .npy as a tensor, turning read and format errors into InputErrors naming the file. */
+export async function readTensor(path: string): Promise<TensorData> {
+  try {
+    const a = await readNpyFile(path);
+    return { data: a.data, shape: a.shape, source: path, sourceDtype: a.sourceDtype };
+  } catch (err) {
+    throw new InputError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+/** Reads `FILE.npy` or `NAME=FILE.npy` specs into tensors by model input name. */
+export async function readFeeds(model: OnnxModel, specs: readonly string[], what: string): Promise<Map<string, TensorData>> {
+  const names = modelInputs(model).map((i) => i.name);
+  const feeds = new Map<string, TensorData>();
+  for (const spec of specs) {
+    const named = /^([^=/\\]+)=(.+)$/.exec(spec);
+    let name: string;
+    let path: string;
+    if (named && names.includes(named[1]!)) {
+      [name, path] = [named[1]!, named[2]!];
+    } else if (names.length === 1) {
+      [name, path] = [names[0]!, spec];
+    } else {
+      throw new InputError(`--${what} ${spec}: the model has inputs ${names.join(', ')}; write NAME=FILE.npy for each`);
+    }
+    if (feeds.has(name)) throw new InputError(`--${what}: two files for the input '${name}'`);
+    feeds.set(name, await readTensor(path));
+  }
+  return feeds;
+}

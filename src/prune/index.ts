@@ -1,0 +1,141 @@
+// pruneModel: an ONNX model and calibration inputs in, the pruned model and a report out.
+import { InputError } from '../onnx/errors.ts';
+import { batchSizeFor, checkFeeds, modelInputs, type Feeds, type TensorData } from '../onnx/inputs.ts';
+import { requireLayers } from '../onnx/layers.ts';
+import { initializerValues, parseModel, readModel, type OnnxModel } from '../onnx/model.ts';
+import { collectSignals } from '../onnx/signals.ts';
+import { countNonzero } from '../onnx/weights.ts';
+import { LayerSolver } from '../layer/solve.ts';
+import { labelIndices, maxRelativeChange, runOutputs, topOneAccuracy } from './evaluate.ts';
+import { magnitudeModel } from './magnitude.ts';
+import { buildReport } from './report.ts';
+import { patchedBytes, solveCascade, solveParallel, type NetworkSolution, type PruneContext } from './schemes.ts';
+import { searchSparsity } from './search.ts';
+import { resolvePruneSettings } from './settings.ts';
+import type { EvalReport, ProgressEvent, PruneReport, PruneSettings, SearchReport } from './types.ts';
+
+export { DEFAULT_PRUNE_SETTINGS } from './types.ts';
+export type { PruneSettings, PruneReport, LayerReport, EvalReport, SearchReport, ProgressEvent, Scheme } from './types.ts';
+export { formatReport } from './report.ts';
+export { InputError } from '../onnx/errors.ts';
+export type { Feeds, TensorData } from '../onnx/inputs.ts';
+
+export interface PruneOptions {
+  /** Held-out inputs and labels: top-1 accuracy of the trained, pruned and magnitude-pruned models. */
+  evaluation?: { inputs: Feeds | TensorData; labels: TensorData };
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+export interface PruneOutcome {
+  /** The pruned model: the original bytes with only the pruned weight values changed. */
+  model: Uint8Array;
+  /** The magnitude-pruning baseline at the same per-layer nonzero counts. */
+  magnitudeModel: Uint8Array;
+  report: PruneReport;
+}
+
+/**
+ * Prunes every prunable layer of an ONNX model (a path, bytes or a parsed model) with Net-Trim,
+ * using `calibration` inputs (a tensor for a one-input model, or tensors by input name).
+ * Throws InputError on bad input before any long work; never writes files.
+ */
+export async function pruneModel(
+  model: OnnxModel | Uint8Array | string, calibration: Feeds | TensorData, settings: Partial<PruneSettings> = {},
+  options: PruneOptions = {},
+): Promise<PruneOutcome> {
+  const started = performance.now();
+  const s = resolvePruneSettings(settings);
+  const m = typeof model === 'string' ? await readModel(model) : model instanceof Uint8Array ? parseModel(model) : model;
+  const progress = options.onProgress ?? (() => {});
+  const { layers, skipped } = requireLayers(m);
+  const feeds = asFeeds(m, calibration, 'calibration');
+  const samples = checkFeeds(m, feeds, 'calibration');
+  const batchSize = batchSizeFor(m, samples, s.batchSize);
+  const evaluation = options.evaluation ? checkEvaluation(m, options.evaluation) : null;
+
+  const trained = await collectSignals(m.bytes, m.source, layers, feeds, samples, {
+    batchSize, maxColumns: s.maxColumns, seed: s.seed,
+    onBatch: (done, total) => progress({ stage: 'signals', done, total, detail: 'trained network' }),
+  });
+  const solver = await LayerSolver.create();
+  const ctx: PruneContext = { model: m, layers, feeds, samples, settings: { ...s, batchSize }, solver, trained, progress };
+  const scheme = s.scheme === 'cascade' ? solveCascade : solveParallel;
+  let solution: NetworkSolution;
+  let search: SearchReport | null = null;
+  if (s.sparsity === null) {
+    solution = await scheme(ctx, s.epsilon, null);
+  } else {
+    const found = await searchSparsity((g, warm) => scheme(ctx, g, warm), {
+      target: s.sparsity, tolerance: s.sparsityTolerance, start: s.epsilon, maxTries: s.maxSearchTries,
+      onTry: (t, n) => progress({ stage: 'search', done: n, total: s.maxSearchTries, detail: `eps ${t.epsilon.toPrecision(3)}: removed ${(100 * t.removedFraction).toFixed(1)}%` }),
+    });
+    solution = found.solution;
+    search = found.report;
+  }
+
+  const pruned = patchedBytes(m, solution.layers);
+  const magnitude = magnitudeModel(m, solution.layers);
+  progress({ stage: 'evaluate', done: 0, total: evaluation ? 2 : 1, detail: 'output change' });
+  const before = await runOutputs(m.bytes, m.source, feeds, samples, batchSize);
+  const after = await runOutputs(pruned, `${m.source} (pruned)`, feeds, samples, batchSize);
+  const maxOutputChange = maxRelativeChange(before, after, samples);
+  let evalReport: EvalReport | null = null;
+  if (evaluation) {
+    progress({ stage: 'evaluate', done: 1, total: 2, detail: 'accuracy' });
+    evalReport = await evaluate(m, pruned, magnitude, evaluation, s.batchSize);
+  }
+  progress({ stage: 'evaluate', done: evaluation ? 2 : 1, total: evaluation ? 2 : 1, detail: 'done' });
+  const report = buildReport({
+    model: m.source, settings: s, calibrationSamples: samples, solution,
+    nnzBefore: layers.map((l) => countNonzero(initializerValues(m, l.weight))), skipped, search, maxOutputChange,
+    evaluation: evalReport, seconds: (performance.now() - started) / 1000,
+  });
+  return { model: pruned, magnitudeModel: magnitude, report };
+}
+
+interface CheckedEvaluation {
+  feeds: Feeds;
+  samples: number;
+  labels: TensorData;
+}
+
+function asFeeds(model: OnnxModel, data: Feeds | TensorData, what: string): Feeds {
+  if (data instanceof Map) return data;
+  const inputs = modelInputs(model);
+  if (inputs.length !== 1) {
+    throw new InputError(`the model has ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ')}): give ${what} data for each by name`);
+  }
+  return new Map([[inputs[0]!.name, data as TensorData]]);
+}
+
+/** Checks evaluation inputs and label count up front, so a bad file fails before the solve. */
+function checkEvaluation(model: OnnxModel, e: NonNullable<PruneOptions['evaluation']>): CheckedEvaluation {
+  const feeds = asFeeds(model, e.inputs, 'evaluation');
+  const samples = checkFeeds(model, feeds, 'evaluation');
+  if (e.labels.shape[0] !== samples) {
+    throw new InputError(`${e.labels.source ?? 'labels'}: ${e.labels.shape[0]} labels for ${samples} evaluation samples`);
+  }
+  const bad = e.labels.data.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) throw new InputError(`${e.labels.source ?? 'labels'}: value ${e.labels.data[bad]} at index ${bad}`);
+  return { feeds, samples, labels: e.labels };
+}
+
+async function evaluate(
+  model: OnnxModel, pruned: Uint8Array, magnitude: Uint8Array, e: CheckedEvaluation, requestedBatch: number,
+): Promise<EvalReport> {
+  const batch = batchSizeFor(model, e.samples, requestedBatch);
+  const before = await runOutputs(model.bytes, model.source, e.feeds, e.samples, batch);
+  const after = await runOutputs(pruned, `${model.source} (pruned)`, e.feeds, e.samples, batch);
+  const baseline = await runOutputs(magnitude, `${model.source} (magnitude)`, e.feeds, e.samples, batch);
+  const first = [...before.keys()][0]!;
+  const scores = before.get(first)!;
+  const labels = labelIndices(e.labels, e.samples, scores.length / e.samples);
+  return {
+    samples: e.samples,
+    accuracyBefore: topOneAccuracy(scores, labels),
+    accuracyAfter: topOneAccuracy(after.get(first)!, labels),
+    accuracyMagnitude: topOneAccuracy(baseline.get(first)!, labels),
+    maxOutputChange: maxRelativeChange(before, after, e.samples),
+    maxOutputChangeMagnitude: maxRelativeChange(before, baseline, e.samples),
+  };
+}

@@ -1,0 +1,111 @@
+// The report of a run (JSON, camelCase keys) and the table printed at the end of the command.
+import Table from 'cli-table3';
+import type { SkippedLayer } from '../onnx/layers.ts';
+import { countNonzero } from '../onnx/weights.ts';
+import { layerFigures, worstStatus } from './programs.ts';
+import type { NetworkSolution } from './schemes.ts';
+import type { EvalReport, LayerReport, PruneReport, PruneSettings, SearchReport } from './types.ts';
+
+export interface ReportParts {
+  model: string;
+  settings: PruneSettings;
+  calibrationSamples: number;
+  solution: NetworkSolution;
+  /** Nonzero weights of each layer before pruning, by layer index. */
+  nnzBefore: number[];
+  skipped: SkippedLayer[];
+  search: SearchReport | null;
+  maxOutputChange: number;
+  evaluation: EvalReport | null;
+  seconds: number;
+}
+
+export function buildReport(parts: ReportParts): PruneReport {
+  const layers = parts.solution.layers.map((s): LayerReport => {
+    const figures = layerFigures(s);
+    const weights = s.weight.length;
+    return {
+      name: s.layer.name,
+      op: s.layer.op,
+      nodes: s.layer.nodes,
+      activation: s.layer.activation,
+      inputs: s.layer.inputSize,
+      outputs: s.layer.outputSize,
+      groups: s.layer.groups,
+      samples: s.columns,
+      weights,
+      nnzBefore: parts.nnzBefore[s.layer.index]!,
+      nnzAfter: figures.nnz,
+      keptFraction: figures.nnz / weights,
+      epsilon: figures.epsilon,
+      relativeError: figures.relativeError,
+      status: worstStatus(s.results.map((r) => r.status)),
+      iterations: Math.max(...s.results.map((r) => r.iterations)),
+      seconds: s.seconds,
+    };
+  });
+  const weights = sum(layers.map((l) => l.weights));
+  const nnzAfter = sum(parts.solution.layers.map((s) => countNonzero(s.weight)));
+  return {
+    model: parts.model,
+    scheme: parts.settings.scheme,
+    epsilon: parts.solution.epsilon,
+    gamma: parts.settings.scheme === 'cascade' ? parts.settings.gamma : null,
+    calibrationSamples: parts.calibrationSamples,
+    layers,
+    skipped: parts.skipped.map((s) => ({ ...s })),
+    total: {
+      weights,
+      nnzBefore: sum(layers.map((l) => l.nnzBefore)),
+      nnzAfter,
+      keptFraction: nnzAfter / weights,
+      removedFraction: 1 - nnzAfter / weights,
+      seconds: parts.seconds,
+    },
+    search: parts.search,
+    maxOutputChange: parts.maxOutputChange,
+    eval: parts.evaluation,
+  };
+}
+
+/** The per-layer table and the totals, as printed by `nettrim prune`. */
+export function formatReport(report: PruneReport): string {
+  const table = new Table({
+    head: ['layer', 'op', 'shape (N x M)', 'act', 'P', 'kept', 'eps', 'error', 'status', 'iter', 'time'],
+    colAligns: ['left', 'left', 'right', 'left', 'right', 'right', 'right', 'right', 'left', 'right', 'right'],
+    style: { head: [], border: [] },
+  });
+  for (const l of report.layers) {
+    const shape = `${l.inputs} x ${l.outputs}${l.groups > 1 ? ` x${l.groups}` : ''}`;
+    table.push([
+      l.name, l.op, shape, l.activation, l.samples, percent(l.keptFraction), l.epsilon.toFixed(3), l.relativeError.toFixed(3),
+      l.status, l.iterations, `${l.seconds.toFixed(1)} s`,
+    ]);
+  }
+  const t = report.total;
+  table.push(['total', '', `${t.weights} weights`, '', '', percent(t.keptFraction), '', '', '', '', `${t.seconds.toFixed(1)} s`]);
+  const lines = [table.toString()];
+  lines.push(`removed ${percent(t.removedFraction)} of ${t.weights} weights (${t.nnzBefore} -> ${t.nnzAfter} nonzero), ${report.scheme} scheme, epsilon ${report.epsilon.toPrecision(3)}`);
+  if (report.search) {
+    const s = report.search;
+    lines.push(`sparsity search: target ${percent(s.target)}, reached ${percent(s.removedFraction)} in ${s.tries.length} tries${s.reached ? '' : ' (NOT within tolerance)'}`);
+  }
+  for (const s of report.skipped) lines.push(`skipped ${s.name} (${s.op}): ${s.reason}`);
+  lines.push(`largest relative change of the outputs on the calibration data: ${report.maxOutputChange.toPrecision(3)}`);
+  if (report.eval) {
+    const e = report.eval;
+    lines.push(
+      `top-1 accuracy on ${e.samples} samples: trained ${percent(e.accuracyBefore)}, pruned ${percent(e.accuracyAfter)}, ` +
+        `magnitude pruning at the same per-layer counts ${percent(e.accuracyMagnitude)}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function percent(v: number): string {
+  return `${(100 * v).toFixed(1)}%`;
+}
+
+function sum(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}

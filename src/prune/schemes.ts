@@ -1,0 +1,158 @@
+// The two schemes of method.md section 2 over a whole network.
+// Parallel: every layer's program uses the trained network's X and Y, V = 0, epsilon = g ||Y||_F.
+// Cascade: layer l reads Xhat from the network whose earlier layers are already pruned; Y stays the
+// trained one; V = W0^T Xhat + b0 (the trained layer on Xhat, which the runtime computes for us)
+// and epsilon = sqrt(gamma) ||(W0^T Xhat + b0 - Y)_Omega||_F, so the trained weights stay feasible.
+import { indexGraph, upstreamTensors } from '../onnx/graph.ts';
+import type { Feeds } from '../onnx/inputs.ts';
+import type { PrunableLayer } from '../onnx/layers.ts';
+import { initializerValues, type OnnxModel } from '../onnx/model.ts';
+import { patchInitializers } from '../onnx/patch.ts';
+import { collectSignals, type LayerSignals } from '../onnx/signals.ts';
+import type { LayerSolver } from '../layer/solve.ts';
+import { buildProgram, storeResult, targets, type LayerSolution } from './programs.ts';
+import type { ProgressEvent, PruneSettings } from './types.ts';
+
+/** What every scheme needs: the model, its layers, the trained network's signals, a solver. */
+export interface PruneContext {
+  model: OnnxModel;
+  layers: PrunableLayer[];
+  feeds: Feeds;
+  samples: number;
+  settings: PruneSettings;
+  solver: LayerSolver;
+  /** Signals of the trained network, one per layer (same columns as any later pass). */
+  trained: LayerSignals[];
+  progress: (event: ProgressEvent) => void;
+}
+
+export interface NetworkSolution {
+  /** The relative gain g it was solved with. */
+  epsilon: number;
+  layers: LayerSolution[];
+  seconds: number;
+}
+
+/** Parallel scheme at relative gain g; `warm` (a solution at another g) starts every program. */
+export async function solveParallel(ctx: PruneContext, g: number, warm: NetworkSolution | null): Promise<NetworkSolution> {
+  const started = performance.now();
+  const counter = programCounter();
+  const layers: LayerSolution[] = [];
+  for (const s of ctx.trained) {
+    const y = targets(s.layer, s.outputs);
+    layers.push(await solveLayer(ctx, s, y, null, () => ({ relative: g }), warm?.layers[s.layer.index] ?? null, counter));
+  }
+  return { epsilon: g, layers, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Cascade scheme at relative gain g (first layers) and ctx.settings.gamma (the others). */
+export async function solveCascade(ctx: PruneContext, g: number, warm: NetworkSolution | null): Promise<NetworkSolution> {
+  const started = performance.now();
+  const counter = programCounter();
+  const index = indexGraph(ctx.model.graph);
+  const { gamma } = ctx.settings;
+  const layers: LayerSolution[] = [];
+  for (const trained of ctx.trained) {
+    const layer = trained.layer;
+    const y = targets(layer, trained.outputs);
+    const prior = warm?.layers[layer.index] ?? null;
+    const upstream = upstreamTensors(index, layer.input);
+    if (!layers.some((done) => upstream.has(done.layer.weight))) {
+      // No pruned layer feeds this one: Xhat = X, the first-layer rule of method.md applies.
+      layers.push(await solveLayer(ctx, trained, y, null, () => ({ relative: g }), prior, counter));
+      continue;
+    }
+    const [hat] = await collectSignals(patchedBytes(ctx.model, layers), ctx.model.source, [layer], ctx.feeds, ctx.samples, {
+      batchSize: ctx.settings.batchSize, maxColumns: ctx.settings.maxColumns, seed: ctx.settings.seed,
+    });
+    if (hat!.columns !== trained.columns) throw new Error(`${layer.name}: cascade pass gave ${hat!.columns} columns, expected ${trained.columns}`);
+    const slack = layer.activation === 'relu' ? hat!.outputs : null;
+    const epsilon = (group: number) => {
+      const gap = cascadeGap(hat!, y, group);
+      const norm = groupNorm(hat!, y, group);
+      // A gap of (nearly) zero means pruning upstream did not reach this layer's signals.
+      return gap > 1e-6 * norm ? { absolute: Math.sqrt(gamma) * gap } : { relative: g };
+    };
+    layers.push(await solveLayer(ctx, hat!, y, slack, epsilon, prior, counter));
+  }
+  return { epsilon: g, layers, seconds: (performance.now() - started) / 1000 };
+}
+
+/** The model bytes with the given layers' weights and biases replaced. */
+export function patchedBytes(model: OnnxModel, solved: readonly LayerSolution[]): Uint8Array {
+  const values = new Map<string, Float32Array>();
+  for (const s of solved) {
+    values.set(s.layer.weight, s.weight);
+    if (s.layer.bias && s.bias) values.set(s.layer.bias, s.bias);
+  }
+  return patchInitializers(model, values);
+}
+
+type Epsilon = { relative: number } | { absolute: number };
+
+/** Solves every group of one layer and writes the results into copies of the stored tensors. */
+async function solveLayer(
+  ctx: PruneContext, s: LayerSignals, y: Float32Array, slack: Float32Array | null,
+  epsilonOf: (group: number) => Epsilon, warm: LayerSolution | null, counter: () => number,
+): Promise<LayerSolution> {
+  const started = performance.now();
+  const layer = s.layer;
+  const weight = initializerValues(ctx.model, layer.weight);
+  const bias = layer.bias ? initializerValues(ctx.model, layer.bias) : null;
+  const solution: LayerSolution = {
+    layer, weight, bias, results: [], programs: [], columns: s.columns, epsilons: [], targetNorms: [], seconds: 0,
+  };
+  const total = ctx.layers.reduce((n, l) => n + l.groups, 0);
+  for (let group = 0; group < layer.groups; group++) {
+    const program = buildProgram(s, group, y, slack, warm?.programs[group] ?? null);
+    const eps = epsilonOf(group);
+    const result = ctx.solver.solve(program.input, {
+      ...ctx.settings.solver,
+      epsilon: 'absolute' in eps ? eps.absolute : eps.relative,
+      epsilonMode: 'absolute' in eps ? 'absolute' : 'relative',
+      activation: layer.activation,
+      bias: layer.bias !== null,
+    });
+    solution.results.push(result);
+    solution.programs.push(storeResult(layer, group, program, result, weight, bias));
+    solution.epsilons.push('absolute' in eps ? eps.absolute : eps.relative * program.targetNorm);
+    solution.targetNorms.push(program.targetNorm);
+    ctx.progress({ stage: 'solve', done: counter(), total, detail: layer.name });
+    await new Promise((resolve) => setImmediate(resolve)); // let progress bars draw between solves
+  }
+  solution.seconds = (performance.now() - started) / 1000;
+  return solution;
+}
+
+/** ||(Zhat - Y)_Omega||_F for one group: Omega = {Y > 0} for ReLU layers, every entry for linear ones. */
+function cascadeGap(hat: LayerSignals, y: Float32Array, group: number): number {
+  const m = hat.layer.outputSize;
+  const relu = hat.layer.activation === 'relu';
+  let sum = 0;
+  for (let c = 0; c < hat.columns; c++) {
+    const o = c * hat.outputWidth + group * m;
+    for (let j = 0; j < m; j++) {
+      const target = y[o + j]!;
+      if (relu && !(target > 0)) continue;
+      const d = hat.outputs[o + j]! - target;
+      sum += d * d;
+    }
+  }
+  return Math.sqrt(sum);
+}
+
+function groupNorm(hat: LayerSignals, y: Float32Array, group: number): number {
+  const m = hat.layer.outputSize;
+  let sum = 0;
+  for (let c = 0; c < hat.columns; c++) {
+    const o = c * hat.outputWidth + group * m;
+    for (let j = 0; j < m; j++) sum += y[o + j]! * y[o + j]!;
+  }
+  return Math.sqrt(sum);
+}
+
+/** Counts solved programs across a scheme run, for the progress bar. */
+function programCounter(): () => number {
+  let done = 0;
+  return () => ++done;
+}
