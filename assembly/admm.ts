@@ -16,6 +16,10 @@ const MU: f64 = 5;
 const RHO_MIN: f64 = 1e-6;
 const RHO_MAX: f64 = 1e6;
 const MAX_STEP: f64 = 10; // largest change of rho at one adaptation
+// ADMM converges when rho settles; changes too often make it cycle. So after each change the
+// next one waits longer: FIRST_WAIT iterations, then WAIT_GROWTH times more each time.
+const FIRST_WAIT: f64 = 5;
+const WAIT_GROWTH: f64 = 1.5;
 // The returned W2 must itself satisfy the epsilon ball to within this fraction (of epsilon, or of
 // ||Y|| / 100 when epsilon is tiny); when the residual test passes but W2 does not, the tolerances
 // shrink by TIGHTEN and the loop goes on.
@@ -100,6 +104,7 @@ export function admmSolve(block: usize): void {
   const yNorm = Math.sqrt(sumSquares(y, pm));
   const ballLimit = eps + FEASIBILITY * Math.max(eps, 0.01 * yNorm);
     let status = Status.MaxIterations, it = 0, cgSteps = 0;
+  let wait = FIRST_WAIT, lastChange = 0;
   let r: f64 = Infinity, s: f64 = Infinity, epsPri: f64 = 0, epsDual: f64 = 0;
 
   while (it < maxIter) {
@@ -142,7 +147,9 @@ export function admmSolve(block: usize): void {
     if (adaptive) {
       // balance the residuals measured against their own tolerances: the ratio that decides termination
       const ratio = (r / Math.max(epsPri, 1e-30)) / Math.max(s / Math.max(epsDual, 1e-30), 1e-30);
-      if (r > 0 && s > 0 && (ratio > MU || ratio < 1 / MU)) {
+      if (r > 0 && s > 0 && (ratio > MU || ratio < 1 / MU) && <f64>(it - lastChange) >= wait) {
+        lastChange = it;
+        wait *= WAIT_GROWTH;
         const factor = Math.min(MAX_STEP, Math.max(1 / MAX_STEP, Math.sqrt(ratio)));
         const next = Math.min(RHO_MAX, Math.max(RHO_MIN, rho * factor));
         // scaled duals are y / rho: keep y fixed
