@@ -66,7 +66,7 @@ export async function pruneModel(
     solution = await scheme(ctx, s.epsilon, null);
   } else {
     const found = await searchSparsity((g, warm) => scheme(ctx, g, warm), {
-      target: s.sparsity, tolerance: s.sparsityTolerance, start: s.epsilon, maxTries: s.maxSearchTries,
+      target: s.sparsity, tolerance: s.sparsityTolerance, start: s.epsilon, maxTries: s.maxSearchTries, mixLayers: s.scheme === 'parallel',
       onTry: (t, n) => progress({ stage: 'search', done: n, total: s.maxSearchTries, detail: `eps ${t.epsilon.toPrecision(3)}: removed ${(100 * t.removedFraction).toFixed(1)}%` }),
     });
     solution = found.solution;

@@ -88,7 +88,8 @@ export function formatReport(report: PruneReport): string {
   lines.push(`removed ${percent(t.removedFraction)} of ${t.weights} weights (${t.nnzBefore} -> ${t.nnzAfter} nonzero), ${report.scheme} scheme, epsilon ${report.epsilon.toPrecision(3)}`);
   if (report.search) {
     const s = report.search;
-    lines.push(`sparsity search: target ${percent(s.target)}, reached ${percent(s.removedFraction)} in ${s.tries.length} tries${s.reached ? '' : ' (NOT within tolerance)'}`);
+    const how = s.mixed ? ', layers combined from several tries' : '';
+    lines.push(`sparsity search: target ${percent(s.target)}, reached ${percent(s.removedFraction)} in ${s.tries.length} tries${how}${s.reached ? '' : ' (NOT within tolerance)'}`);
   }
   for (const s of report.skipped) lines.push(`skipped ${s.name} (${s.op}): ${s.reason}`);
   lines.push(`largest relative change of the outputs on the calibration data: ${report.maxOutputChange.toPrecision(3)}`);

@@ -49,33 +49,44 @@ export async function solveParallel(ctx: PruneContext, g: number, warm: NetworkS
 export async function solveCascade(ctx: PruneContext, g: number, warm: NetworkSolution | null): Promise<NetworkSolution> {
   const started = performance.now();
   const counter = programCounter();
-  const index = indexGraph(ctx.model.graph);
-  const { gamma } = ctx.settings;
   const layers: LayerSolution[] = [];
   for (const trained of ctx.trained) {
-    const layer = trained.layer;
-    const y = targets(layer, trained.outputs);
-    const prior = warm?.layers[layer.index] ?? null;
-    const upstream = upstreamTensors(index, layer.input);
-    if (!layers.some((done) => upstream.has(done.layer.weight))) {
-      // No pruned layer feeds this one: Xhat = X, the first-layer rule of method.md applies.
-      layers.push(await solveLayer(ctx, trained, y, null, () => ({ relative: g }), prior, counter));
-      continue;
-    }
-    const [hat] = await collectSignals(patchedBytes(ctx.model, layers), ctx.model.source, [layer], ctx.feeds, ctx.samples, {
-      batchSize: ctx.settings.batchSize, maxColumns: ctx.settings.maxColumns, seed: ctx.settings.seed,
-    });
-    if (hat!.columns !== trained.columns) throw new Error(`${layer.name}: cascade pass gave ${hat!.columns} columns, expected ${trained.columns}`);
-    const slack = layer.activation === 'relu' ? hat!.outputs : null;
-    const epsilon = (group: number) => {
-      const gap = cascadeGap(hat!, y, group);
-      const norm = groupNorm(hat!, y, group);
-      // A gap of (nearly) zero means pruning upstream did not reach this layer's signals.
-      return gap > 1e-6 * norm ? { absolute: Math.sqrt(gamma) * gap } : { relative: g };
-    };
-    layers.push(await solveLayer(ctx, hat!, y, slack, epsilon, prior, counter));
+    const step = await cascadeStep(ctx, trained, layers, g);
+    const prior = warm?.layers[trained.layer.index] ?? null;
+    layers.push(await solveLayer(ctx, step.signals, step.y, step.slack, step.epsilon, prior, counter));
   }
   return { epsilon: g, layers, seconds: (performance.now() - started) / 1000 };
+}
+
+/** One cascade layer's program data: signals (Xhat, and Zhat = W0^T Xhat + b0), Y, V and epsilon. */
+export interface CascadeStep {
+  signals: LayerSignals;
+  y: Float32Array;
+  slack: Float32Array | null;
+  epsilon: (group: number) => Epsilon;
+}
+
+/**
+ * The program data of `trained.layer` once the layers in `solved` are pruned. When none of them
+ * feeds this layer, Xhat = X and the first-layer rule applies (V = 0, epsilon = g ||Y||_F).
+ */
+export async function cascadeStep(ctx: PruneContext, trained: LayerSignals, solved: readonly LayerSolution[], g: number): Promise<CascadeStep> {
+  const layer = trained.layer;
+  const y = targets(layer, trained.outputs);
+  const upstream = upstreamTensors(indexGraph(ctx.model.graph), layer.input);
+  if (!solved.some((done) => upstream.has(done.layer.weight))) {
+    return { signals: trained, y, slack: null, epsilon: () => ({ relative: g }) };
+  }
+  const [hat] = await collectSignals(patchedBytes(ctx.model, solved), ctx.model.source, [layer], ctx.feeds, ctx.samples, {
+    batchSize: ctx.settings.batchSize, maxColumns: ctx.settings.maxColumns, seed: ctx.settings.seed,
+  });
+  if (hat!.columns !== trained.columns) throw new Error(`${layer.name}: cascade pass gave ${hat!.columns} columns, expected ${trained.columns}`);
+  const epsilon = (group: number): Epsilon => {
+    const gap = cascadeGap(hat!, y, group);
+    // A gap of (nearly) zero means pruning upstream did not reach this layer's signals.
+    return gap > 1e-6 * groupNorm(hat!, y, group) ? { absolute: Math.sqrt(ctx.settings.gamma) * gap } : { relative: g };
+  };
+  return { signals: hat!, y, slack: layer.activation === 'relu' ? hat!.outputs : null, epsilon };
 }
 
 /** The model bytes with the given layers' weights and biases replaced. */
@@ -88,7 +99,8 @@ export function patchedBytes(model: OnnxModel, solved: readonly LayerSolution[])
   return patchInitializers(model, values);
 }
 
-type Epsilon = { relative: number } | { absolute: number };
+/** A layer program's epsilon: relative to its ||Y||_F, or absolute. */
+export type Epsilon = { relative: number } | { absolute: number };
 
 /** Solves every group of one layer and writes the results into copies of the stored tensors. */
 async function solveLayer(

@@ -87,8 +87,11 @@ export interface SearchReport {
   target: number;
   tolerance: number;
   reached: boolean;
+  /** The largest relative gain used (per-layer values are in the layer reports). */
   epsilon: number;
   removedFraction: number;
+  /** Layer solutions of different tries were combined (parallel scheme; see search.ts). */
+  mixed: boolean;
   tries: SearchTry[];
 }
 

@@ -1,0 +1,144 @@
+// The `nettrim prune` command: a full run writes a model that onnxruntime loads and the report the
+// issue specifies; every bad input gives a message naming the problem, exit code 1, no file written.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { Command } from 'commander';
+import { encodeNpy } from '../src/io/npy.ts';
+import { GraphBuilder } from '../src/onnx/builder.ts';
+import { mulberry32 } from '../src/onnx/sampling.ts';
+import { registerPruneCommand } from '../src/cli/prune.ts';
+
+const random = mulberry32(99);
+const gaussian = (): number => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+const values = (n: number, scale = 1): number[] => Array.from({ length: n }, () => scale * gaussian());
+
+const dir = mkdtempSync(join(tmpdir(), 'nettrim-prune-cli-'));
+const path = (name: string): string => join(dir, name);
+
+function setup(): void {
+  const model = new GraphBuilder('mlp')
+    .input('x', ['N', 16])
+    .initializer('W1', [16, 12], values(192, 0.3)).initializer('b1', [12], values(12, 0.1))
+    .node('Gemm', ['x', 'W1', 'b1'], ['h'], {}, 'fc1').node('Relu', ['h'], ['a'])
+    .initializer('W2', [12, 4], values(48, 0.5)).initializer('b2', [4], values(4, 0.1))
+    .node('Gemm', ['a', 'W2', 'b2'], ['y'], {}, 'fc2')
+    .output('y', ['N', 4])
+    .toBytes();
+  writeFileSync(path('model.onnx'), model);
+  writeFileSync(path('calib.npy'), encodeNpy(Float32Array.from(values(200 * 16)), [200, 16]));
+  writeFileSync(path('eval.npy'), encodeNpy(Float32Array.from(values(50 * 16)), [50, 16]));
+  writeFileSync(path('labels.npy'), encodeNpy(Float32Array.from({ length: 50 }, (_, i) => i % 4), [50]));
+  writeFileSync(path('labels-short.npy'), encodeNpy(new Float32Array(49), [49]));
+  writeFileSync(path('calib-shape.npy'), encodeNpy(new Float32Array(200 * 15), [200, 15]));
+  const nan = Float32Array.from(values(20 * 16));
+  nan[5 * 16 + 2] = NaN;
+  writeFileSync(path('calib-nan.npy'), encodeNpy(nan, [20, 16]));
+  writeFileSync(path('calib-f64.npy'), float64Npy(Float64Array.from(values(20 * 16)), [20, 16]));
+  writeFileSync(path('text.onnx'), 'this is not a model\n');
+  writeFileSync(path('truncated.onnx'), model.subarray(0, Math.floor(model.length * 0.6)));
+  writeFileSync(path('relu-only.onnx'), new GraphBuilder().input('x', ['N', 16]).node('Relu', ['x'], ['y']).output('y').toBytes());
+}
+
+/** A '<f8' .npy: the float32 encoder's header with the dtype swapped (same length), float64 data. */
+function float64Npy(data: Float64Array, shape: number[]): Uint8Array {
+  const f4 = encodeNpy(new Float32Array(data.length), shape);
+  const headerEnd = f4.length - 4 * data.length;
+  const header = Buffer.from(f4.subarray(0, headerEnd)).toString('latin1').replace("'<f4'", "'<f8'");
+  return new Uint8Array([...Buffer.from(header, 'latin1'), ...new Uint8Array(data.buffer)]);
+}
+
+/** Runs the command in this process; returns what it wrote and the exit code it set. */
+async function prune(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const program = new Command('nettrim').exitOverride();
+  registerPruneCommand(program);
+  let stdout = '';
+  let stderr = '';
+  const out = process.stdout.write.bind(process.stdout);
+  const err = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((chunk: string) => ((stdout += chunk), true)) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof process.stderr.write;
+  process.exitCode = 0;
+  let code = 0;
+  try {
+    await program.parseAsync(['prune', ...args], { from: 'user' });
+    code = Number(process.exitCode ?? 0);
+  } catch (e) {
+    code = (e as { exitCode?: number }).exitCode ?? 1;
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
+    process.exitCode = 0;
+  }
+  return { code, stdout, stderr };
+}
+
+setup();
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('a full run: table on stdout, the pruned model loads and runs, the report has the specified keys', async () => {
+  const r = await prune([
+    path('model.onnx'), '--calib', path('calib.npy'), '--out', path('out.onnx'), '--report', path('report.json'),
+    '--eval', path('eval.npy'), '--labels', path('labels.npy'), '--magnitude-out', path('magnitude.onnx'), '--no-progress',
+  ]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /fc1/);
+  assert.match(r.stdout, /total/);
+  assert.match(r.stdout, /top-1 accuracy on 50 samples/);
+  const session = await ort.InferenceSession.create(readFileSync(path('out.onnx')));
+  const y = await session.run({ x: new ort.Tensor('float32', Float32Array.from(values(3 * 16)), [3, 16]) });
+  assert.equal(y.y!.dims, [3, 4]);
+  await ort.InferenceSession.create(readFileSync(path('magnitude.onnx')));
+  const report = JSON.parse(readFileSync(path('report.json'), 'utf8'));
+  const layerKeys = ['name', 'op', 'inputs', 'outputs', 'samples', 'weights', 'nnzBefore', 'nnzAfter', 'epsilon', 'relativeError', 'status', 'iterations', 'seconds'];
+  assert.is(report.layers.length, 2);
+  for (const layer of report.layers) for (const key of layerKeys) assert.ok(key in layer, `layers[].${key} missing`);
+  for (const key of ['weights', 'nnzBefore', 'nnzAfter', 'seconds']) assert.type(report.total[key], 'number');
+  for (const key of ['accuracyBefore', 'accuracyAfter', 'accuracyMagnitude', 'samples']) assert.type(report.eval[key], 'number');
+  assert.type(report.maxOutputChange, 'number');
+  assert.is(report.total.weights, 192 + 48);
+  assert.is(report.output, path('out.onnx'));
+});
+
+test('the default output path sits beside the model; a spawned process exits 0', () => {
+  const r = spawnSync(process.execPath, [
+    '--import', 'tsx', '--input-type=module', '-e',
+    "import { Command } from 'commander'; import { registerPruneCommand } from './src/cli/prune.ts';" +
+      "const p = new Command('nettrim'); registerPruneCommand(p); await p.parseAsync(process.argv.slice(1), { from: 'user' });",
+    '--', 'prune', path('model.onnx'), '--calib', path('calib.npy'), '--sparsity', '0.5',
+  ], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  assert.ok(readdirSync(dir).includes('model.pruned.onnx'));
+  assert.match(r.stdout, /sparsity search: target 50.0%/);
+});
+
+const BAD: Array<[string, string[], RegExp]> = [
+  ['not an ONNX file', [path('text.onnx'), '--calib', path('calib.npy')], /text.onnx: not an ONNX model/],
+  ['a truncated model', [path('truncated.onnx'), '--calib', path('calib.npy')], /truncated.onnx: .*truncated/],
+  ['no prunable layer', [path('relu-only.onnx'), '--calib', path('calib.npy')], /no prunable layer/],
+  ['calibration of the wrong shape', [path('model.onnx'), '--calib', path('calib-shape.npy')], /calib-shape.npy: shape \[200, 15\] does not match the model input 'x' \[\?, 16\]/],
+  ['float64 calibration', [path('model.onnx'), '--calib', path('calib-f64.npy')], /calib-f64.npy: dtype <f8 does not match the model input 'x' \(float32\)/],
+  ['NaN in calibration', [path('model.onnx'), '--calib', path('calib-nan.npy')], /calib-nan.npy: value NaN at flat index 82 \(sample 5\)/],
+  ['labels of the wrong length', [path('model.onnx'), '--calib', path('calib.npy'), '--eval', path('eval.npy'), '--labels', path('labels-short.npy')], /labels-short.npy: 49 labels for 50 evaluation samples/],
+  ['a missing calibration file', [path('model.onnx'), '--calib', path('nope.npy')], /nope.npy/],
+  ['--out over the model', [path('model.onnx'), '--calib', path('calib.npy'), '--out', path('model.onnx')], /refusing to write .*model.onnx: it is the same file as the input/],
+  ['--epsilon and --sparsity together', [path('model.onnx'), '--calib', path('calib.npy'), '--epsilon', '0.1', '--sparsity', '0.5'], /--epsilon or --sparsity, not both/],
+  ['an unknown calibration input name', [path('model.onnx'), '--calib', `image=${path('calib.npy')}`], /image=.*(no such|cannot|ENOENT|not)/i],
+];
+
+for (const [what, args, message] of BAD) {
+  test(`bad input, ${what}: message, exit code 1, nothing written`, async () => {
+    const before = readdirSync(dir).sort();
+    const out = args.includes('--out') ? [] : ['--out', path('bad-out.onnx')];
+    const r = await prune([...args, ...out, '--report', path('bad-report.json'), '--no-progress']);
+    assert.is(r.code, 1, `exit code for ${what}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.equal(readdirSync(dir).sort(), before);
+  });
+}
+
+test.run();
