@@ -3,8 +3,7 @@
 import { Param, Status, TRACE_FIELDS } from './params';
 import { arenaAlloc, arenaAllocF32, arenaUsed, getF, setF } from './memory';
 import { gemm } from './gemm';
-import { cgReserve, cgSolve } from './cg';
-import { newtonSchulzInverse } from './inverse';
+import { gramMax, systemReserve, systemScratchCount, systemSetup, updateW3 } from './system';
 import {
   sumA, sumB, sumC, sumD, activeDistanceSq, updateW1, updateW2, updateDualsSamples, updateDualsWeights,
   scaleInPlace, maxEntry, measureFit,
@@ -43,8 +42,8 @@ export function paramsAlloc(): usize {
 }
 
 /**
- * Solves one layer program. X (P x N) and Y (P x M) are sample-major with padded sizes: N, M multiples
- * of 8 and P of 4, padding zero (zeros stay exactly zero through every step). X, Y and V are scaled
+ * Solves one layer program. X (P x N) and Y (P x M) are sample-major with padded sizes, all multiples
+ * of 8, padding zero (zeros stay exactly zero through every step). X, Y and V are scaled
  * in place by 1 / c0. W2 is written to WOutPtr (N x M, row-major).
  */
 export function admmSolve(block: usize): void {
@@ -63,31 +62,27 @@ export function admmSolve(block: usize): void {
   const trace = <usize>param(block, Param.TracePtr), traceCap = trace == 0 ? 0 : <i32>param(block, Param.TraceCapacity);
 
   const pm = <usize>p * m, nm = <usize>n * m;
-  // Workspace: A = G + I and its approximate inverse, four P x M blocks, four N x M blocks, CG's.
-  const g = arenaAllocF32(<usize>n * n), ainv = arenaAllocF32(<usize>n * n);
+  // Workspace: four P x M blocks, three N x M blocks, the W3 system's (system.ts).
   let t = arenaAllocF32(pm), tNew = arenaAllocF32(pm);
   const u1 = arenaAllocF32(pm), w1 = arenaAllocF32(pm);
-  const w3 = arenaAllocF32(nm), w3Prev = arenaAllocF32(nm), u2 = arenaAllocF32(nm), rhs = arenaAllocF32(nm);
-  // Newton-Schulz needs two n x n scratch blocks before the loop: borrow W1 and Tnew when they are large enough
-  const borrow = pm >= <usize>n * n;
-  const nsE = borrow ? w1 : arenaAllocF32(<usize>n * n), nsT = borrow ? tNew : arenaAllocF32(<usize>n * n);
-  const reserved = cgReserve(n, m) && nsT != 0;
+  const w3 = arenaAllocF32(nm), w3Prev = arenaAllocF32(nm), u2 = arenaAllocF32(nm);
+  let reserved = u2 != 0 && systemReserve(n, m, p);
+  // The system's set-up needs two square scratch blocks once: borrow W1 and Tnew when large enough.
+  const scratch = systemScratchCount(), borrow = pm >= scratch;
+  const scratchA = borrow ? w1 : arenaAllocF32(scratch), scratchB = borrow ? tNew : arenaAllocF32(scratch);
+  reserved = reserved && scratchB != 0;
   setParam(block, Param.WorkspaceBytes, <f64>arenaUsed());
   if (!reserved) { setParam(block, Param.Status, Status.OutOfMemory); return; }
   const w2 = wOut;
 
-  // Scaling (method.md 3): c0 = 0.3 sqrt(max G); the feasible set and the solution do not change.
-  gemm(g, n, x, 1, n, x, n, n, n, p, false);
-  const gmax = maxEntry(g, <usize>n * n);
+  // Scaling (method.md 3): c0 = 0.3 sqrt(max X^T X); the feasible set and the solution do not change.
+  const gmax = gramMax(x, n, p);
   const c0: f64 = gmax > 0 ? 0.3 * Math.sqrt(<f64>gmax) : 1;
   const inv = <f32>(1 / c0);
   scaleInPlace(x, <usize>p * n, inv);
   scaleInPlace(y, pm, inv);
   if (v != 0) scaleInPlace(v, pm, inv);
-  scaleInPlace(g, <usize>n * n, inv * inv);
-  for (let i = 0; i < n; i++) setF(g, <usize>i * (n + 1), getF(g, <usize>i * (n + 1)) + 1);
-  setParam(block, Param.InverseResidual, newtonSchulzInverse(g, ainv, nsE, nsT, n));
-  if (borrow) { memory.fill(w1, 0, pm << 2); memory.fill(tNew, 0, pm << 2); }
+  setParam(block, Param.InverseResidual, systemSetup(x, n, p, scratchA, scratchB));
   const eps = param(block, Param.Epsilon) / c0;
   setParam(block, Param.C0, c0);
 
@@ -114,13 +109,10 @@ export function admmSolve(block: usize): void {
     const gain = <f32>(dist > eps ? eps / dist : 1);
     const w1Sq = updateW1(w1, t, u1, y, v, pm, relu, thr, gain, alpha);
     const w2Sq = updateW2(w2, w3, u2, nm, <f32>(1 / rho), alpha);
-    // W3 step: (X X^T + I) W3 = X (W1hat + U1)^T + W2hat + U2, by warm-started CG
+    // W3 step: (I + X^T X) W3 = X^T (W1hat + U1) + W2hat + U2, and Tnew = X W3
     memory.copy(w3Prev, w3, nm << 2);
-    gemm(rhs, m, x, 1, n, u1, m, n, m, p, false);
-    addInPlace(rhs, u2, nm);
-    const steps = cgSolve(g, ainv, w3, rhs, n, m, maxCg, cgTol, (it - 1) % REFRESH_EVERY == 0);
+    const steps = updateW3(x, u1, u2, w3, tNew, n, m, p, maxCg, cgTol, (it - 1) % REFRESH_EVERY == 0);
     cgSteps += steps;
-    gemm(tNew, m, x, n, 1, w3, m, p, m, n, false);
     // dual updates and residuals
     updateDualsSamples(w1, tNew, t, u1, pm);
     const primalSq1 = sumA, dualSq1 = sumB, tSq = sumC, u1Sq = sumD;
@@ -191,6 +183,3 @@ function sumSquares(a: usize, count: usize): f64 {
   return total;
 }
 
-function addInPlace(a: usize, b: usize, count: usize): void {
-  for (let e: usize = 0; e < count; e++) setF(a, e, getF(a, e) + getF(b, e));
-}

@@ -91,4 +91,18 @@ test('too few samples: the planted layer is not the unique answer, and the solve
   assert.ok(r.relativeError < 1e-3, `error ${r.relativeError}`);
 });
 
+test('fewer samples than inputs (the matrix-free path) agrees with the same equations stated twice', async () => {
+  // Repeating every sample leaves the feasible set of an epsilon = 0 program unchanged, but moves
+  // it from P < N (solved through the P x P system) to P >= N (through the N x N system).
+  const n = 64, m = 4, s = 3, p = 48;
+  const l = plantedLayer(n, m, s, p, false, 31);
+  const twice = (a: Float32Array) => { const b = new Float32Array(a.length * 2); b.set(a); b.set(a, a.length); return b; };
+  const settings = { epsilon: 0, activation: 'linear', bias: false, relTol: 1e-5, maxIterations: 5000 } as const;
+  const wide = await trimLayer({ inputs: l.x, outputs: l.y, samples: p, inputSize: n, outputSize: m }, settings);
+  const tall = await trimLayer({ inputs: twice(l.x), outputs: twice(l.y), samples: 2 * p, inputSize: n, outputSize: m }, settings);
+  assert.ok(Math.abs(wide.l1 - tall.l1) <= 1e-3 * tall.l1, `l1 ${wide.l1} (P < N) vs ${tall.l1} (P >= N)`);
+  assertRecovered(wide.weights, tall.weights, m);
+  assert.ok(wide.relativeError < 1e-4 && tall.relativeError < 1e-4, `errors ${wide.relativeError}, ${tall.relativeError}`);
+});
+
 test.run();

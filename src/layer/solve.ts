@@ -84,7 +84,7 @@ export async function trimLayer(input: LayerInput, settings: Partial<TrimSetting
   return (await shared).solve(input, settings);
 }
 
-/** Lays the sample-major signals into zero-padded blocks: rows of W to 8, outputs to 8, samples to 4. */
+/** Lays the sample-major signals into zero-padded blocks: rows of W, outputs and samples to multiples of 8. */
 function padProblem(input: LayerInput, bias: boolean): PaddedProblem {
   const { samples: p, inputSize: n, outputSize: m } = input;
   const realRows = n + (bias ? 1 : 0);
@@ -98,7 +98,7 @@ function padProblem(input: LayerInput, bias: boolean): PaddedProblem {
   };
   const initial = input.initialWeights;
   return {
-    rows, cols, samples: roundUp(p, 4), realRows, realCols: m, realSamples: p,
+    rows, cols, samples: roundUp(p, 8), realRows, realCols: m, realSamples: p,
     fillInputs,
     fillOutputs: copyRows(input.outputs, m, cols),
     fillSlack: input.slack ? copyRows(input.slack, m, cols) : undefined,

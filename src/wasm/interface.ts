@@ -3,7 +3,7 @@
 import { Param, TRACE_FIELDS, WASM_STATUS, type WasmExports } from './abi.ts';
 import { FLAVOURS, instantiate, pickFlavour, readBundledWasm, type KernelFlavour, type WasmSource } from './load.ts';
 
-/** A padded problem: sizes are multiples of 8 (rows, cols) and 4 (samples); padding stays zero. */
+/** A padded problem: rows, cols and samples are multiples of 8; padding stays zero. */
 export interface PaddedProblem {
   rows: number; cols: number; samples: number;
   realRows: number; realCols: number; realSamples: number;

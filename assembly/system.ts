@@ -1,0 +1,116 @@
+// The W3 step of the ADMM (method.md section 3):
+//   W3 = argmin ||B - X W3||^2 + ||B2 - W3||^2,  i.e.  (I + X^T X) W3 = X^T B + B2,
+// with B = W1hat + U1 (P x M) and B2 = W2hat + U2 (N x M), and the product T = X W3 the next
+// iteration needs. X is sample-major (P x N). Two forms, chosen by shape:
+//  - tall (P >= N): CG on the N x N system A = I + X^T X, formed once;
+//  - wide (P < N): matrix-free in N: by the push-through identity
+//      W3 = B2 + X^T C,  C = K^{-1} (B - X B2),  K = I + X X^T (P x P),  and  X W3 = B - C,
+//    so only the P x P system is solved and X^T X is never formed.
+// Either system is solved by CG preconditioned with a Newton-Schulz approximate inverse.
+import { gemm } from './gemm';
+import { arenaAllocF32, getF, setF } from './memory';
+import { cgReserve, cgSolve } from './cg';
+import { newtonSchulzInverse } from './inverse';
+
+let tall = true;
+let size: i32 = 0; // order of the system: N (tall) or P (wide)
+let sys: usize = 0, sysInv: usize = 0, rhs: usize = 0, unknown: usize = 0;
+
+/**
+ * Reserves the workspace for an n x m layer with p samples. scratchA and scratchB are two blocks of
+ * `scratchCount` floats the caller lends for the one-time set-up (they are zeroed afterwards).
+ */
+export function systemReserve(n: i32, m: i32, p: i32): bool {
+  tall = p >= n;
+  size = tall ? n : p;
+  const sq = <usize>size * size;
+  sys = arenaAllocF32(sq);
+  sysInv = arenaAllocF32(sq);
+  rhs = arenaAllocF32(<usize>size * m);
+  unknown = tall ? 0 : arenaAllocF32(<usize>p * m);
+  return cgReserve(size, m) && rhs != 0 && (tall || unknown != 0);
+}
+
+/** n x n or p x p floats the set-up needs as scratch (twice). */
+export function systemScratchCount(): usize {
+  return <usize>size * size;
+}
+
+/** Forms the system matrix from the scaled X and its approximate inverse; returns ||I - A Z||_F. */
+export function systemSetup(x: usize, n: i32, p: i32, scratchA: usize, scratchB: usize): f32 {
+  if (tall) gemm(sys, n, x, 1, n, x, n, n, n, p, false); // X^T X
+  else rowGram(sys, x, p, n); // X X^T
+  for (let i = 0; i < size; i++) setF(sys, <usize>i * (size + 1), getF(sys, <usize>i * (size + 1)) + 1);
+  const res = newtonSchulzInverse(sys, sysInv, scratchA, scratchB, size);
+  const bytes = (<usize>size * size) << 2;
+  memory.fill(scratchA, 0, bytes);
+  memory.fill(scratchB, 0, bytes);
+  return res;
+}
+
+/**
+ * W3 from B (u1) and B2 (u2); writes X W3 into tNew. Returns the CG steps taken.
+ * `refresh` recomputes CG's carried product exactly (against rounding drift).
+ */
+export function updateW3(
+  x: usize, b: usize, b2: usize, w3: usize, tNew: usize, n: i32, m: i32, p: i32,
+  maxCg: i32, cgTol: f32, refresh: bool,
+): i32 {
+  const pm = <usize>p * m, nm = <usize>n * m;
+  if (tall) {
+    gemm(rhs, m, x, 1, n, b, m, n, m, p, false); // X^T B
+    addInto(rhs, b2, nm);
+    const steps = cgSolve(sys, sysInv, w3, rhs, n, m, maxCg, cgTol, refresh);
+    gemm(tNew, m, x, n, 1, w3, m, p, m, n, false); // X W3
+    return steps;
+  }
+  gemm(tNew, m, x, n, 1, b2, m, p, m, n, false); // X B2
+  for (let e: usize = 0; e < pm; e++) setF(rhs, e, getF(b, e) - getF(tNew, e));
+  const steps = cgSolve(sys, sysInv, unknown, rhs, p, m, maxCg, cgTol, refresh);
+  memory.copy(w3, b2, nm << 2);
+  gemm(w3, m, x, 1, n, unknown, m, n, m, p, true); // W3 = B2 + X^T C
+  for (let e: usize = 0; e < pm; e++) setF(tNew, e, getF(b, e) - getF(unknown, e)); // X W3 = B - C
+  return steps;
+}
+
+/** Largest diagonal entry of X^T X (the largest column sum of squares) without forming it. */
+export function gramMax(x: usize, n: i32, p: i32): f32 {
+  let best: f32 = 0;
+  for (let j = 0; j < n; j++) {
+    let s: f32 = 0;
+    for (let i = 0; i < p; i++) {
+      const v = getF(x, <usize>i * n + j);
+      s += v * v;
+    }
+    best = max(best, s);
+  }
+  return best;
+}
+
+/** K = X X^T for sample-major X (p x n): dot products of rows, the lower half mirrored. */
+function rowGram(k: usize, x: usize, p: i32, n: i32): void {
+  for (let i = 0; i < p; i++) {
+    for (let j = 0; j <= i; j++) {
+      const d = rowDot(x + ((<usize>i * n) << 2), x + ((<usize>j * n) << 2), n);
+      setF(k, <usize>i * p + j, d);
+      setF(k, <usize>j * p + i, d);
+    }
+  }
+}
+
+function rowDot(a: usize, b: usize, n: i32): f32 {
+  if (ASC_FEATURE_SIMD) {
+    let acc = f32x4.splat(0);
+    for (let k = 0; k < n; k += 4) {
+      acc = f32x4.add(acc, f32x4.mul(v128.load(a + (<usize>k << 2)), v128.load(b + (<usize>k << 2))));
+    }
+    return f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+  }
+  let s: f32 = 0;
+  for (let k = 0; k < n; k++) s += getF(a, k) * getF(b, k);
+  return s;
+}
+
+function addInto(a: usize, b: usize, count: usize): void {
+  for (let e: usize = 0; e < count; e++) setF(a, e, getF(a, e) + getF(b, e));
+}
