@@ -1,7 +1,7 @@
 // The only module that touches the wasm instance and its memory (hash-wasm's WASMInterface).
 // Everything else hands it typed records and gets typed records back; addresses stay in here.
 import { Param, TRACE_FIELDS, WASM_STATUS, type WasmExports } from './abi.ts';
-import { FLAVOURS, instantiate, pickFlavour, readBundledWasm, type KernelFlavour, type WasmSource } from './load.ts';
+import { FLAVOURS, instantiate, pickFlavour, readBundledWasm, type KernelFlavour, type WasmBinary, type WasmSource } from './load.ts';
 
 /** A padded problem: rows, cols and samples are multiples of 8; padding stays zero. */
 export interface PaddedProblem {
@@ -161,7 +161,7 @@ export class WasmKernels {
   }
 }
 
-function toLoader(source: WasmSource | undefined): (f: KernelFlavour) => Promise<BufferSource> {
+function toLoader(source: WasmSource | undefined): (f: KernelFlavour) => Promise<WasmBinary> {
   if (source === undefined) return readBundledWasm;
   if (typeof source === 'function') return source;
   // a flavour the host did not supply fails validation and the next one is tried
