@@ -4,4 +4,5 @@ export { DEFAULT_SETTINGS, resolveSettings } from './settings.ts';
 export { TrimStatus, STATUS_MESSAGES } from './types.ts';
 export type { TrimSettings, TrimResult, LayerInput, Activation, EpsilonMode, IterationRecord } from './types.ts';
 export type { KernelOptions } from './wasm/interface.ts';
-export type { KernelFlavour, WasmSource } from './wasm/load.ts';
+export type { KernelFlavour, WasmBinary, WasmSource } from './wasm/load.ts';
+export { init, type InitSource } from './runtime/init.ts';
