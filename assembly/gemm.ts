@@ -1,6 +1,7 @@
 // Dense products C = A'B for the ADMM: the two N x M x P products per iteration, the Gram matrix
 // and the CG steps all reduce to this one kernel with different strides.
 import { madd } from './simd';
+import { forkJoinProduct, getThreads } from './threads';
 
 // Block sizes, chosen by benchmarking on 785 x 300 x 4000 (bench/kernels.bench.ts): a 4 x 8 tile
 // of C lives in eight registers; a depth block of KC keeps the B panel (KC x 8) in L1, a row block
@@ -15,6 +16,19 @@ const MC: i32 = 64;
  * Strides count f32 elements. rows must be a multiple of 4 and cols of 8: callers pad with zeros.
  */
 export function gemm(
+  c: usize, ldc: i32, a: usize, aRow: i32, aDepth: i32, b: usize, ldb: i32,
+  rows: i32, cols: i32, depth: i32, accumulate: bool,
+): void {
+  // below 16 rows a thread the hand-off costs more than it saves
+  if (ASC_FEATURE_THREADS && getThreads() > 1 && rows >= 16 * getThreads()) {
+    forkJoinProduct(gemmLocal, c, ldc, a, aRow, aDepth, b, ldb, rows, cols, depth, accumulate);
+  } else {
+    gemmLocal(c, ldc, a, aRow, aDepth, b, ldb, rows, cols, depth, accumulate);
+  }
+}
+
+/** The product on this thread alone. */
+export function gemmLocal(
   c: usize, ldc: i32, a: usize, aRow: i32, aDepth: i32, b: usize, ldb: i32,
   rows: i32, cols: i32, depth: i32, accumulate: bool,
 ): void {

@@ -1,0 +1,101 @@
+// Fork-join of the products across threads that share this module's memory (threaded builds only).
+// Thread 0 (the caller of admmSolve) posts a product into the control block, wakes the workers,
+// computes its own slice of rows, and waits until every worker has reported. Each 4-row tile of C
+// is computed by the same code whichever thread owns it, so results do not depend on the thread count.
+
+// Control block, static so every instance sees it at the same address: i32 slots.
+const CONTROL: usize = memory.data(128, 64);
+const GENERATION: usize = 0; // bumped once per posted job; workers wait on it
+const DONE: usize = 4; // workers that finished the current job
+const KIND: usize = 8; // what the job is
+const ARGS: usize = 16; // the product's eleven arguments
+
+const JOB_PRODUCT: i32 = 1;
+const JOB_QUIT: i32 = 2;
+
+// Threads taking part, counted with the caller; only thread 0's instance uses it.
+let threadCount: i32 = 1;
+
+/** Sets how many threads (the caller plus threads - 1 workers running workerRun) share products. */
+export function setThreads(count: i32): void {
+  threadCount = max(1, count);
+}
+
+export function getThreads(): i32 {
+  return threadCount;
+}
+
+/** The product kernel a slice runs: C = A'B over `rows` rows starting at the given pointers. */
+type Kernel = (c: usize, ldc: i32, a: usize, aRow: i32, aDepth: i32, b: usize, ldb: i32,
+  rows: i32, cols: i32, depth: i32, accumulate: bool) => void;
+
+/** Runs the product on all threads. Only valid in threaded builds with threadCount > 1. */
+export function forkJoinProduct(
+  kernel: Kernel, c: usize, ldc: i32, a: usize, aRow: i32, aDepth: i32, b: usize, ldb: i32,
+  rows: i32, cols: i32, depth: i32, accumulate: bool,
+): void {
+  if (!ASC_FEATURE_THREADS) return;
+  const args = CONTROL + ARGS;
+  store<u32>(args, <u32>c); store<i32>(args, ldc, 4); store<u32>(args, <u32>a, 8); store<i32>(args, aRow, 12);
+  store<i32>(args, aDepth, 16); store<u32>(args, <u32>b, 20); store<i32>(args, ldb, 24); store<i32>(args, rows, 28);
+  store<i32>(args, cols, 32); store<i32>(args, depth, 36); store<i32>(args, accumulate ? 1 : 0, 40);
+  store<i32>(CONTROL + KIND, JOB_PRODUCT);
+  atomic.store<i32>(CONTROL + DONE, 0);
+  atomic.add<i32>(CONTROL + GENERATION, 1);
+  atomic.notify(CONTROL + GENERATION, threadCount - 1);
+  runSlice(kernel, 0, threadCount);
+  waitForWorkers(threadCount - 1);
+}
+
+/** A worker's whole life: wait for a job, run its slice, report; until told to quit. */
+export function workerLoop(kernel: Kernel, id: i32, count: i32): void {
+  if (!ASC_FEATURE_THREADS) return;
+  let seen = atomic.load<i32>(CONTROL + GENERATION);
+  while (true) {
+    let now = atomic.load<i32>(CONTROL + GENERATION);
+    while (now == seen) {
+      memory.atomic.wait32(CONTROL + GENERATION, seen, -1);
+      now = atomic.load<i32>(CONTROL + GENERATION);
+    }
+    seen = now;
+    if (load<i32>(CONTROL + KIND) == JOB_QUIT) return;
+    runSlice(kernel, id, count);
+    atomic.add<i32>(CONTROL + DONE, 1);
+    atomic.notify(CONTROL + DONE, 1);
+  }
+}
+
+/** Tells every worker to return from workerLoop. */
+export function quitWorkers(): void {
+  if (!ASC_FEATURE_THREADS) return;
+  store<i32>(CONTROL + KIND, JOB_QUIT);
+  atomic.add<i32>(CONTROL + GENERATION, 1);
+  atomic.notify(CONTROL + GENERATION, -1);
+}
+
+/** Rows [start, end) of thread `id` out of `count`, on 4-row tile boundaries. */
+function runSlice(kernel: Kernel, id: i32, count: i32): void {
+  const args = CONTROL + ARGS;
+  const c = <usize>load<u32>(args), ldc = load<i32>(args, 4), a = <usize>load<u32>(args, 8);
+  const aRow = load<i32>(args, 12), aDepth = load<i32>(args, 16), b = <usize>load<u32>(args, 20);
+  const ldb = load<i32>(args, 24), rows = load<i32>(args, 28), cols = load<i32>(args, 32);
+  const depth = load<i32>(args, 36), accumulate = load<i32>(args, 40) != 0;
+  const tiles = rows >> 2;
+  const start = <i32>((<i64>tiles * id) / count) << 2, end = <i32>((<i64>tiles * (id + 1)) / count) << 2;
+  if (end <= start) return;
+  kernel(
+    c + ((<usize>start * ldc) << 2), ldc, a + ((<usize>start * aRow) << 2), aRow, aDepth, b, ldb,
+    end - start, cols, depth, accumulate,
+  );
+}
+
+function waitForWorkers(workers: i32): void {
+  let spins = 0;
+  while (true) {
+    const done = atomic.load<i32>(CONTROL + DONE);
+    if (done >= workers) return;
+    // a short spin covers the usual case (workers finish within microseconds of us), then sleep
+    if (++spins < 2000) continue;
+    memory.atomic.wait32(CONTROL + DONE, done, 1000000);
+  }
+}
