@@ -111,8 +111,8 @@ async function runPrune(modelPath: string, flags: PruneFlags): Promise<void> {
   process.stdout.write(`wrote ${[out, flags.magnitudeOut, flags.report].filter(Boolean).join(', ')}\n`);
 }
 
-/** One bar per stage on a terminal; one line per stage change otherwise. */
-class ProgressBars {
+/** One bar per stage on a terminal; one line per stage change otherwise (also used by the demo). */
+export class ProgressBars {
   private readonly multi = new cliProgress.MultiBar(
     { format: ' {stage} |{bar}| {value}/{total} {detail}', hideCursor: true, clearOnComplete: false, stream: process.stderr },
     cliProgress.Presets.shades_classic,
