@@ -25,6 +25,11 @@ export function setHostWasm(loader: ((f: KernelFlavour) => Promise<WasmBinary>) 
   hostWasm = loader;
 }
 
+/** Whether a host source is set (then the package's own files, threaded builds included, are not read). */
+export function hasHostWasm(): boolean {
+  return hostWasm !== undefined;
+}
+
 /**
  * The build of this flavour that ships with the package: from the host's source when one was set
  * (setHostWasm), else build/nettrim.<flavour>.wasm read with node:fs (Node, Deno and Bun have it).
