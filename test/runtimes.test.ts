@@ -1,24 +1,29 @@
 // The library in every runtime: the planted case (test/runtimes/planted-case.ts) solved through
 // `import ... from 'nettrim'` in Node, Deno, Bun, headless Chromium and workerd, each a child process
 // (scripts/runtimes/runners.ts). Each must recover the planted layer, and all must agree: the same
-// nonzero pattern and l1 within 1e-5 relative. A runtime that is not installed fails, naming the
-// install step; none is skipped.
+// nonzero pattern and l1 within 1e-5 relative. Each also runs its snippet of docs/runtimes.md, which
+// must print what the docs say. A runtime that is not installed fails, naming the install step; none
+// is skipped.
 import { rm } from 'node:fs/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RUNTIMES, runRuntime, type RuntimeName, type RuntimeRun } from '../scripts/runtimes/runners.ts';
+import { RUNTIMES, runRuntime, runSnippet, type RuntimeName, type RuntimeRun } from '../scripts/runtimes/runners.ts';
 import { stagePackage, type Staged } from '../scripts/runtimes/stage.ts';
 
 /** The issue's target for the same planted problem across runtimes. */
 const L1_AGREEMENT = 1e-5;
 
 const runs = new Map<RuntimeName, RuntimeRun | Error>();
+const snippets = new Map<RuntimeName, string | Error>();
 let staged: Staged | undefined;
 
 test.before(async () => {
   staged = await stagePackage();
   // one after another: two cores, and Chromium alone wants one
-  for (const name of RUNTIMES) runs.set(name, await runRuntime(name, staged).catch((err: Error) => err));
+  for (const name of RUNTIMES) {
+    runs.set(name, await runRuntime(name, staged).catch((err: Error) => err));
+    snippets.set(name, await runSnippet(name, staged).catch((err: Error) => err));
+  }
 });
 
 test.after(async () => {
@@ -37,6 +42,16 @@ for (const name of RUNTIMES) {
     const r = ran(name);
     assert.equal(r.report.problems, [], `${name} (${r.version}, ${r.report.flavour} build): ${r.report.problems.join('; ')}`);
     assert.is(r.report.nnz, r.report.pattern.length);
+  });
+}
+
+for (const name of RUNTIMES) {
+  test(`${name}: the docs/runtimes.md snippet prints what the docs say`, () => {
+    const snippet = staged!.snippets.get(name);
+    assert.ok(snippet, `docs/runtimes.md has no snippet marked <!-- tested: ... ${name} -->`);
+    const out = snippets.get(name);
+    if (out instanceof Error) throw new Error(`${name}: ${out.message}`);
+    assert.is(out, snippet.prints, `${name}: the snippet printed ${JSON.stringify(out)}`);
   });
 }
 

@@ -34,29 +34,46 @@ const TIMEOUT_MS = 60_000;
 
 const run = promisify(execFile);
 
+/** Runs the planted case (test/runtimes/planted-case.ts) in one runtime. */
 export async function runRuntime(name: RuntimeName, staged: Staged): Promise<RuntimeRun> {
   const started = performance.now();
-  const { version, output } = await RUNNERS[name](staged);
-  const parsed = parseOutput(name, output);
+  const { version, output } = await RUNNERS[name](staged, PLANTED_ENTRY[name]);
+  const parsed = parseJson(name, output) as { exports?: string[]; report?: PlantedReport };
+  if (!parsed.report || !parsed.exports) throw new Error(`${name} reported no planted case: ${output}`);
   return { runtime: name, version, exports: parsed.exports, report: parsed.report, seconds: (performance.now() - started) / 1000 };
 }
 
-const RUNNERS: Record<RuntimeName, (s: Staged) => Promise<{ version: string; output: string }>> = {
-  async node(s) {
-    // Node 20 runs no TypeScript by itself: tsx from this project, the package from the scratch project
-    const tsx = import.meta.resolve('tsx');
-    const { stdout } = await child(process.execPath, ['--import', tsx, 'main.ts'], s.dir);
+/** Runs this runtime's snippet of docs/runtimes.md (staged by stagePackage) and returns what it printed. */
+export async function runSnippet(name: RuntimeName, staged: Staged): Promise<string> {
+  const entry = name === 'chromium' ? 'snippet-browser-entry.ts' : `snippet-${name}.mjs`;
+  const { output } = await RUNNERS[name](staged, entry);
+  if (name !== 'chromium') return output.trim();
+  const parsed = parseJson(name, output) as { text?: string };
+  return String(parsed.text).trim();
+}
+
+/** The driver each runtime runs for the planted case, in the staged project. */
+const PLANTED_ENTRY: Record<RuntimeName, string> = {
+  node: 'main.ts', deno: 'main.ts', bun: 'main.ts', chromium: 'browser-main.ts', workerd: 'worker-main.ts',
+};
+
+/** Runs `entry` (a file of the staged project) in a runtime: its version and what the entry printed or sent. */
+const RUNNERS: Record<RuntimeName, (s: Staged, entry: string) => Promise<{ version: string; output: string }>> = {
+  async node(s, entry) {
+    // Node 20 runs no TypeScript by itself: tsx from this project; the package from the staged project
+    const args = entry.endsWith('.ts') ? ['--import', import.meta.resolve('tsx'), entry] : [entry];
+    const { stdout } = await child(process.execPath, args, s.dir);
     return { version: `Node ${process.version}`, output: stdout };
   },
-  async deno(s) {
+  async deno(s, entry) {
     const deno = npmBinary('deno', 'deno');
     const env = { DENO_NO_UPDATE_CHECK: '1', DENO_NO_PROMPT: '1', NO_COLOR: '1' };
-    const { stdout } = await child(deno, ['run', '--no-prompt', '--no-remote', `--allow-read=${s.dir}`, 'main.ts'], s.dir, env);
+    const { stdout } = await child(deno, ['run', '--no-prompt', '--no-remote', `--allow-read=${s.dir}`, entry], s.dir, env);
     return { version: (await run(deno, ['--version'])).stdout.split('\n')[0], output: stdout };
   },
-  async bun(s) {
+  async bun(s, entry) {
     const bun = npmBinary('bun', 'bun');
-    const { stdout } = await child(bun, ['--no-install', 'main.ts'], s.dir);
+    const { stdout } = await child(bun, ['--no-install', entry], s.dir);
     return { version: `bun ${(await run(bun, ['--version'])).stdout.trim()}`, output: stdout };
   },
   chromium: runChromium,
@@ -84,12 +101,13 @@ async function child(cmd: string, args: string[], cwd: string, env: Record<strin
   }
 }
 
-function parseOutput(name: RuntimeName, output: string): { exports: string[]; report: PlantedReport } {
+/** The last JSON line of `output`; throws with the runtime's own error when it sent one. */
+function parseJson(name: RuntimeName, output: string): Record<string, unknown> {
   const line = output.trim().split('\n').filter((l) => l.startsWith('{')).pop();
   if (!line) throw new Error(`${name} printed no JSON:\n${output}`);
-  const parsed = JSON.parse(line) as { exports?: string[]; report?: PlantedReport; error?: string };
-  if (parsed.error || !parsed.report || !parsed.exports) throw new Error(`${name} failed: ${parsed.error ?? line}`);
-  return { exports: parsed.exports, report: parsed.report };
+  const parsed = JSON.parse(line) as { error?: string };
+  if (parsed.error) throw new Error(`${name} failed: ${parsed.error}`);
+  return parsed;
 }
 
 // ---- Chromium ---------------------------------------------------------------------------------------
@@ -100,17 +118,17 @@ const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disabl
   '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
 
 /**
- * Bundles test/runtimes/browser-main.ts with esbuild (the `browser` condition), serves it on
- * 127.0.0.1 and waits for the page to post its report. esbuild keeps `new URL('../../build/…',
+ * Bundles `entry` with esbuild (the `browser` condition), serves it on 127.0.0.1 and waits for the
+ * page to post its output. esbuild keeps `new URL('../../build/…',
  * import.meta.url)` as written, so the server answers /build/*.wasm from the package.
  */
-async function runChromium(s: Staged): Promise<{ version: string; output: string }> {
+async function runChromium(s: Staged, entry: string): Promise<{ version: string; output: string }> {
   if (!existsSync(CHROMIUM)) {
     throw new MissingRuntime(`Chromium is not installed (${CHROMIUM} is missing): \`apt-get update && apt-get install -y chromium\` ` +
       '(as .ci/run does), or set CHROMIUM_PATH');
   }
-  const web = join(s.dir, 'web');
-  await bundle({ entryPoints: [join(s.dir, 'browser-main.ts')], outfile: join(web, 'bundle.js'), platform: 'browser' });
+  const web = join(s.dir, `web-${entry.replace(/\.\w+$/, '')}`);
+  await bundle({ entryPoints: [join(s.dir, entry)], outfile: join(web, 'bundle.js'), platform: 'browser' });
   await writeFile(join(web, 'index.html'), '<!doctype html><meta charset="utf-8"><title>nettrim</title><script type="module" src="/bundle.js"></script>\n');
   let resolveResult!: (body: string) => void;
   const result = new Promise<string>((r) => { resolveResult = r; });
@@ -158,22 +176,23 @@ async function runChromium(s: Staged): Promise<{ version: string; output: string
 // ---- workerd ----------------------------------------------------------------------------------------
 
 /**
- * Bundles test/runtimes/worker-main.ts with esbuild (conditions workerd, worker, browser; the .wasm
+ * Bundles `entry` (a worker module) with esbuild (conditions workerd, worker, browser; the .wasm
  * import copied and kept as an import, as wrangler does), writes a workerd config with the bundle and
  * the wasm as modules, serves it on 127.0.0.1 and requests it.
  */
-async function runWorkerd(s: Staged): Promise<{ version: string; output: string }> {
+async function runWorkerd(s: Staged, entry: string): Promise<{ version: string; output: string }> {
   const workerd = npmBinary('workerd', 'workerd');
-  const out = join(s.dir, 'worker');
+  const name = entry.replace(/\.\w+$/, '');
+  const out = join(s.dir, `worker-${name}`);
   await bundle({
-    entryPoints: [join(s.dir, 'worker-main.ts')], outdir: out, platform: 'browser',
+    entryPoints: [join(s.dir, entry)], outdir: out, platform: 'browser',
     conditions: ['workerd', 'worker'], loader: { '.wasm': 'copy' }, assetNames: '[name]',
   });
   const files = await readdir(out);
   const wasm = files.filter((f) => f.endsWith('.wasm'));
   if (wasm.length === 0) throw new Error(`the workerd bundle imports no .wasm module (got ${files.join(', ')})`);
   const port = await freePort();
-  const modules = [`(name = "worker-main.js", esModule = embed "worker-main.js")`,
+  const modules = [`(name = "${name}.js", esModule = embed "${name}.js")`,
     ...wasm.map((f) => `(name = "${f}", wasm = embed "${f}")`)];
   await writeFile(join(out, 'config.capnp'), [
     'using Workerd = import "/workerd/workerd.capnp";',
@@ -211,11 +230,14 @@ interface BundleOptions {
   conditions?: string[]; loader?: Record<string, 'copy'>; assetNames?: string;
 }
 
-/** esbuild, as a bundler user would run it; node: builtins (dynamic imports only) stay external. */
+/**
+ * esbuild, as a bundler user would run it. No node: builtin is marked external: an import of one in
+ * the browser or workerd graph fails here as it fails for users of esbuild and webpack.
+ */
 async function bundle(options: BundleOptions): Promise<void> {
   const esbuild = await import('esbuild');
   await mkdir(options.outdir ?? join(options.outfile!, '..'), { recursive: true });
-  await esbuild.build({ ...options, bundle: true, format: 'esm', target: 'es2022', external: ['node:*'], logLevel: 'error' });
+  await esbuild.build({ ...options, bundle: true, format: 'esm', target: 'es2022', logLevel: 'error' });
 }
 
 function listen(server: Server): Promise<number> {
