@@ -1,4 +1,4 @@
-// Runs the planted case (test/runtimes/planted-case.ts) in each runtime as a child process and reads
+// Runs the planted case (test/runtimes/planted-case.ts) and the docs snippets in each runtime as a child process and reads
 // back its JSON. The tools come from the project's install step: deno, bun and workerd from npm
 // (devDependencies, each binary in a platform package of the registry), Chromium from Debian.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
