@@ -50,7 +50,9 @@ export function forkJoinProduct(
 /** A worker's whole life: wait for a job, run its slice, report; until told to quit. */
 export function workerLoop(kernel: Kernel, id: i32, count: i32): void {
   if (!ASC_FEATURE_THREADS) return;
-  let seen = atomic.load<i32>(CONTROL + GENERATION);
+  // Workers start before the first job and the generation starts at 0. Reading it here instead
+  // would race: thread 0 may post the first job between the worker's "ready" and this line.
+  let seen = 0;
   while (true) {
     let now = atomic.load<i32>(CONTROL + GENERATION);
     while (now == seen) {

@@ -18,6 +18,16 @@ export class LayerSolver {
     return this.kernels.flavour;
   }
 
+  /** Threads sharing the products. */
+  get threads(): number {
+    return this.kernels.threads;
+  }
+
+  /** Stops the solver's worker threads; it must not be used afterwards. */
+  close(): Promise<void> {
+    return this.kernels.close();
+  }
+
   /** Bytes of wasm memory in use (it grows to the largest layer solved). */
   get memoryBytes(): number {
     return this.kernels.memoryBytes;

@@ -31,4 +31,7 @@ export interface WasmExports {
   paramsAlloc(): number;
   admmSolve(params: number): void;
   kernelFlavour(): number;
+  /** Threaded builds only. */
+  setThreads?(count: number): void;
+  quitWorkers?(): void;
 }

@@ -1,7 +1,8 @@
 // The only module that touches the wasm instance and its memory (hash-wasm's WASMInterface).
 // Everything else hands it typed records and gets typed records back; addresses stay in here.
 import { Param, TRACE_FIELDS, WASM_STATUS, type WasmExports } from './abi.ts';
-import { FLAVOURS, instantiate, pickFlavour, readBundledWasm, type KernelFlavour, type WasmBinary, type WasmSource } from './load.ts';
+import { availableThreads, startThreads } from './pool.ts';
+import { FLAVOURS, hasHostWasm, instantiate, pickFlavour, readBundledWasm, type KernelFlavour, type WasmBinary, type WasmSource } from './load.ts';
 
 /** A padded problem: rows, cols and samples are multiples of 8; padding stays zero. */
 export interface PaddedProblem {
@@ -44,6 +45,12 @@ export interface AdmmOutput {
 }
 
 export interface KernelOptions {
+  /**
+   * Threads sharing the products (default: the cores the host offers). Needs node:worker_threads
+   * (Node, Deno, Bun) and a threaded build the runtime validates; otherwise one thread is used.
+   * Results do not depend on it.
+   */
+  threads?: number;
   /** Force one build (tests compare them); default: the best this runtime validates. */
   flavour?: KernelFlavour;
   /** Bytes or a loader, for hosts that load wasm their own way. */
@@ -51,13 +58,33 @@ export interface KernelOptions {
 }
 
 export class WasmKernels {
-  private constructor(private readonly ex: WasmExports, readonly flavour: KernelFlavour) {}
+  private constructor(
+    private readonly ex: WasmExports,
+    readonly flavour: KernelFlavour,
+    /** Threads sharing the products (1: this thread alone). */
+    readonly threads = 1,
+    private readonly stop: () => Promise<void> = async () => {},
+  ) {}
 
   static async create(options: KernelOptions = {}): Promise<WasmKernels> {
-    const source = toLoader(options.source);
     const wanted = options.flavour ? [options.flavour] : FLAVOURS;
+    if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1)) {
+      throw new Error(`nettrim: threads must be an integer >= 1, got ${options.threads}`);
+    }
+    const threads = options.threads ?? (await availableThreads());
+    // a host that loads wasm its own way (init, browser, workerd) gets exactly that build, one thread
+    if (threads > 1 && options.source === undefined && !hasHostWasm()) {
+      const pool = await startThreads(threads, wanted);
+      if (pool) return new WasmKernels(pool.exports, pool.flavour, pool.threads, pool.close);
+    }
+    const source = toLoader(options.source);
     const { flavour, bytes } = await pickFlavour(source, wanted);
     return new WasmKernels(await instantiate(bytes), flavour);
+  }
+
+  /** Stops the worker threads (a no-op with one thread); the kernels must not be used afterwards. */
+  close(): Promise<void> {
+    return this.stop();
   }
 
   /** Bytes of linear memory now (it only grows). */
