@@ -6,15 +6,16 @@
 import { gemm } from './gemm';
 import { arenaAllocF32, getF, setF } from './memory';
 
-// Workspace, reserved once per layer by cgReserve.
-let resid: usize = 0, dir: usize = 0, prod: usize = 0, aw: usize = 0, zvec: usize = 0;
+// Workspace, reserved once per layer by cgReserve: four n x m blocks and three m-vectors.
+// z = M^-1 r shares prod's block: it is used up (folded into dir) before prod = A dir is formed.
+let resid: usize = 0, dir: usize = 0, prod: usize = 0, aw: usize = 0;
 let rz: usize = 0, pq: usize = 0, bb: usize = 0;
 
 /** Reserves CG's workspace for n x m systems; false when memory cannot grow. */
 export function cgReserve(n: i32, m: i32): bool {
   const nm = <usize>n * m;
   resid = arenaAllocF32(nm); dir = arenaAllocF32(nm); prod = arenaAllocF32(nm);
-  aw = arenaAllocF32(nm); zvec = arenaAllocF32(nm);
+  aw = arenaAllocF32(nm);
   rz = arenaAllocF32(m); pq = arenaAllocF32(m); bb = arenaAllocF32(m);
   return bb != 0;
 }
@@ -38,11 +39,11 @@ export function cgSolve(
     if (step > 0 && columnsConverged(resid, bb, n, m, tol, pq)) break;
     step++;
     // z = M^-1 r; p = z (first step) or z + beta p
-    gemm(zvec, m, ainv, n, 1, resid, m, n, m, n, false);
     if (step == 1) {
-      memory.copy(dir, zvec, total << 2);
-      columnDots(rz, resid, zvec, n, m);
+      gemm(dir, m, ainv, n, 1, resid, m, n, m, n, false);
+      columnDots(rz, resid, dir, n, m);
     } else {
+      gemm(prod, m, ainv, n, 1, resid, m, n, m, n, false);
       nextDirection(n, m);
     }
     gemm(prod, m, a, n, 1, dir, m, n, m, n, false);
@@ -85,20 +86,19 @@ function stepSolution(w: usize, n: i32, m: i32): void {
   }
 }
 
-/** p = z + beta p with beta = (r . z)_new / (r . z)_old; rz is updated. */
+/** p = z + beta p with z in prod and beta = (r . z)_new / (r . z)_old; rz is updated. */
 function nextDirection(n: i32, m: i32): void {
-  columnDots(pq, resid, zvec, n, m);
+  columnDots(pq, resid, prod, n, m);
   for (let j = 0; j < m; j++) {
     const old = getF(rz, j), now = getF(pq, j);
     setF(pq, j, old > 0 ? now / old : 0); // pq now holds beta
     setF(rz, j, now);
   }
-  const total = <usize>n * m;
   for (let i = 0; i < n; i++) {
     const row = <usize>i * m;
     for (let j = 0; j < m; j++) {
       const e = row + j;
-      setF(dir, e, getF(zvec, e) + getF(pq, j) * getF(dir, e));
+      setF(dir, e, getF(prod, e) + getF(pq, j) * getF(dir, e));
     }
   }
 }
