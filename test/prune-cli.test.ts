@@ -104,12 +104,9 @@ test('a full run: table on stdout, the pruned model loads and runs, the report h
   assert.is(report.output, path('out.onnx'));
 });
 
-test('the default output path sits beside the model; a spawned process exits 0', () => {
+test('nettrim prune through src/cli/main.ts: exit code 0, the default output beside the model', () => {
   const r = spawnSync(process.execPath, [
-    '--import', 'tsx', '--input-type=module', '-e',
-    "import { Command } from 'commander'; import { registerPruneCommand } from './src/cli/prune.ts';" +
-      "const p = new Command('nettrim'); registerPruneCommand(p); await p.parseAsync(process.argv.slice(1), { from: 'user' });",
-    '--', 'prune', path('model.onnx'), '--calib', path('calib.npy'), '--sparsity', '0.5',
+    '--import', 'tsx', 'src/cli/main.ts', 'prune', path('model.onnx'), '--calib', path('calib.npy'), '--sparsity', '0.5',
   ], { encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
   assert.ok(readdirSync(dir).includes('model.pruned.onnx'));

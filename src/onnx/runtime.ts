@@ -1,5 +1,6 @@
 // The one module that talks to onnxruntime: sessions from model bytes, batched runs.
-import * as ort from 'onnxruntime-node';
+// onnxruntime-node is an optional peer dependency, loaded on first use with a clear message.
+import type * as Ort from 'onnxruntime-node';
 import { InputError } from './errors.ts';
 import { sliceSamples, type Feeds, type TensorData } from './inputs.ts';
 
@@ -13,13 +14,14 @@ export type RunResult = Map<string, RuntimeTensor>;
 
 /** A loaded model: run batches of samples, read named tensors back. */
 export class ModelSession {
-  private constructor(private readonly session: ort.InferenceSession, readonly source: string) {}
+  private constructor(private readonly ort: typeof Ort, private readonly session: Ort.InferenceSession, readonly source: string) {}
 
   /** Loads model bytes; a runtime refusal becomes an InputError naming `source`. */
   static async create(bytes: Uint8Array, source: string): Promise<ModelSession> {
+    const ort = await loadRuntime();
     try {
       const session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 3, graphOptimizationLevel: 'all' });
-      return new ModelSession(session, source);
+      return new ModelSession(ort, session, source);
     } catch (err) {
       throw new InputError(`${source}: onnxruntime cannot load the model: ${messageOf(err)}`);
     }
@@ -31,9 +33,9 @@ export class ModelSession {
 
   /** Runs one batch; returns the requested outputs (all by default) as float32. */
   async run(feeds: ReadonlyMap<string, TensorData>, outputs: readonly string[] = this.session.outputNames): Promise<RunResult> {
-    const input: Record<string, ort.Tensor> = {};
-    for (const [name, t] of feeds) input[name] = new ort.Tensor('float32', t.data.slice(), t.shape);
-    let raw: ort.InferenceSession.ReturnType;
+    const input: Record<string, Ort.Tensor> = {};
+    for (const [name, t] of feeds) input[name] = new this.ort.Tensor('float32', t.data.slice(), t.shape);
+    let raw: Ort.InferenceSession.ReturnType;
     try {
       raw = await this.session.run(input, [...outputs]);
     } catch (err) {
@@ -64,6 +66,17 @@ export async function forEachBatch(
     for (const [name, t] of feeds) batch.set(name, sliceSamples(t, start, end));
     visit(await session.run(batch, outputs), batch, start);
   }
+}
+
+let runtime: Promise<typeof Ort> | undefined;
+
+/** onnxruntime-node, imported once; its absence is an InputError that says what to install. */
+function loadRuntime(): Promise<typeof Ort> {
+  runtime ??= import('onnxruntime-node').catch((err: unknown) => {
+    runtime = undefined;
+    throw new InputError(`pruning ONNX models needs the onnxruntime-node package (npm install onnxruntime-node): ${messageOf(err)}`);
+  });
+  return runtime;
 }
 
 function messageOf(err: unknown): string {
