@@ -41,6 +41,16 @@ function setup(): void {
   writeFileSync(path('calib-f64.npy'), float64Npy(Float64Array.from(values(20 * 16)), [20, 16]));
   writeFileSync(path('text.onnx'), 'this is not a model\n');
   writeFileSync(path('truncated.onnx'), model.subarray(0, Math.floor(model.length * 0.6)));
+  const twoInputs = new GraphBuilder('two')
+    .input('left', ['N', 6]).input('right', ['N', 10])
+    .node('Concat', ['left', 'right'], ['both'], { axis: 1 }, 'concat')
+    .initializer('W', [16, 5], values(80, 0.4)).initializer('b', [5], values(5, 0.1))
+    .node('Gemm', ['both', 'W', 'b'], ['y'], {}, 'fc')
+    .output('y', ['N', 5])
+    .toBytes();
+  writeFileSync(path('two-inputs.onnx'), twoInputs);
+  writeFileSync(path('left.npy'), encodeNpy(Float32Array.from(values(100 * 6)), [100, 6]));
+  writeFileSync(path('right.npy'), encodeNpy(Float32Array.from(values(100 * 10)), [100, 10]));
   writeFileSync(path('relu-only.onnx'), new GraphBuilder().input('x', ['N', 16]).node('Relu', ['x'], ['y']).output('y').toBytes());
 }
 
@@ -111,6 +121,27 @@ test('nettrim prune through src/cli/main.ts: exit code 0, the default output bes
   assert.is(r.status, 0, r.stderr);
   assert.ok(readdirSync(dir).includes('model.pruned.onnx'));
   assert.match(r.stdout, /sparsity search: target 50.0%/);
+});
+
+test('several inputs: --calib NAME=FILE.npy per input', async () => {
+  const r = await prune([
+    path('two-inputs.onnx'), '--calib', `right=${path('right.npy')}`, '--calib', `left=${path('left.npy')}`,
+    '--out', path('two-inputs.pruned.onnx'), '--no-progress',
+  ]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /fc/);
+  const session = await ort.InferenceSession.create(readFileSync(path('two-inputs.pruned.onnx')));
+  const y = await session.run({
+    left: new ort.Tensor('float32', new Float32Array(12), [2, 6]), right: new ort.Tensor('float32', new Float32Array(20), [2, 10]),
+  });
+  assert.equal(y.y!.dims, [2, 5]);
+  const missing = await prune([path('two-inputs.onnx'), '--calib', `left=${path('left.npy')}`, '--out', path('never.onnx'), '--no-progress']);
+  assert.is(missing.code, 1);
+  assert.match(missing.stderr, /no calibration data for the model input 'right'/);
+  const unnamed = await prune([path('two-inputs.onnx'), '--calib', path('left.npy'), '--out', path('never.onnx'), '--no-progress']);
+  assert.is(unnamed.code, 1);
+  assert.match(unnamed.stderr, /the model has inputs left, right; write NAME=FILE.npy for each/);
+  assert.not.ok(readdirSync(dir).includes('never.onnx'));
 });
 
 const BAD: Array<[string, string[], RegExp]> = [
