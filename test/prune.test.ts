@@ -243,6 +243,7 @@ test('bad calibration, evaluation data and settings are refused before any solve
   await expectInputError(pruneModel(bytes, data(50, 24), {}, { evaluation: { inputs: data(50, 24), labels } }), /labels.npy: 49 labels for 50 evaluation samples/);
   await expectInputError(pruneModel(bytes, data(50, 24), { sparsity: 1.5 }), /sparsity must be in \(0, 1\)/);
   await expectInputError(pruneModel(bytes, data(50, 24), { gamma: 0.5 }), /gamma must be a finite number >= 1/);
+  await expectInputError(pruneModel(convNet(), data(5, 64)), /shape \[5, 64\] does not match .*\[\?, 1, 8, 8\].*reshape it to \[5, 1, 8, 8\]/);
   const noLayers = new GraphBuilder().input('x', ['N', 4]).node('Relu', ['x'], ['y']).output('y').toBytes();
   await expectInputError(pruneModel(noLayers, data(5, 4)), /no prunable layer/);
 });

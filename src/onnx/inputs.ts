@@ -82,7 +82,11 @@ function checkShape(label: string, input: ModelInput, shape: number[]): void {
   const expected = input.dims.map((d) => (typeof d === 'number' ? d : '?')).join(', ');
   const mismatch = shape.length !== input.dims.length || input.dims.some((d, i) => i > 0 && typeof d === 'number' && d !== shape[i]);
   if (mismatch) {
-    throw new InputError(`${label}: shape [${shape.join(', ')}] does not match the model input '${input.name}' [${expected}] (first axis: samples)`);
+    const fixed = input.dims.slice(1);
+    const perSample = shape.slice(1).reduce((a, b) => a * b, 1);
+    const same = fixed.every((d) => typeof d === 'number') && fixed.reduce<number>((a, b) => a * (b as number), 1) === perSample;
+    const hint = same ? `; the values per sample agree: reshape it to [${shape[0]}, ${fixed.join(', ')}]` : '';
+    throw new InputError(`${label}: shape [${shape.join(', ')}] does not match the model input '${input.name}' [${expected}] (first axis: samples)${hint}`);
   }
   const count = shape.reduce((a, b) => a * b, 1);
   if (count === 0) throw new InputError(`${label}: shape [${shape.join(', ')}] holds no values`);
