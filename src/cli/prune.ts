@@ -3,8 +3,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-// @ts-ignore -- cli-progress ships no types and @types/cli-progress is not installed; typed below.
-import cliProgressUntyped from 'cli-progress';
+import cliProgress from 'cli-progress';
 import { assertNotInput, writeFileAtomic } from '../io/atomic.ts';
 import { InputError } from '../onnx/errors.ts';
 import { readModel } from '../onnx/model.ts';
@@ -12,16 +11,7 @@ import { readFeeds, readTensor } from '../prune/files.ts';
 import { formatReport, pruneModel } from '../prune/index.ts';
 import { DEFAULT_PRUNE_SETTINGS, type ProgressEvent, type PruneSettings } from '../prune/types.ts';
 
-/** The part of cli-progress used here. */
-interface Bar {
-  setTotal(total: number): void;
-  update(value: number, payload: object): void;
-}
-interface CliProgress {
-  MultiBar: new (options: object, preset: object) => { create(total: number, start: number, payload: object): Bar; stop(): void };
-  Presets: { shades_classic: object };
-}
-const cliProgress = cliProgressUntyped as CliProgress;
+type Bar = cliProgress.SingleBar;
 
 interface PruneFlags {
   calib: string[];

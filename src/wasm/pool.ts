@@ -55,8 +55,11 @@ type WorkerCtor = typeof import('node:worker_threads').Worker;
 // A worker's whole program, as source: it instantiates the threaded build over the shared memory,
 // says it is ready, then serves product slices inside wasm until thread 0 posts the quit job.
 // Given as a string (eval) so it needs no file of its own: the same under tsx, from dist/ and bundled.
+// It must not depend on the parent's flags (a parent run with --input-type=module would make the
+// eval'd code a module without require), hence execArgv: [] and the getBuiltinModule fallback.
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort, workerData } = typeof require === 'function'
+  ? require('node:worker_threads') : process.getBuiltinModule('node:worker_threads');
 const { module, memory, id, count } = workerData;
 const abort = (_m, _f, line, column) => { throw new Error('nettrim worker ' + id + ': wasm abort at ' + line + ':' + column); };
 WebAssembly.instantiate(module, { env: { memory, abort } }).then((instance) => {
@@ -66,7 +69,7 @@ WebAssembly.instantiate(module, { env: { memory, abort } }).then((instance) => {
 `;
 
 async function startWorker(Worker: WorkerCtor, data: object) {
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: data });
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: data, execArgv: [] });
   await new Promise<void>((resolve, reject) => {
     worker.once('message', () => resolve());
     worker.once('error', reject);
