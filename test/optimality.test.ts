@@ -10,7 +10,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { trimLayer, type Activation, type LayerInput, type TrimResult } from '../src/index.ts';
 import { measureWeights, solveReference, type ReferenceOptions, type ReferenceResult } from './reference/pdhg.ts';
-import { gaussian, mulberry32 } from './reference/rng.ts';
+import { gaussian, seededRandom } from './helpers/random.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Acceptance bounds.
@@ -75,8 +75,8 @@ interface Planted {
  * stays Y, and V = Xhat W0 + b0 (method.md section 2), so W0 meets the inactive constraint with equality.
  */
 function plant(c: Case): Planted {
-  const normal = gaussian(mulberry32(c.seed));
-  const uniform = mulberry32(c.seed ^ 0x9e3779b9);
+  const normal = gaussian(seededRandom(c.seed));
+  const uniform = seededRandom(c.seed ^ 0x9e3779b9);
   const relu = c.activation === 'relu';
   const x = Float32Array.from({ length: c.p * c.n }, normal);
   const w0 = Float64Array.from({ length: c.n * c.m }, () => (uniform() < TEACHER_DENSITY ? normal() : 0));
