@@ -19,10 +19,12 @@ const MAX_STEP: f64 = 10; // largest change of rho at one adaptation
 // next one waits longer: FIRST_WAIT iterations, then WAIT_GROWTH times more each time.
 const FIRST_WAIT: f64 = 5;
 const WAIT_GROWTH: f64 = 1.5;
-// The returned W2 must itself satisfy the epsilon ball to within this fraction (of epsilon, or of
-// ||Y|| / 100 when epsilon is tiny); when the residual test passes but W2 does not, the tolerances
-// shrink by TIGHTEN and the loop goes on.
+// The returned W2 must itself satisfy the epsilon ball to within FEASIBILITY (of epsilon, or of
+// ||Y|| / 100 when epsilon is tiny), and push no inactive output above its cap by more than
+// INACTIVE_SLACK of max |Y|; when the residual test passes but W2 does not, the tolerances shrink
+// by TIGHTEN and the loop goes on.
 const FEASIBILITY: f64 = 1e-3;
+const INACTIVE_SLACK: f64 = 1e-2;
 const TIGHTEN: f64 = 0.3;
 // A W is carried along by CG; recompute it exactly this often against rounding drift.
 const REFRESH_EVERY: i32 = 20;
@@ -132,7 +134,7 @@ export function admmSolve(block: usize): void {
     }
     if (!isFinite(r) || !isFinite(s)) { status = Status.NonFinite; break; }
     if (r <= epsPri && s <= epsDual) {
-      if (ballError(w2, tNew, x, y, v, n, m, p, relu, thr) <= ballLimit) { status = Status.Solved; break; }
+      if (sparseCopyFeasible(w2, tNew, x, y, v, n, m, p, relu, thr, ballLimit)) { status = Status.Solved; break; }
       relTolNow *= TIGHTEN;
       absPart *= TIGHTEN;
     }
@@ -170,11 +172,13 @@ export function admmSolve(block: usize): void {
   setParam(block, Param.TargetMax, sumD * c0);
 }
 
-/** ||(W^T X - Y)_Omega||_F of the sparse copy, computed into the scratch block `t`. */
-function ballError(w: usize, t: usize, x: usize, y: usize, v: usize, n: i32, m: i32, p: i32, relu: bool, thr: f32): f64 {
+/** Whether the sparse copy meets both constraints to the slack above; W^T X goes to the scratch `t`. */
+function sparseCopyFeasible(
+  w: usize, t: usize, x: usize, y: usize, v: usize, n: i32, m: i32, p: i32, relu: bool, thr: f32, ballLimit: f64,
+): bool {
   gemm(t, m, x, n, 1, w, m, p, m, n, false);
   measureFit(t, y, v, p, m, m, relu, thr);
-  return Math.sqrt(sumA);
+  return Math.sqrt(sumA) <= ballLimit && (!relu || sumC <= INACTIVE_SLACK * sumD);
 }
 
 function sumSquares(a: usize, count: usize): f64 {
