@@ -15,6 +15,8 @@ export interface MachineInfo {
   node: string;
   v8: string;
   execArgv: string[];
+  /** The commit measured, '+dirty' when the work tree had changes (others edit this checkout too). */
+  revision: string;
 }
 
 export function machineInfo(): MachineInfo {
@@ -34,7 +36,18 @@ export function machineInfo(): MachineInfo {
     node: process.version,
     v8: process.versions.v8,
     execArgv: process.execArgv,
+    revision: revision(),
   };
+}
+
+function revision(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim() !== '';
+    return head + (dirty ? '+dirty' : '');
+  } catch {
+    return '?';
+  }
 }
 
 /** Minimum and median of a non-empty list (best and typical; on a shared machine the mean is noise). */

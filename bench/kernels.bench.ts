@@ -184,7 +184,7 @@ async function benchShape(
 
 function printReport(report: KernelReport): void {
   const m = report.machine;
-  console.log(`kernels: C = A'B on the mnist-mlp layer shapes; ${m.cpu} (${m.cpuFamilyModel}), ${m.cores} cores, Node ${m.node}, load ${m.loadAverage} -> ${report.loadAverageAtEnd}`);
+  console.log(`kernels: C = A'B on the mnist-mlp layer shapes; ${m.cpu} (${m.cpuFamilyModel}), ${m.cores} cores, Node ${m.node}, commit ${m.revision}, load ${m.loadAverage} -> ${report.loadAverageAtEnd}`);
   console.log(`flavours run: ${report.flavoursRun.join(', ')}`);
   for (const s of report.flavoursSkipped) console.log(`flavour skipped: ${s.flavour}: ${s.reason}`);
   for (const p of report.peaks) {
