@@ -3,6 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ort from 'onnxruntime-node';
+import { onnxBackend } from '../src/onnx/backend.ts';
 import { GraphBuilder } from '../src/onnx/builder.ts';
 import { InputError } from '../src/onnx/errors.ts';
 import { findLayers } from '../src/onnx/layers.ts';
@@ -151,7 +152,7 @@ test('cascade: with V = W0^T Xhat + b0 and the gamma rule the trained weights ar
   const feeds = new Map([['x', calib]]);
   const settings = { ...DEFAULT_PRUNE_SETTINGS, scheme: 'cascade' as const };
   const trained = await collectSignals(model.bytes, 'mlp', layers, feeds, 300, { batchSize: 64, maxColumns: 4096, seed: 1 });
-  const ctx: PruneContext = { model, layers, feeds, samples: 300, settings, solver: await LayerSolver.create(), trained, progress: () => {} };
+  const ctx: PruneContext = { backend: onnxBackend(model), layers, feeds, samples: 300, settings, solver: await LayerSolver.create(), trained, progress: () => {} };
   const solution = await solveCascade(ctx, 0.1, null);
   for (const layer of layers.slice(1)) {
     const step = await cascadeStep(ctx, trained[layer.index]!, solution.layers.slice(0, layer.index), 0.1);

@@ -65,6 +65,43 @@ export function unfoldPatchesInto(
 }
 
 /**
+ * The channels-last twin of unfoldPatchesInto (TensorFlow.js, kernel [kh, kw, C/groups, Cout]):
+ * `x` holds the sample's H x W x C values from `xOffset`; each row holds, group after group, the
+ * kh x kw x C/groups values of that group's patch (channels innermost, the kernel's order).
+ */
+export function unfoldPatchesNhwcInto(
+  g: ConvGeometry, x: Float32Array, xOffset: number, positions: ArrayLike<number>, out: Float32Array, outRow: number,
+): void {
+  const [kh, kw] = g.kernel;
+  const [sh, sw] = g.strides;
+  const [dh, dw] = g.dilations;
+  const channels = g.inChannels;
+  const perGroup = channels / g.group;
+  const rowLength = channels * kh * kw;
+  for (let r = 0; r < positions.length; r++) {
+    const pos = positions[r]!;
+    const oy = Math.floor(pos / g.outWidth);
+    const ox = pos - oy * g.outWidth;
+    let k = (outRow + r) * rowLength;
+    for (let group = 0; group < g.group; group++) {
+      for (let i = 0; i < kh; i++) {
+        const y = oy * sh - g.padTop + i * dh;
+        for (let j = 0; j < kw; j++) {
+          const xx = ox * sw - g.padLeft + j * dw;
+          if (y >= 0 && y < g.height && xx >= 0 && xx < g.width) {
+            const base = xOffset + (y * g.width + xx) * channels + group * perGroup;
+            for (let c = 0; c < perGroup; c++) out[k++] = x[base + c]!;
+          } else {
+            out.fill(0, k, k + perGroup);
+            k += perGroup;
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
  * Copies the channel vectors of a [C, H', W'] output at the given positions into rows of `out`
  * (C values per row), from row `outRow`. `z` holds the sample's values from `zOffset`.
  */

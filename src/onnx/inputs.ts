@@ -25,8 +25,13 @@ export interface ModelInput {
   dims: Array<number | string | null> | null;
 }
 
-/** The graph inputs a user has to feed (initializers excluded). */
-export function modelInputs(model: OnnxModel): ModelInput[] {
+/** The graph inputs a user has to feed (initializers excluded); a list of inputs is returned as it is. */
+export function modelInputs(model: OnnxModel | readonly ModelInput[]): ModelInput[] {
+  if (Array.isArray(model)) return [...model];
+  return onnxInputs(model as OnnxModel);
+}
+
+function onnxInputs(model: OnnxModel): ModelInput[] {
   const wanted = new Set(indexGraph(model.graph).dataInputs);
   return (model.graph.input ?? [])
     .filter((v) => wanted.has(v.name ?? ''))
@@ -45,7 +50,7 @@ export function modelInputs(model: OnnxModel): ModelInput[] {
  * (the first axis is the sample axis), the same sample count everywhere, no NaN or infinity.
  * Returns the sample count. `what` names the data in messages ('calibration', 'evaluation').
  */
-export function checkFeeds(model: OnnxModel, feeds: Feeds, what: string): number {
+export function checkFeeds(model: OnnxModel | readonly ModelInput[], feeds: Feeds, what: string): number {
   const inputs = modelInputs(model);
   const names = inputs.map((i) => i.name);
   for (const name of feeds.keys()) {
@@ -107,7 +112,7 @@ export function sliceSamples(tensor: TensorData, start: number, end: number): Te
  * The batch size to run with: `requested`, unless an input fixes its first axis (then that size,
  * and the sample count must be a multiple of it).
  */
-export function batchSizeFor(model: OnnxModel, samples: number, requested: number): number {
+export function batchSizeFor(model: OnnxModel | readonly ModelInput[], samples: number, requested: number): number {
   const fixed = modelInputs(model).map((i) => i.dims?.[0]).find((d): d is number => typeof d === 'number');
   if (fixed === undefined) return Math.max(1, Math.min(requested, samples));
   if (samples % fixed !== 0) {

@@ -7,6 +7,7 @@ import { tensorDims, type OnnxModel } from './model.ts';
 import {
   FLOAT, dataTypeName, floatAttribute, intAttribute, intsAttribute, nodeLabel, stringAttribute, type NodeProto,
 } from './proto.ts';
+import type { ModelLayer } from '../prune/backend.ts';
 import type { Activation } from '../types.ts';
 
 export interface GemmParams {
@@ -29,26 +30,9 @@ export interface ConvParams {
   outChannels: number;
 }
 
-export interface PrunableLayer {
-  /** Position among the prunable layers, in graph (topological) order. */
-  index: number;
-  name: string;
+/** An ONNX prunable layer: the pipeline's layer record (prune/backend.ts) with ONNX's operators. */
+export interface PrunableLayer extends ModelLayer {
   op: 'Gemm' | 'MatMul' | 'Conv';
-  /** Names (labels) of the nodes the layer spans: [Gemm], [MatMul, Add] or [Conv]. */
-  nodes: string[];
-  /** The tensor the layer reads (X) and the tensor it produces before any Relu (W^T X + b). */
-  input: string;
-  output: string;
-  activation: Activation;
-  weight: string;
-  bias: string | null;
-  weightDims: number[];
-  /** One program per group: N inputs (bias row not counted) and M outputs each. */
-  inputSize: number;
-  outputSize: number;
-  groups: number;
-  gemm?: GemmParams;
-  conv?: ConvParams;
 }
 
 export interface SkippedLayer {

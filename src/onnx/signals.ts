@@ -1,47 +1,26 @@
 // Layer signals from a real runtime: the model runs in onnxruntime with each layer's input and
 // output exposed as extra graph outputs, batch by batch, and only the sampled columns of each
 // batch are kept, so memory is bounded by the programs' size plus one batch of activations.
+// The Collector is shared with TensorFlow.js (src/tfjs/signals.ts): it takes channels-last
+// convolutions (layout 'nhwc') too.
 import { InputError } from './errors.ts';
-import { convGeometry, gatherPositionsInto, unfoldPatchesInto, type ConvGeometry } from './im2col.ts';
+import type { LayerSignals, ModelLayer, SignalOptions } from '../prune/backend.ts';
+import {
+  convGeometry, gatherPositionsInto, unfoldPatchesInto, unfoldPatchesNhwcInto, type ConvGeometry,
+} from './im2col.ts';
 import type { Feeds } from './inputs.ts';
-import type { PrunableLayer } from './layers.ts';
 import { withExtraOutputs } from './patch.ts';
 import { ModelSession, forEachBatch, type RuntimeTensor } from './runtime.ts';
 import { columnsPerSample, samplePositions } from './sampling.ts';
 
-/** One layer's program data, sample-major: row c of X and of Z is column c of method.md's X, Y. */
-export interface LayerSignals {
-  layer: PrunableLayer;
-  /** Rows P: sampled (sample, position) pairs. */
-  columns: number;
-  /** Row width of `inputs`: groups * N (all input channels of a conv patch). */
-  inputWidth: number;
-  /** Row width of `outputs`: groups * M. */
-  outputWidth: number;
-  /** P x inputWidth layer inputs (unfolded patches for a conv). */
-  inputs: Float32Array;
-  /** P x outputWidth layer outputs before the activation: W^T x + b. */
-  outputs: Float32Array;
-  /** Conv geometry, for convolutions. */
-  geometry?: ConvGeometry;
-}
-
-export interface SignalOptions {
-  /** Samples per runtime call. */
-  batchSize: number;
-  /** Most columns kept per layer (samples x positions). */
-  maxColumns: number;
-  seed: number;
-  /** Called after each batch with the number of samples done. */
-  onBatch?: (done: number, total: number) => void;
-}
+export type { LayerSignals, SignalOptions } from '../prune/backend.ts';
 
 /**
  * Runs `bytes` (the trained or a partly pruned model) over the feeds and returns the signals of
  * each layer. The same seed picks the same columns whatever the weights.
  */
 export async function collectSignals(
-  bytes: Uint8Array, source: string, layers: readonly PrunableLayer[], feeds: Feeds, samples: number,
+  bytes: Uint8Array, source: string, layers: readonly ModelLayer[], feeds: Feeds, samples: number,
   options: SignalOptions,
 ): Promise<LayerSignals[]> {
   const fedNames = new Set(feeds.keys());
@@ -64,8 +43,8 @@ export async function collectSignals(
   return collectors.map((c) => c.finish());
 }
 
-/** Accumulates one layer's sampled rows over the batches. */
-class Collector {
+/** Accumulates one layer's sampled rows over the batches (x: the layer's input, z: W^T x + b). */
+export class Collector {
   private inputs: Float32Array | null = null;
   private outputs: Float32Array | null = null;
   private counts: Int32Array | null = null;
@@ -75,7 +54,7 @@ class Collector {
   private readonly inputWidth: number;
   private readonly outputWidth: number;
 
-  constructor(readonly layer: PrunableLayer, private readonly samples: number, private readonly options: SignalOptions) {
+  constructor(readonly layer: ModelLayer, private readonly samples: number, private readonly options: SignalOptions) {
     this.inputWidth = layer.inputSize * layer.groups;
     this.outputWidth = layer.outputSize * layer.groups;
   }
@@ -108,9 +87,14 @@ class Collector {
   private allocate(x: RuntimeTensor, z: RuntimeTensor): void {
     const { layer } = this;
     if (layer.conv) {
-      this.geometry = convGeometry(layer.conv, x.dims, layer.name);
+      const nhwc = layer.layout === 'nhwc';
+      // convGeometry reads [B, C, H, W]; a channels-last input is [B, H, W, C].
+      const dims = nhwc ? [x.dims[0]!, x.dims[x.dims.length - 1]!, ...x.dims.slice(1, -1)] : x.dims;
+      this.geometry = convGeometry(layer.conv, dims, layer.name);
       this.positions = this.geometry.outHeight * this.geometry.outWidth;
-      const expected = [x.dims[0], layer.conv.outChannels, ...(layer.conv.spatialRank === 2 ? [this.geometry.outHeight] : []), this.geometry.outWidth];
+      const spatial = [...(layer.conv.spatialRank === 2 ? [this.geometry.outHeight] : []), this.geometry.outWidth];
+      const channels = layer.conv.outChannels;
+      const expected = nhwc ? [x.dims[0], ...spatial, channels] : [x.dims[0], channels, ...spatial];
       if (z.dims.join() !== expected.join()) {
         throw new Error(`${layer.name}: output dims [${z.dims.join(', ')}] differ from the computed [${expected.join(', ')}]`);
       }
@@ -130,8 +114,17 @@ class Collector {
 
   private addConv(x: RuntimeTensor, z: RuntimeTensor, s: number, picks: Int32Array): void {
     const g = this.geometry!;
-    unfoldPatchesInto(g, x.data, s * g.inChannels * g.height * g.width, picks, this.inputs!, this.row);
     const plane = g.outHeight * g.outWidth;
+    if (this.layer.layout === 'nhwc') {
+      unfoldPatchesNhwcInto(g, x.data, s * g.height * g.width * g.inChannels, picks, this.inputs!, this.row);
+      const c = g.outChannels;
+      for (let r = 0; r < picks.length; r++) {
+        const from = (s * plane + picks[r]!) * c; // channels are contiguous at each position
+        this.outputs!.set(z.data.subarray(from, from + c), (this.row + r) * c);
+      }
+      return;
+    }
+    unfoldPatchesInto(g, x.data, s * g.inChannels * g.height * g.width, picks, this.inputs!, this.row);
     gatherPositionsInto(z.data, s * g.outChannels * plane, g.outChannels, plane, picks, this.outputs!, this.row);
   }
 
@@ -163,7 +156,7 @@ class Collector {
   }
 }
 
-function checkFinite(layer: PrunableLayer, values: Float32Array): void {
+function checkFinite(layer: ModelLayer, values: Float32Array): void {
   for (let i = 0; i < values.length; i++) {
     if (!Number.isFinite(values[i]!)) {
       throw new InputError(`${layer.name}: the model produces ${values[i]} on the calibration data (output '${layer.output}')`);

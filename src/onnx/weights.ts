@@ -1,7 +1,8 @@
 // Between a layer's stored tensors (Gemm's B and C with alpha/beta and transB, MatMul's B and the
-// Add constant, Conv's [Cout, Cin/group, kh, kw] kernel and B) and the program's W (N x M, row n =
-// input n, as method.md writes W^T x) and bias (M), one program per group.
-import type { PrunableLayer } from './layers.ts';
+// Add constant, Conv's [Cout, Cin/group, kh, kw] kernel and B; TensorFlow.js Dense [N, M] and
+// Conv2D [kh, kw, Cin/groups, Cout] kernels) and the program's W (N x M, row n = input n, as
+// method.md writes W^T x) and bias (M), one program per group.
+import type { ModelLayer } from '../prune/backend.ts';
 
 export interface ProgramWeights {
   /** N x M row-major: the effective weights the layer applies (alpha folded in for Gemm). */
@@ -11,7 +12,7 @@ export interface ProgramWeights {
 }
 
 /** The program weights of `group` read from the stored weight and bias values. */
-export function toProgram(layer: PrunableLayer, group: number, weight: Float32Array, bias: Float32Array | null): ProgramWeights {
+export function toProgram(layer: ModelLayer, group: number, weight: Float32Array, bias: Float32Array | null): ProgramWeights {
   const { inputSize: n, outputSize: m } = layer;
   const w = new Float32Array(n * m);
   const scale = layer.gemm?.alpha ?? 1;
@@ -29,7 +30,7 @@ export function toProgram(layer: PrunableLayer, group: number, weight: Float32Ar
 
 /** Writes a program's solution into the stored weight and bias arrays (the inverse of toProgram). */
 export function fromProgram(
-  layer: PrunableLayer, group: number, program: ProgramWeights, weight: Float32Array, bias: Float32Array | null,
+  layer: ModelLayer, group: number, program: ProgramWeights, weight: Float32Array, bias: Float32Array | null,
 ): void {
   const { inputSize: n, outputSize: m } = layer;
   const scale = layer.gemm?.alpha ?? 1;
@@ -43,11 +44,11 @@ export function fromProgram(
 }
 
 /** Index in the stored weight tensor of program entry (input i, output j) of `group`. */
-export function storedIndex(layer: PrunableLayer, group: number, i: number, j: number): number {
+export function storedIndex(layer: ModelLayer, group: number, i: number, j: number): number {
   const { inputSize: n, outputSize: m } = layer;
-  if (layer.op === 'Conv') return (group * m + j) * n + i; // [Cout][Cin/group * kh * kw]
+  if (layer.op === 'Conv' && layer.layout !== 'nhwc') return (group * m + j) * n + i; // [Cout][Cin/group * kh * kw]
   if (layer.gemm?.transB) return j * n + i; // B is M x N
-  return i * m + j; // B is N x M
+  return i * layer.groups * m + group * m + j; // B is N x M; channels-last kernels [kh * kw * Cin/groups][Cout]
 }
 
 /** Nonzero entries of a weight array. */

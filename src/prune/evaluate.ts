@@ -2,10 +2,11 @@
 import { InputError } from '../onnx/errors.ts';
 import type { Feeds, TensorData } from '../onnx/inputs.ts';
 import { ModelSession, forEachBatch } from '../onnx/runtime.ts';
+import type { Outputs } from './backend.ts';
 
-/** Every graph output of a model over all samples, concatenated along the sample axis. */
-export type Outputs = Map<string, Float32Array>;
+export type { Outputs } from './backend.ts';
 
+/** Every graph output of an ONNX model (bytes) over all samples, concatenated along the sample axis. */
 export async function runOutputs(
   bytes: Uint8Array, source: string, feeds: Feeds, samples: number, batchSize: number,
 ): Promise<Outputs> {

@@ -1,7 +1,7 @@
 // Command-line style data arguments: `FILE.npy` for a one-input model, `NAME=FILE.npy` per input.
 import { readNpyFile } from '../io/npy.ts';
 import { InputError } from '../onnx/errors.ts';
-import { modelInputs, type TensorData } from '../onnx/inputs.ts';
+import { modelInputs, type ModelInput, type TensorData } from '../onnx/inputs.ts';
 import type { OnnxModel } from '../onnx/model.ts';
 
 /** Reads one .npy as a tensor, turning read and format errors into InputErrors naming the file. */
@@ -15,7 +15,7 @@ export async function readTensor(path: string): Promise<TensorData> {
 }
 
 /** Reads `FILE.npy` or `NAME=FILE.npy` specs into tensors by model input name. */
-export async function readFeeds(model: OnnxModel, specs: readonly string[], what: string): Promise<Map<string, TensorData>> {
+export async function readFeeds(model: OnnxModel | readonly ModelInput[], specs: readonly string[], what: string): Promise<Map<string, TensorData>> {
   const names = modelInputs(model).map((i) => i.name);
   const feeds = new Map<string, TensorData>();
   for (const spec of specs) {

@@ -1,21 +1,24 @@
 // pruneModel: an ONNX model and calibration inputs in, the pruned model and a report out.
+// pruneNetwork does the work for any model backend (prune/backend.ts): ONNX here, TensorFlow.js
+// Layers models in src/tfjs/prune.ts.
+import { onnxBackend } from '../onnx/backend.ts';
 import { InputError } from '../onnx/errors.ts';
-import { batchSizeFor, checkFeeds, modelInputs, type Feeds, type TensorData } from '../onnx/inputs.ts';
-import { requireLayers } from '../onnx/layers.ts';
-import { initializerValues, parseModel, readModel, type OnnxModel } from '../onnx/model.ts';
-import { collectSignals } from '../onnx/signals.ts';
+import { batchSizeFor, checkFeeds, modelInputs, type Feeds, type ModelInput, type TensorData } from '../onnx/inputs.ts';
+import { parseModel, readModel, type OnnxModel } from '../onnx/model.ts';
 import { countNonzero } from '../onnx/weights.ts';
 import { LayerSolver } from '../layer/solve.ts';
-import { labelIndices, maxRelativeChange, runOutputs, topOneAccuracy } from './evaluate.ts';
-import { magnitudeModel } from './magnitude.ts';
+import type { ModelBackend, WeightValues } from './backend.ts';
+import { labelIndices, maxRelativeChange, topOneAccuracy } from './evaluate.ts';
+import { magnitudeValues } from './magnitude.ts';
 import { buildReport } from './report.ts';
-import { patchedBytes, solveCascade, solveParallel, type NetworkSolution, type PruneContext } from './schemes.ts';
+import { solveCascade, solveParallel, solvedValues, type NetworkSolution, type PruneContext } from './schemes.ts';
 import { searchSparsity } from './search.ts';
 import { resolvePruneSettings } from './settings.ts';
 import type { EvalReport, ProgressEvent, PruneReport, PruneSettings, SearchReport } from './types.ts';
 
 export { DEFAULT_PRUNE_SETTINGS } from './types.ts';
 export type { PruneSettings, PruneReport, LayerReport, EvalReport, SearchReport, ProgressEvent, Scheme } from './types.ts';
+export type { ModelBackend, ModelLayer, WeightValues } from './backend.ts';
 export { formatReport } from './report.ts';
 export { InputError } from '../onnx/errors.ts';
 export type { Feeds, TensorData } from '../onnx/inputs.ts';
@@ -26,11 +29,12 @@ export interface PruneOptions {
   onProgress?: (event: ProgressEvent) => void;
 }
 
-export interface PruneOutcome {
-  /** The pruned model: the original bytes with only the pruned weight values changed. */
-  model: Uint8Array;
+/** A pruning run's products; `Written` is the format's model (ONNX: the model bytes). */
+export interface PruneOutcome<Written = Uint8Array> {
+  /** The pruned model: the original with only the pruned weight values changed. */
+  model: Written;
   /** The magnitude-pruning baseline at the same per-layer nonzero counts. */
-  magnitudeModel: Uint8Array;
+  magnitudeModel: Written;
   report: PruneReport;
 }
 
@@ -43,22 +47,31 @@ export async function pruneModel(
   model: OnnxModel | Uint8Array | string, calibration: Feeds | TensorData, settings: Partial<PruneSettings> = {},
   options: PruneOptions = {},
 ): Promise<PruneOutcome> {
+  resolvePruneSettings(settings); // bad settings fail before the model is read
+  const m = typeof model === 'string' ? await readModel(model) : model instanceof Uint8Array ? parseModel(model) : model;
+  return pruneNetwork(onnxBackend(m), calibration, settings, options);
+}
+
+/** pruneModel for any model backend: the same schemes, search, baseline, evaluation and report. */
+export async function pruneNetwork<Written>(
+  backend: ModelBackend<Written>, calibration: Feeds | TensorData, settings: Partial<PruneSettings> = {},
+  options: PruneOptions = {},
+): Promise<PruneOutcome<Written>> {
   const started = performance.now();
   const s = resolvePruneSettings(settings);
-  const m = typeof model === 'string' ? await readModel(model) : model instanceof Uint8Array ? parseModel(model) : model;
   const progress = options.onProgress ?? (() => {});
-  const { layers, skipped } = requireLayers(m);
-  const feeds = asFeeds(m, calibration, 'calibration');
-  const samples = checkFeeds(m, feeds, 'calibration');
-  const batchSize = batchSizeFor(m, samples, s.batchSize);
-  const evaluation = options.evaluation ? checkEvaluation(m, options.evaluation) : null;
+  const { layers, skipped } = backend;
+  const feeds = asFeeds(backend.inputs, calibration, 'calibration');
+  const samples = checkFeeds(backend.inputs, feeds, 'calibration');
+  const batchSize = batchSizeFor(backend.inputs, samples, s.batchSize);
+  const evaluation = options.evaluation ? checkEvaluation(backend.inputs, options.evaluation) : null;
 
-  const trained = await collectSignals(m.bytes, m.source, layers, feeds, samples, {
+  const trained = await backend.collectSignals(new Map(), layers, feeds, samples, {
     batchSize, maxColumns: s.maxColumns, seed: s.seed,
     onBatch: (done, total) => progress({ stage: 'signals', done, total, detail: 'trained network' }),
   });
   const solver = await LayerSolver.create();
-  const ctx: PruneContext = { model: m, layers, feeds, samples, settings: { ...s, batchSize }, solver, trained, progress };
+  const ctx: PruneContext = { backend, layers, feeds, samples, settings: { ...s, batchSize }, solver, trained, progress };
   const scheme = s.scheme === 'cascade' ? solveCascade : solveParallel;
   let solution: NetworkSolution;
   let search: SearchReport | null = null;
@@ -73,24 +86,24 @@ export async function pruneModel(
     search = found.report;
   }
 
-  const pruned = patchedBytes(m, solution.layers);
-  const magnitude = magnitudeModel(m, solution.layers);
+  const pruned = solvedValues(solution.layers);
+  const magnitude = magnitudeValues(backend, solution.layers);
   progress({ stage: 'evaluate', done: 0, total: evaluation ? 2 : 1, detail: 'output change' });
-  const before = await runOutputs(m.bytes, m.source, feeds, samples, batchSize);
-  const after = await runOutputs(pruned, `${m.source} (pruned)`, feeds, samples, batchSize);
+  const before = await backend.runOutputs(new Map(), backend.source, feeds, samples, batchSize);
+  const after = await backend.runOutputs(pruned, `${backend.source} (pruned)`, feeds, samples, batchSize);
   const maxOutputChange = maxRelativeChange(before, after, samples);
   let evalReport: EvalReport | null = null;
   if (evaluation) {
     progress({ stage: 'evaluate', done: 1, total: 2, detail: 'accuracy' });
-    evalReport = await evaluate(m, pruned, magnitude, evaluation, s.batchSize);
+    evalReport = await evaluate(backend, pruned, magnitude, evaluation, s.batchSize);
   }
   progress({ stage: 'evaluate', done: evaluation ? 2 : 1, total: evaluation ? 2 : 1, detail: 'done' });
   const report = buildReport({
-    model: m.source, settings: s, calibrationSamples: samples, solution,
-    nnzBefore: layers.map((l) => countNonzero(initializerValues(m, l.weight))), skipped, search, maxOutputChange,
+    model: backend.source, settings: s, calibrationSamples: samples, solution,
+    nnzBefore: layers.map((l) => countNonzero(backend.weightValues(l.weight))), skipped: [...skipped], search, maxOutputChange,
     evaluation: evalReport, seconds: (performance.now() - started) / 1000,
   });
-  return { model: pruned, magnitudeModel: magnitude, report };
+  return { model: backend.write(pruned), magnitudeModel: backend.write(magnitude), report };
 }
 
 interface CheckedEvaluation {
@@ -99,7 +112,7 @@ interface CheckedEvaluation {
   labels: TensorData;
 }
 
-function asFeeds(model: OnnxModel, data: Feeds | TensorData, what: string): Feeds {
+function asFeeds(model: readonly ModelInput[], data: Feeds | TensorData, what: string): Feeds {
   if (data instanceof Map) return data;
   const inputs = modelInputs(model);
   if (inputs.length !== 1) {
@@ -109,7 +122,7 @@ function asFeeds(model: OnnxModel, data: Feeds | TensorData, what: string): Feed
 }
 
 /** Checks evaluation inputs and label count up front, so a bad file fails before the solve. */
-function checkEvaluation(model: OnnxModel, e: NonNullable<PruneOptions['evaluation']>): CheckedEvaluation {
+function checkEvaluation(model: readonly ModelInput[], e: NonNullable<PruneOptions['evaluation']>): CheckedEvaluation {
   const feeds = asFeeds(model, e.inputs, 'evaluation');
   const samples = checkFeeds(model, feeds, 'evaluation');
   if (e.labels.shape[0] !== samples) {
@@ -121,12 +134,12 @@ function checkEvaluation(model: OnnxModel, e: NonNullable<PruneOptions['evaluati
 }
 
 async function evaluate(
-  model: OnnxModel, pruned: Uint8Array, magnitude: Uint8Array, e: CheckedEvaluation, requestedBatch: number,
+  backend: ModelBackend, pruned: WeightValues, magnitude: WeightValues, e: CheckedEvaluation, requestedBatch: number,
 ): Promise<EvalReport> {
-  const batch = batchSizeFor(model, e.samples, requestedBatch);
-  const before = await runOutputs(model.bytes, model.source, e.feeds, e.samples, batch);
-  const after = await runOutputs(pruned, `${model.source} (pruned)`, e.feeds, e.samples, batch);
-  const baseline = await runOutputs(magnitude, `${model.source} (magnitude)`, e.feeds, e.samples, batch);
+  const batch = batchSizeFor(backend.inputs, e.samples, requestedBatch);
+  const before = await backend.runOutputs(new Map(), backend.source, e.feeds, e.samples, batch);
+  const after = await backend.runOutputs(pruned, `${backend.source} (pruned)`, e.feeds, e.samples, batch);
+  const baseline = await backend.runOutputs(magnitude, `${backend.source} (magnitude)`, e.feeds, e.samples, batch);
   const first = [...before.keys()][0]!;
   const scores = before.get(first)!;
   const labels = labelIndices(e.labels, e.samples, scores.length / e.samples);

@@ -1,8 +1,7 @@
 // The baseline a user compares against: per layer, keep the largest-magnitude trained weights, as
 // many as Net-Trim kept there, zero the rest, leave the biases as trained, no retraining.
-import { initializerValues, type OnnxModel } from '../onnx/model.ts';
-import { patchInitializers } from '../onnx/patch.ts';
 import { countNonzero } from '../onnx/weights.ts';
+import type { ModelBackend, WeightValues } from './backend.ts';
 import type { LayerSolution } from './programs.ts';
 
 /** `weights` with all but the `keep` largest |values| set to zero (ties: the lower index stays). */
@@ -14,11 +13,11 @@ export function keepLargest(weights: Float32Array, keep: number): Float32Array {
   return out;
 }
 
-/** The model with every pruned layer magnitude-pruned to the nonzero count of its Net-Trim solution. */
-export function magnitudeModel(model: OnnxModel, solved: readonly LayerSolution[]): Uint8Array {
+/** Every pruned layer's weights magnitude-pruned to the nonzero count of its Net-Trim solution. */
+export function magnitudeValues(backend: ModelBackend, solved: readonly LayerSolution[]): WeightValues {
   const values = new Map<string, Float32Array>();
   for (const s of solved) {
-    values.set(s.layer.weight, keepLargest(initializerValues(model, s.layer.weight), countNonzero(s.weight)));
+    values.set(s.layer.weight, keepLargest(backend.weightValues(s.layer.weight), countNonzero(s.weight)));
   }
-  return patchInitializers(model, values);
+  return values;
 }

@@ -2,8 +2,7 @@
 // Inputs that are zero in every column are left out of the program: their weights touch no
 // constraint, so the l1 minimum sets them to zero anyway; leaving them out is exact and cheaper
 // (about a fifth of MNIST's pixels are zero in every calibration image).
-import type { PrunableLayer } from '../onnx/layers.ts';
-import type { LayerSignals } from '../onnx/signals.ts';
+import type { LayerSignals, ModelLayer } from './backend.ts';
 import { countNonzero, fromProgram, toProgram } from '../onnx/weights.ts';
 import { TrimStatus, type LayerInput, type TrimResult } from '../types.ts';
 
@@ -18,7 +17,7 @@ export interface Program {
 
 /** The solved layer: stored tensors, per-group results and the full program weights (warm starts). */
 export interface LayerSolution {
-  layer: PrunableLayer;
+  layer: ModelLayer;
   weight: Float32Array;
   bias: Float32Array | null;
   results: TrimResult[];
@@ -32,7 +31,7 @@ export interface LayerSolution {
 }
 
 /** Y = relu(Z) for ReLU layers, Z for linear ones. */
-export function targets(layer: PrunableLayer, z: Float32Array): Float32Array {
+export function targets(layer: ModelLayer, z: Float32Array): Float32Array {
   return layer.activation === 'relu' ? z.map((v) => (v > 0 ? v : 0)) : z;
 }
 
@@ -68,7 +67,7 @@ export function buildProgram(
 }
 
 /** The program weights of the trained layer for `group`, in full program form ((N [+1]) x M). */
-export function trainedProgram(layer: PrunableLayer, group: number, weight: Float32Array, bias: Float32Array | null): Float32Array {
+export function trainedProgram(layer: ModelLayer, group: number, weight: Float32Array, bias: Float32Array | null): Float32Array {
   const p = toProgram(layer, group, weight, bias);
   const { inputSize: n, outputSize: m } = layer;
   const full = new Float32Array((n + (layer.bias ? 1 : 0)) * m);
@@ -79,7 +78,7 @@ export function trainedProgram(layer: PrunableLayer, group: number, weight: Floa
 
 /** Spreads a result over the full program (zeros on the rows left out) and writes it to the stored arrays. */
 export function storeResult(
-  layer: PrunableLayer, group: number, program: Program, result: TrimResult, weight: Float32Array, bias: Float32Array | null,
+  layer: ModelLayer, group: number, program: Program, result: TrimResult, weight: Float32Array, bias: Float32Array | null,
 ): Float32Array {
   const { inputSize: n, outputSize: m } = layer;
   const full = new Float32Array((n + (layer.bias ? 1 : 0)) * m);

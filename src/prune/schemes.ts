@@ -3,20 +3,16 @@
 // Cascade: layer l reads Xhat from the network whose earlier layers are already pruned; Y stays the
 // trained one; V = W0^T Xhat + b0 (the trained layer on Xhat, which the runtime computes for us)
 // and epsilon = sqrt(gamma) ||(W0^T Xhat + b0 - Y)_Omega||_F, so the trained weights stay feasible.
-import { indexGraph, upstreamTensors } from '../onnx/graph.ts';
 import type { Feeds } from '../onnx/inputs.ts';
-import type { PrunableLayer } from '../onnx/layers.ts';
-import { initializerValues, type OnnxModel } from '../onnx/model.ts';
-import { patchInitializers } from '../onnx/patch.ts';
-import { collectSignals, type LayerSignals } from '../onnx/signals.ts';
 import type { LayerSolver } from '../layer/solve.ts';
+import type { LayerSignals, ModelBackend, ModelLayer, WeightValues } from './backend.ts';
 import { buildProgram, storeResult, targets, type LayerSolution } from './programs.ts';
 import type { ProgressEvent, PruneSettings } from './types.ts';
 
-/** What every scheme needs: the model, its layers, the trained network's signals, a solver. */
+/** What every scheme needs: the model's backend, its layers, the trained network's signals, a solver. */
 export interface PruneContext {
-  model: OnnxModel;
-  layers: PrunableLayer[];
+  backend: ModelBackend;
+  layers: readonly ModelLayer[];
   feeds: Feeds;
   samples: number;
   settings: PruneSettings;
@@ -73,11 +69,10 @@ export interface CascadeStep {
 export async function cascadeStep(ctx: PruneContext, trained: LayerSignals, solved: readonly LayerSolution[], g: number): Promise<CascadeStep> {
   const layer = trained.layer;
   const y = targets(layer, trained.outputs);
-  const upstream = upstreamTensors(indexGraph(ctx.model.graph), layer.input);
-  if (!solved.some((done) => upstream.has(done.layer.weight))) {
+  if (!solved.some((done) => ctx.backend.reaches(done.layer, layer))) {
     return { signals: trained, y, slack: null, epsilon: () => ({ relative: g }) };
   }
-  const [hat] = await collectSignals(patchedBytes(ctx.model, solved), ctx.model.source, [layer], ctx.feeds, ctx.samples, {
+  const [hat] = await ctx.backend.collectSignals(solvedValues(solved), [layer], ctx.feeds, ctx.samples, {
     batchSize: ctx.settings.batchSize, maxColumns: ctx.settings.maxColumns, seed: ctx.settings.seed,
   });
   if (hat!.columns !== trained.columns) throw new Error(`${layer.name}: cascade pass gave ${hat!.columns} columns, expected ${trained.columns}`);
@@ -89,14 +84,14 @@ export async function cascadeStep(ctx: PruneContext, trained: LayerSignals, solv
   return { signals: hat!, y, slack: layer.activation === 'relu' ? hat!.outputs : null, epsilon };
 }
 
-/** The model bytes with the given layers' weights and biases replaced. */
-export function patchedBytes(model: OnnxModel, solved: readonly LayerSolution[]): Uint8Array {
+/** The solved layers' weights and biases, by stored tensor name (what a backend writes or runs). */
+export function solvedValues(solved: readonly LayerSolution[]): WeightValues {
   const values = new Map<string, Float32Array>();
   for (const s of solved) {
     values.set(s.layer.weight, s.weight);
     if (s.layer.bias && s.bias) values.set(s.layer.bias, s.bias);
   }
-  return patchInitializers(model, values);
+  return values;
 }
 
 /** A layer program's epsilon: relative to its ||Y||_F, or absolute. */
@@ -109,8 +104,8 @@ async function solveLayer(
 ): Promise<LayerSolution> {
   const started = performance.now();
   const layer = s.layer;
-  const weight = initializerValues(ctx.model, layer.weight);
-  const bias = layer.bias ? initializerValues(ctx.model, layer.bias) : null;
+  const weight = ctx.backend.weightValues(layer.weight);
+  const bias = layer.bias ? ctx.backend.weightValues(layer.bias) : null;
   const solution: LayerSolution = {
     layer, weight, bias, results: [], programs: [], columns: s.columns, epsilons: [], targetNorms: [], seconds: 0,
   };

@@ -1,0 +1,33 @@
+// The ONNX model backend (prune/backend.ts): layers from layers.ts, signals and outputs from
+// onnxruntime on the model bytes with some initializers patched, the pruned model as bytes.
+import type { ModelBackend, ModelLayer, WeightValues } from '../prune/backend.ts';
+import { runOutputs } from '../prune/evaluate.ts';
+import { indexGraph, upstreamTensors } from './graph.ts';
+import { modelInputs } from './inputs.ts';
+import { requireLayers } from './layers.ts';
+import { initializerValues, type OnnxModel } from './model.ts';
+import { patchInitializers } from './patch.ts';
+import { collectSignals } from './signals.ts';
+
+/** The backend of one ONNX model; an InputError when it has no prunable layer. */
+export function onnxBackend(model: OnnxModel): ModelBackend<Uint8Array> {
+  const { layers, skipped } = requireLayers(model);
+  const index = indexGraph(model.graph);
+  const upstream = new Map<ModelLayer, Set<string>>();
+  const bytesWith = (values: WeightValues): Uint8Array => (values.size === 0 ? model.bytes : patchInitializers(model, values));
+  return {
+    source: model.source,
+    layers,
+    skipped,
+    inputs: modelInputs(model),
+    weightValues: (name) => initializerValues(model, name),
+    reaches(from, layer) {
+      if (!upstream.has(layer)) upstream.set(layer, upstreamTensors(index, layer.input));
+      return upstream.get(layer)!.has(from.weight);
+    },
+    collectSignals: (values, wanted, feeds, samples, options) =>
+      collectSignals(bytesWith(values), model.source, wanted, feeds, samples, options),
+    runOutputs: (values, label, feeds, samples, batchSize) => runOutputs(bytesWith(values), label, feeds, samples, batchSize),
+    write: (values) => patchInitializers(model, values),
+  };
+}
