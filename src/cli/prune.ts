@@ -1,5 +1,7 @@
 // `nettrim prune MODEL.onnx --calib X.npy [...]`: prune a whole network, print a table, write the
 // pruned model (and optionally a JSON report). Bad input: a message, exit code 1, nothing written.
+// MODEL may also be a TensorFlow.js Layers model.json (or its directory): the pruned model is then
+// a directory with model.json and its weight shards.
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
@@ -10,6 +12,9 @@ import { readModel } from '../onnx/model.ts';
 import { readFeeds, readTensor } from '../prune/files.ts';
 import { formatReport, pruneModel } from '../prune/index.ts';
 import { DEFAULT_PRUNE_SETTINGS, type ProgressEvent, type PruneSettings } from '../prune/types.ts';
+import { parseTopology } from '../tfjs/layers.ts';
+import { pruneLayersModel, readLayersModel } from '../tfjs/prune.ts';
+import { defaultLayersOutput, encodeLayersModel, layersOutputPaths, writeLayersModel } from '../tfjs/write.ts';
 
 type Bar = cliProgress.SingleBar;
 
@@ -35,20 +40,20 @@ export function registerPruneCommand(program: Command): void {
   const d = DEFAULT_PRUNE_SETTINGS;
   program
     .command('prune')
-    .description('prune the Gemm, MatMul and Conv layers of an ONNX model with Net-Trim (no retraining)')
-    .argument('<model>', 'trained model, .onnx')
+    .description('prune the Gemm, MatMul and Conv layers of an ONNX model, or the Dense and Conv2D layers of a TensorFlow.js Layers model, with Net-Trim (no retraining)')
+    .argument('<model>', 'trained model: .onnx, or a TensorFlow.js model.json (or its directory)')
     .requiredOption('--calib <file>', 'calibration inputs, .npy float32 with samples on the first axis; NAME=FILE.npy per input for several inputs (repeatable)', collect, [])
     .option('--epsilon <g>', `allowed relative discrepancy per layer, epsilon = g ||Y||_F (default ${d.epsilon})`, number('--epsilon'))
     .option('--sparsity <s>', 'instead of --epsilon: remove this fraction of the prunable weights network-wide, e.g. 0.9', number('--sparsity'))
     .addOption(new Option('--scheme <scheme>', 'parallel: layers independent; cascade: each layer fed by the pruned network').choices(['parallel', 'cascade']).default(d.scheme))
     .option('--gamma <gamma>', 'cascade: epsilon_l = sqrt(gamma) ||(W0^T Xhat - Y)_Omega||_F', number('--gamma'), d.gamma)
-    .option('--out <file>', 'pruned model (default: MODEL.pruned.onnx beside the input)')
+    .option('--out <file>', 'pruned model (default: MODEL.pruned.onnx beside the input; TensorFlow.js: a directory, default MODEL.pruned/ beside model.json, or a NAME.json path)')
     .option('--report <file>', 'write the JSON report here')
     .option('--eval <file>', 'held-out inputs for top-1 accuracy, .npy (NAME=FILE.npy per input; repeatable)', collect, [])
     .option('--labels <file>', 'class labels of the --eval inputs, .npy: N class indices or N x K one-hot')
     .option('--magnitude-out <file>', 'also write the magnitude-pruning baseline at the same per-layer counts')
     .option('--max-columns <n>', 'most program columns (samples x positions) per layer', integer('--max-columns'), d.maxColumns)
-    .option('--batch-size <n>', 'samples per onnxruntime call', integer('--batch-size'), d.batchSize)
+    .option('--batch-size <n>', 'samples per onnxruntime (or TensorFlow.js) call', integer('--batch-size'), d.batchSize)
     .option('--seed <n>', 'seed of the convolution position sampling', integer('--seed'), d.seed)
     .option('--max-iterations <n>', 'ADMM iteration cap per layer program', integer('--max-iterations'))
     .option('--no-progress', 'no progress bars')
@@ -67,6 +72,7 @@ export function registerPruneCommand(program: Command): void {
 async function runPrune(modelPath: string, flags: PruneFlags): Promise<void> {
   if (flags.epsilon !== undefined && flags.sparsity !== undefined) throw new InputError('give --epsilon or --sparsity, not both');
   if ((flags.eval.length > 0) !== (flags.labels !== undefined)) throw new InputError('--eval and --labels go together');
+  if (isLayersModel(modelPath)) return runPruneLayers(modelPath, flags);
   const out = flags.out ?? defaultOutput(modelPath);
   const inputs = [modelPath, ...flags.calib.map(pathOf), ...flags.eval.map(pathOf), ...(flags.labels ? [flags.labels] : [])];
   const outputs = [out, flags.report, flags.magnitudeOut].filter((p): p is string => p !== undefined);
@@ -78,27 +84,76 @@ async function runPrune(modelPath: string, flags: PruneFlags): Promise<void> {
   const evaluation = flags.labels
     ? { inputs: await readFeeds(model, flags.eval, 'eval'), labels: await readTensor(flags.labels) }
     : undefined;
-  const bars = flags.progress ? new ProgressBars() : null;
-  let outcome;
-  try {
-    outcome = await pruneModel(model, calibration, {
-      scheme: flags.scheme,
-      gamma: flags.gamma,
-      ...(flags.epsilon !== undefined ? { epsilon: flags.epsilon } : {}),
-      ...(flags.sparsity !== undefined ? { sparsity: flags.sparsity } : {}),
-      maxColumns: flags.maxColumns,
-      batchSize: flags.batchSize,
-      seed: flags.seed,
-      solver: flags.maxIterations !== undefined ? { maxIterations: flags.maxIterations } : {},
-    }, { ...(evaluation ? { evaluation } : {}), onProgress: (e) => bars?.update(e) });
-  } finally {
-    bars?.stop();
-  }
+  const outcome = await withBars(flags, (onProgress) =>
+    pruneModel(model, calibration, settingsOf(flags), { ...(evaluation ? { evaluation } : {}), onProgress }));
   process.stdout.write(`${formatReport(outcome.report)}\n`);
   await writeFileAtomic(out, outcome.model, inputs);
   if (flags.magnitudeOut) await writeFileAtomic(flags.magnitudeOut, outcome.magnitudeModel, inputs);
   if (flags.report) await writeFileAtomic(flags.report, `${JSON.stringify({ ...outcome.report, output: out }, null, 2)}\n`, inputs);
   process.stdout.write(`wrote ${[out, flags.magnitudeOut, flags.report].filter(Boolean).join(', ')}\n`);
+}
+
+/**
+ * A TensorFlow.js Layers model (model.json, or its directory): --out and --magnitude-out are
+ * directories (model.json and shards inside) or NAME.json paths; every path is checked against the
+ * inputs (model.json, its shards, the data) before the solve.
+ */
+async function runPruneLayers(modelPath: string, flags: PruneFlags): Promise<void> {
+  const file = await readLayersModel(modelPath);
+  const out = flags.out ?? defaultLayersOutput(modelPath);
+  const inputs = [file.source, ...file.shards, ...flags.calib.map(pathOf), ...flags.eval.map(pathOf), ...(flags.labels ? [flags.labels] : [])];
+  const planned = encodeLayersModel(file); // the pruned model has the same shard names
+  const targets = [out, flags.magnitudeOut].filter((p): p is string => p !== undefined).map((p) => layersOutputPaths(p, planned));
+  for (const t of targets) {
+    for (const path of [t.modelJson, ...t.shards]) checkWritable(path, inputs, true);
+  }
+  if (flags.report) checkWritable(flags.report, inputs);
+  if (targets.length === 2 && resolve(targets[0]!.dir) === resolve(targets[1]!.dir)) {
+    throw new InputError('--out and --magnitude-out must be different directories (their shards would collide)');
+  }
+  if (flags.report && targets.some((t) => [t.modelJson, ...t.shards].some((p) => resolve(p) === resolve(flags.report!)))) {
+    throw new InputError('--report must differ from the model outputs');
+  }
+  const names = parseTopology(file).inputs;
+  const calibration = await readFeeds(names, flags.calib, 'calib');
+  const evaluation = flags.labels
+    ? { inputs: await readFeeds(names, flags.eval, 'eval'), labels: await readTensor(flags.labels) }
+    : undefined;
+  const outcome = await withBars(flags, (onProgress) =>
+    pruneLayersModel(file, calibration, settingsOf(flags), { ...(evaluation ? { evaluation } : {}), onProgress }));
+  process.stdout.write(`${formatReport(outcome.report)}\n`);
+  const written = await writeLayersModel(out, outcome.model, inputs);
+  if (flags.magnitudeOut) written.push(...await writeLayersModel(flags.magnitudeOut, outcome.magnitudeModel, inputs));
+  const output = written.find((p) => p.endsWith('.json'))!;
+  if (flags.report) await writeFileAtomic(flags.report, `${JSON.stringify({ ...outcome.report, output }, null, 2)}\n`, inputs);
+  process.stdout.write(`wrote ${[...written.filter((p) => p.endsWith('.json')), flags.report].filter(Boolean).join(', ')} (and the weight shards)\n`);
+}
+
+function settingsOf(flags: PruneFlags): Partial<PruneSettings> {
+  return {
+    scheme: flags.scheme,
+    gamma: flags.gamma,
+    ...(flags.epsilon !== undefined ? { epsilon: flags.epsilon } : {}),
+    ...(flags.sparsity !== undefined ? { sparsity: flags.sparsity } : {}),
+    maxColumns: flags.maxColumns,
+    batchSize: flags.batchSize,
+    seed: flags.seed,
+    solver: flags.maxIterations !== undefined ? { maxIterations: flags.maxIterations } : {},
+  };
+}
+
+async function withBars<T>(flags: PruneFlags, run: (onProgress: (e: ProgressEvent) => void) => Promise<T>): Promise<T> {
+  const bars = flags.progress ? new ProgressBars() : null;
+  try {
+    return await run((e) => bars?.update(e));
+  } finally {
+    bars?.stop();
+  }
+}
+
+/** model.json (any NAME.json) or a directory: a TensorFlow.js Layers model. */
+function isLayersModel(path: string): boolean {
+  return path.toLowerCase().endsWith('.json') || (existsSync(path) && statSync(path).isDirectory());
 }
 
 /** One bar per stage on a terminal; one line per stage change otherwise (also used by the demo). */
@@ -137,15 +192,19 @@ function defaultOutput(model: string): string {
   return join(dirname(model), `${basename(model, ext)}.pruned${ext || '.onnx'}`);
 }
 
-/** Fails before any work when an output would overwrite an input or has no directory to go to. */
-function checkWritable(path: string, inputs: readonly string[]): void {
+/**
+ * Fails before any work when an output would overwrite an input or has no directory to go to
+ * (with `creatable`, the directory may be missing when its parent exists: it is made on writing).
+ */
+function checkWritable(path: string, inputs: readonly string[], creatable = false): void {
   try {
     assertNotInput(path, inputs);
   } catch (err) {
     throw new InputError((err as Error).message);
   }
   const dir = dirname(resolve(path));
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(`${path}: directory ${dir} does not exist`);
+  const usable = (d: string): boolean => existsSync(d) && statSync(d).isDirectory();
+  if (!usable(dir) && !(creatable && !existsSync(dir) && usable(dirname(dir)))) throw new InputError(`${path}: directory ${dir} does not exist`);
   if (existsSync(path) && statSync(path).isDirectory()) throw new InputError(`${path}: is a directory`);
 }
 

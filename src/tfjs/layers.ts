@@ -1,0 +1,274 @@
+// Prunable layer discovery in a TensorFlow.js Layers topology (Sequential or functional): Dense
+// and channels-last Conv2D with a relu or linear activation. A linear layer whose output goes only
+// into ReLU layers (ReLU, or Activation('relu')) is a ReLU layer. Every other layer that owns
+// weights is listed in `skipped` with the reason, and left as it is.
+import { InputError } from '../onnx/errors.ts';
+import type { ModelInput } from '../onnx/inputs.ts';
+import type { ConvParams, SkippedLayer } from '../onnx/layers.ts';
+import { FLOAT } from '../onnx/proto.ts';
+import type { ModelLayer } from '../prune/backend.ts';
+import type { Activation } from '../types.ts';
+import { isObject, type LayersModelFile, type WeightEntry } from './model.ts';
+
+/** A prunable TensorFlow.js layer. Its `name` is the layer's name in the topology. */
+export interface TfjsLayer extends ModelLayer {
+  op: 'Dense' | 'Conv2D';
+}
+
+/** One layer of the topology and the layers each of its calls reads. */
+export interface TopologyLayer {
+  className: string;
+  name: string;
+  config: Record<string, unknown>;
+  /** Per call (inbound node), the names of the layers (or model inputs) it reads. */
+  inbound: string[][];
+}
+
+export interface Topology {
+  kind: 'Sequential' | 'Functional';
+  /** In the topology's (topological) order; model inputs are InputLayer entries. */
+  layers: TopologyLayer[];
+  inputs: ModelInput[];
+  /** Names of the layers whose outputs are the model's outputs, in order. */
+  outputs: string[];
+}
+
+export interface TfjsDiscovery {
+  layers: TfjsLayer[];
+  skipped: SkippedLayer[];
+  topology: Topology;
+}
+
+const INT32 = 6; // onnx TensorProto.DataType, for the input checks shared with ONNX
+const MODEL_CLASSES = new Set(['Sequential', 'Model', 'Functional']);
+/** Layer classes that own weights (a layer with manifest weights under its name counts too). */
+const WEIGHTED = new Set([
+  'Dense', 'Conv1D', 'Conv2D', 'Conv3D', 'Conv2DTranspose', 'Conv3DTranspose', 'DepthwiseConv2D', 'SeparableConv1D',
+  'SeparableConv2D', 'ConvLSTM2D', 'Embedding', 'LSTM', 'GRU', 'SimpleRNN', 'RNN', 'Bidirectional', 'TimeDistributed',
+  'BatchNormalization', 'LayerNormalization', 'PReLU',
+]);
+
+/** Finds the prunable layers; an InputError when there is none (the message lists why). */
+export function findTfjsLayers(file: LayersModelFile): TfjsDiscovery {
+  const topology = parseTopology(file);
+  const weights = new Map(file.weights.map((w) => [w.name, w]));
+  const consumers = consumersOf(topology);
+  const outputs = new Set(topology.outputs);
+  const byName = new Map(topology.layers.map((l) => [l.name, l]));
+  const layers: TfjsLayer[] = [];
+  const skipped: SkippedLayer[] = [];
+  for (const l of topology.layers) {
+    if (l.className === 'InputLayer') continue;
+    let found: Omit<TfjsLayer, 'index'> | string | null;
+    if (l.className === 'Dense' || l.className === 'Conv2D') {
+      const activation = activationOf(l, (consumers.get(l.name) ?? []).map((n) => byName.get(n)!), outputs.has(l.name));
+      found = typeof activation === 'string' ? activation : prunable(l, weights, activation);
+    } else if (MODEL_CLASSES.has(l.className)) {
+      found = `a nested model: the layers inside it are not pruned`;
+    } else {
+      found = WEIGHTED.has(l.className) || ownsWeights(l.name, file.weights) ? `${l.className} is not a prunable layer` : null;
+    }
+    if (typeof found === 'string') skipped.push({ name: l.name, op: l.className, reason: found });
+    else if (found) layers.push({ ...found, index: layers.length });
+  }
+  if (layers.length === 0) {
+    const why = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
+    throw new InputError(`${file.source}: no prunable layer (Dense or Conv2D with relu or linear activation)${why ? `; skipped: ${why}` : ''}`);
+  }
+  return { layers, skipped, topology };
+}
+
+/** Every layer name `name` reads from, directly or not (itself included). */
+export function upstreamLayers(topology: Topology, name: string): Set<string> {
+  const byName = new Map(topology.layers.map((l) => [l.name, l]));
+  const seen = new Set<string>();
+  const stack = [name];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    for (const call of byName.get(n)?.inbound ?? []) stack.push(...call);
+  }
+  return seen;
+}
+
+/** The layer list of a Sequential or functional modelTopology, with the model's inputs and outputs. */
+export function parseTopology(file: LayersModelFile): Topology {
+  const t = file.topology;
+  const where = `${file.source}: modelTopology`;
+  const config = t.config;
+  if (t.class_name === 'Sequential') {
+    const list = Array.isArray(config) ? config : isObject(config) ? config.layers : undefined;
+    if (!Array.isArray(list) || list.length === 0) throw new InputError(`${where}: a Sequential model without layers`);
+    return sequential(list.map((l, i) => layerEntry(l, `${where} layer ${i + 1}`)), where);
+  }
+  if (t.class_name === 'Model' || t.class_name === 'Functional') {
+    if (!isObject(config) || !Array.isArray(config.layers)) throw new InputError(`${where}: a ${t.class_name} without a layers list`);
+    return functional(config, where);
+  }
+  throw new InputError(`${where}: class_name ${JSON.stringify(t.class_name)}; expected Sequential, Model or Functional`);
+}
+
+function sequential(entries: Array<Omit<TopologyLayer, 'inbound'>>, where: string): Topology {
+  const first = entries[0]!;
+  const inputName = first.className === 'InputLayer' ? first.name : `${first.name}_input`;
+  const input: ModelInput = { name: inputName, elemType: dtypeOf(first.config), dims: inputDims(first.config, `${where}: first layer '${first.name}'`) };
+  const layers: TopologyLayer[] = [{ className: 'InputLayer', name: inputName, config: {}, inbound: [] }];
+  for (const e of entries) {
+    if (e.className === 'InputLayer') continue;
+    layers.push({ ...e, inbound: [[layers[layers.length - 1]!.name]] });
+  }
+  return { kind: 'Sequential', layers, inputs: [input], outputs: [layers[layers.length - 1]!.name] };
+}
+
+function functional(config: Record<string, unknown>, where: string): Topology {
+  const layers = (config.layers as unknown[]).map((raw, i): TopologyLayer => {
+    const e = layerEntry(raw, `${where} layer ${i + 1}`);
+    const nodes = (raw as Record<string, unknown>).inbound_nodes ?? [];
+    if (!Array.isArray(nodes)) throw new InputError(`${where}: layer '${e.name}' has inbound_nodes that are not a list`);
+    const inbound = nodes.map((node: unknown) => {
+      if (!Array.isArray(node) || !node.every((ref) => Array.isArray(ref) && typeof ref[0] === 'string')) {
+        throw new InputError(`${where}: layer '${e.name}': inbound_nodes in a format nettrim does not read (expected [[layer, node, tensor, kwargs], ...], as TensorFlow.js and tf.keras 2 save)`);
+      }
+      return node.map((ref: unknown[]) => ref[0] as string);
+    });
+    return { ...e, inbound };
+  });
+  const names = new Set(layers.map((l) => l.name));
+  const refs = (key: string): string[] => {
+    const list = config[key];
+    if (!Array.isArray(list) || list.length === 0) throw new InputError(`${where}: no ${key}`);
+    return list.map((r: unknown) => {
+      const name = Array.isArray(r) ? r[0] : undefined;
+      if (typeof name !== 'string' || !names.has(name)) throw new InputError(`${where}: ${key} names an unknown layer ${JSON.stringify(r)}`);
+      return name;
+    });
+  };
+  const byName = new Map(layers.map((l) => [l.name, l]));
+  const inputs = refs('input_layers').map((name): ModelInput => {
+    const l = byName.get(name)!;
+    return { name, elemType: dtypeOf(l.config), dims: inputDims(l.config, `${where}: input '${name}'`) };
+  });
+  return { kind: 'Functional', layers, inputs, outputs: refs('output_layers') };
+}
+
+function layerEntry(raw: unknown, where: string): Omit<TopologyLayer, 'inbound'> {
+  if (!isObject(raw) || typeof raw.class_name !== 'string' || !isObject(raw.config)) {
+    throw new InputError(`${where}: a layer needs class_name and config`);
+  }
+  const name = raw.config.name ?? raw.name;
+  if (typeof name !== 'string') throw new InputError(`${where} (${raw.class_name}): no name`);
+  return { className: raw.class_name, name, config: raw.config };
+}
+
+function inputDims(config: Record<string, unknown>, where: string): Array<number | null> {
+  const batch = config.batch_input_shape ?? config.batchInputShape ?? config.batch_shape;
+  const shape = Array.isArray(batch) ? batch : Array.isArray(config.input_shape) ? [null, ...config.input_shape] : null;
+  if (!shape) throw new InputError(`${where} declares no input shape (batch_input_shape)`);
+  return shape.map((d: unknown) => (typeof d === 'number' && d > 0 ? d : null));
+}
+
+function dtypeOf(config: Record<string, unknown>): number {
+  const d = config.dtype ?? 'float32';
+  return d === 'float32' ? FLOAT : d === 'int32' ? INT32 : 0;
+}
+
+/** Layer name -> the layers reading its output. */
+function consumersOf(topology: Topology): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const l of topology.layers) {
+    for (const call of l.inbound) {
+      for (const from of call) {
+        const list = out.get(from) ?? [];
+        if (!list.includes(l.name)) list.push(l.name);
+        out.set(from, list);
+      }
+    }
+  }
+  return out;
+}
+
+type ResolvedActivation = { activation: Activation; relu: string[] };
+
+/** The layer's activation, a linear layer read only by ReLU layers counting as relu; a string says why it is skipped. */
+function activationOf(l: TopologyLayer, readers: TopologyLayer[], isOutput: boolean): ResolvedActivation | string {
+  const a = l.config.activation ?? 'linear';
+  if (a === 'relu') return { activation: 'relu', relu: [] };
+  if (a !== 'linear') return `activation ${JSON.stringify(a)}: only relu and linear layers are pruned`;
+  const onlyRelu = readers.length > 0 && readers.every(isRelu) && !isOutput;
+  return onlyRelu ? { activation: 'relu', relu: readers.map((r) => r.name) } : { activation: 'linear', relu: [] };
+}
+
+function isRelu(l: TopologyLayer): boolean {
+  const c = l.config;
+  if (l.className === 'Activation') return c.activation === 'relu';
+  return l.className === 'ReLU' && c.max_value == null && !c.negative_slope && !c.threshold;
+}
+
+function prunable(l: TopologyLayer, weights: ReadonlyMap<string, WeightEntry>, act: ResolvedActivation): Omit<TfjsLayer, 'index'> | string {
+  if (l.inbound.length !== 1) return `applied ${l.inbound.length} times: shared layers are not pruned`;
+  if (l.inbound[0]!.length !== 1) return `reads ${l.inbound[0]!.length} tensors`;
+  const kernel = weightOf(weights, l.name, 'kernel');
+  if (typeof kernel === 'string') return kernel;
+  const useBias = l.config.use_bias !== false;
+  const bias = useBias ? weightOf(weights, l.name, 'bias') : null;
+  if (typeof bias === 'string') return bias;
+  const common = {
+    name: l.name, nodes: [l.name, ...act.relu], input: l.inbound[0]![0]!, output: l.name, activation: act.activation,
+    weight: kernel.name, bias: bias?.name ?? null, weightDims: kernel.shape,
+  };
+  if (l.className === 'Dense') {
+    if (kernel.shape.length !== 2) return `kernel '${kernel.name}' has shape [${kernel.shape}], expected [inputs, units]`;
+    const [n, m] = kernel.shape as [number, number];
+    if (bias && bias.shape.join() !== String(m)) return `bias '${bias.name}' has shape [${bias.shape}], expected [${m}]`;
+    return { ...common, op: 'Dense', inputSize: n, outputSize: m, groups: 1 };
+  }
+  const conv = convParams(l.config, kernel);
+  if (typeof conv === 'string') return conv;
+  if (bias && bias.shape.join() !== String(conv.outChannels)) return `bias '${bias.name}' has shape [${bias.shape}], expected [${conv.outChannels}]`;
+  return {
+    ...common, op: 'Conv2D', conv, layout: 'nhwc', groups: conv.group,
+    inputSize: conv.kernel[0] * conv.kernel[1] * (conv.inChannels / conv.group), outputSize: conv.outChannels / conv.group,
+  };
+}
+
+/** Conv2D config as the shared ConvParams: TensorFlow's 'same' pads like ONNX SAME_UPPER. */
+function convParams(c: Record<string, unknown>, kernel: WeightEntry): ConvParams | string {
+  if ((c.data_format ?? 'channels_last') !== 'channels_last') return `data_format ${JSON.stringify(c.data_format)}: only channels_last convolutions are pruned`;
+  if (c.padding !== 'valid' && c.padding !== 'same' && c.padding !== undefined) return `padding ${JSON.stringify(c.padding)}`;
+  const pair = (v: unknown, fill: number): [number, number] | null => {
+    const p = v === undefined || v === null ? [fill, fill] : typeof v === 'number' ? [v, v] : v;
+    return Array.isArray(p) && p.length === 2 && p.every((x) => Number.isInteger(x) && x >= 1) ? [p[0], p[1]] : null;
+  };
+  const strides = pair(c.strides, 1);
+  const dilations = pair(c.dilation_rate, 1);
+  const group = c.groups ?? 1;
+  if (!strides || !dilations) return `strides ${JSON.stringify(c.strides)} or dilation_rate ${JSON.stringify(c.dilation_rate)} not two positive integers`;
+  if (!Number.isInteger(group) || (group as number) < 1) return `groups ${JSON.stringify(group)}`;
+  if (kernel.shape.length !== 4) return `kernel '${kernel.name}' has shape [${kernel.shape}], expected [kh, kw, in channels, filters]`;
+  const [kh, kw, perGroup, outChannels] = kernel.shape as [number, number, number, number];
+  const size = pair(c.kernel_size, 0);
+  if (size && (size[0] !== kh || size[1] !== kw)) return `kernel_size [${size}] disagrees with the kernel shape [${kernel.shape}]`;
+  if (outChannels % (group as number) !== 0) return `groups ${group} does not divide ${outChannels} filters`;
+  return {
+    spatialRank: 2, kernel: [kh, kw], strides, dilations, pads: [0, 0, 0, 0], autoPad: c.padding === 'same' ? 'SAME_UPPER' : 'VALID',
+    group: group as number, inChannels: perGroup * (group as number), outChannels,
+  };
+}
+
+/** The float32 manifest weight `layer/kind` (or the one weight whose name ends with it); a string says why not. */
+function weightOf(weights: ReadonlyMap<string, WeightEntry>, layer: string, kind: 'kernel' | 'bias'): WeightEntry | string {
+  let w = weights.get(`${layer}/${kind}`);
+  if (!w) {
+    const matches = [...weights.values()].filter((e) => e.name.endsWith(`/${layer}/${kind}`));
+    if (matches.length === 1) w = matches[0];
+  }
+  if (!w) return `no weight '${layer}/${kind}' in the weightsManifest`;
+  if (w.dtype !== 'float32') return `${kind} '${w.name}' is ${w.dtype}, not float32`;
+  if (w.shape.some((d) => d === 0)) return `${kind} '${w.name}' is empty`;
+  return w;
+}
+
+function ownsWeights(layer: string, weights: readonly WeightEntry[]): boolean {
+  return weights.some((w) => w.name.startsWith(`${layer}/`) || w.name.includes(`/${layer}/`));
+}
