@@ -22,6 +22,11 @@ export type { ModelBackend, ModelLayer, WeightValues } from './backend.ts';
 export { formatReport } from './report.ts';
 export { InputError } from '../onnx/errors.ts';
 export type { Feeds, TensorData } from '../onnx/inputs.ts';
+// TensorFlow.js Layers models (src/tfjs/prune.ts imports pruneNetwork from here: a cycle that only
+// re-exports, harmless in ES modules since nothing runs at load time).
+export {
+  pruneLayersModel, readLayersModel, writeLayersModel, encodeLayersModel, type LayersModelArtifacts, type LayersModelFile,
+} from '../tfjs/prune.ts';
 
 export interface PruneOptions {
   /** Held-out inputs and labels: top-1 accuracy of the trained, pruned and magnitude-pruned models. */
