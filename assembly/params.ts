@@ -1,5 +1,5 @@
 // The parameter block shared with src/wasm/abi.ts: one f64 per field, inputs then outputs.
-// Keep both files in step; test/wasm.test.ts checks a round trip.
+// Keep both files in step; test/abi.test.ts compares them.
 export const enum Param {
   // inputs: padded sizes (rows of W incl. bias, outputs, samples) and the real ones
   Rows = 0, Cols = 1, Samples = 2, RealRows = 3, RealCols = 4, RealSamples = 5,

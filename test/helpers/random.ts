@@ -1,16 +1,8 @@
 // Seeded random numbers for tests: reruns see the same problems.
+import { mulberry32 } from '../../src/onnx/sampling.ts';
 
-/** mulberry32: a small, well-mixed 32-bit generator; returns floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Uniform floats in [0, 1) from a 32-bit seed: the library's own generator (mulberry32). */
+export const seededRandom = mulberry32;
 
 /** Standard normal samples (Box-Muller) from a uniform source. */
 export function gaussian(uniform: () => number): () => number {
