@@ -112,6 +112,33 @@ test('unsupported layers (BatchNormalization, a tanh Dense) are skipped and kept
   assert.ok(y0.every(Number.isFinite));
 });
 
+test('a functional model with two inputs and two outputs, cascade scheme: feeds by input name, the gamma rule downstream', async () => {
+  const random = gaussian(seededRandom(43));
+  const left = tf.input({ shape: [5], name: 'left' });
+  const right = tf.input({ shape: [7], name: 'right' });
+  const fromLeft = tf.layers.dense({ units: 6, activation: 'relu', name: 'from_left' }).apply(left) as tf.SymbolicTensor;
+  const joined = tf.layers.concatenate({ name: 'cat' }).apply([fromLeft, right]) as tf.SymbolicTensor;
+  const mix = tf.layers.dense({ units: 9, name: 'mix' }).apply(joined) as tf.SymbolicTensor;
+  const active = tf.layers.activation({ activation: 'relu', name: 'mix_relu' }).apply(mix) as tf.SymbolicTensor;
+  const y = tf.layers.dense({ units: 2, name: 'y' }).apply(active) as tf.SymbolicTensor;
+  const aux = tf.layers.dense({ units: 3, name: 'aux' }).apply(mix) as tf.SymbolicTensor; // mix also feeds a non-ReLU reader
+  const built = tf.model({ inputs: [left, right], outputs: [y, aux] });
+  const source = await saveLayersModelFile(built, join(dir, 'two'));
+  built.dispose();
+
+  const feeds = new Map([['left', { data: fill(100 * 5, random), shape: [100, 5] }], ['right', { data: fill(100 * 7, random), shape: [100, 7] }]]);
+  const { model, report } = await pruneLayersModel(source, feeds, { epsilon: 0.1, scheme: 'cascade' });
+  assert.equal(report.layers.map((l) => [l.name, l.activation, l.inputs, l.outputs]), [
+    ['from_left', 'relu', 5, 6], ['mix', 'linear', 13, 9], ['y', 'linear', 9, 2], ['aux', 'linear', 9, 3],
+  ]);
+  assert.is(report.layers[0]!.epsilon, 0.1); // reads an input: the first-layer rule
+  for (const l of report.layers.slice(1)) assert.ok(Math.abs(l.epsilon - 0.1) > 1e-3, `${l.name}: epsilon ${l.epsilon} should follow the gamma rule`);
+  await writeLayersModel(join(dir, 'two-pruned'), model, [source]);
+  const loaded = await loadLayersModelFile(join(dir, 'two-pruned', 'model.json'));
+  const out = loaded.predict([tf.tensor(fill(4 * 5, random), [4, 5]), tf.tensor(fill(4 * 7, random), [4, 7])]) as tf.Tensor[];
+  assert.equal(out.map((t) => t.shape), [[4, 2], [4, 3]]);
+});
+
 test('the model is read once, from the path of model.json or of its directory, and never written', async () => {
   const folder = join(EXAMPLES, 'models', 'mnist-mlp-tfjs');
   const a = await readLayersModel(folder);
