@@ -39,7 +39,9 @@ export class TfjsModel {
     try {
       model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: file.json.modelTopology as object, weightSpecs, weightData }));
     } catch (err) {
-      throw new InputError(`${label}: TensorFlow.js cannot load the model: ${messageOf(err)}`);
+      const grouped = topology.layers.find((l) => typeof l.config.groups === 'number' && l.config.groups > 1);
+      const hint = grouped ? ` (layer '${grouped.name}' has groups ${grouped.config.groups}: TensorFlow.js does not implement grouped convolutions)` : '';
+      throw new InputError(`${label}: TensorFlow.js cannot load the model: ${messageOf(err)}${hint}`);
     }
     return new TfjsModel(tf, model, topology, label);
   }
@@ -111,6 +113,7 @@ export class TfjsModel {
       const conv = (input: Tf.Tensor4D, k: Tf.Tensor4D): Tf.Tensor4D => tf.conv2d(input, k, c.strides, padding, 'NHWC', c.dilations);
       if (c.group === 1) z = conv(x as Tf.Tensor4D, kernel as Tf.Tensor4D);
       else {
+        // Ready for grouped kernels [kh, kw, C/groups, Cout]; TensorFlow.js 4 cannot load them yet.
         const inputs = tf.split(x as Tf.Tensor4D, c.group, 3) as Tf.Tensor4D[];
         const kernels = tf.split(kernel as Tf.Tensor4D, c.group, 3) as Tf.Tensor4D[];
         z = tf.concat(inputs.map((xi, g) => conv(xi, kernels[g]!)), 3);
