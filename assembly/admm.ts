@@ -19,12 +19,10 @@ const MAX_STEP: f64 = 10; // largest change of rho at one adaptation
 // next one waits longer: FIRST_WAIT iterations, then WAIT_GROWTH times more each time.
 const FIRST_WAIT: f64 = 5;
 const WAIT_GROWTH: f64 = 1.5;
-// The returned W2 must itself satisfy the epsilon ball to within FEASIBILITY (of epsilon, or of
+// The returned W2 must itself satisfy the epsilon ball to within BallTolerance (of epsilon, or of
 // ||Y|| / 100 when epsilon is tiny), and push no inactive output above its cap by more than
-// INACTIVE_SLACK of max |Y|; when the residual test passes but W2 does not, the tolerances shrink
-// by TIGHTEN and the loop goes on.
-const FEASIBILITY: f64 = 1e-3;
-const INACTIVE_SLACK: f64 = 1e-2;
+// InactiveTolerance of max |Y|; when the residual test passes but W2 does not, the tolerances
+// shrink by TIGHTEN and the loop goes on.
 const TIGHTEN: f64 = 0.3;
 // A W is carried along by CG; recompute it exactly this often against rounding drift.
 const REFRESH_EVERY: i32 = 20;
@@ -99,7 +97,8 @@ export function admmSolve(block: usize): void {
     param(block, Param.RealRows) * param(block, Param.RealCols);
   let absPart = Math.sqrt(realCount) * absTol, relTolNow = relTol;
   const yNorm = Math.sqrt(sumSquares(y, pm));
-  const ballLimit = eps + FEASIBILITY * Math.max(eps, 0.01 * yNorm);
+  const ballLimit = eps + param(block, Param.BallTolerance) * Math.max(eps, 0.01 * yNorm);
+  const inactiveSlack = param(block, Param.InactiveTolerance);
     let status = Status.MaxIterations, it = 0, cgSteps = 0;
   let wait = FIRST_WAIT, lastChange = 0;
   let r: f64 = Infinity, s: f64 = Infinity, epsPri: f64 = 0, epsDual: f64 = 0;
@@ -134,7 +133,7 @@ export function admmSolve(block: usize): void {
     }
     if (!isFinite(r) || !isFinite(s)) { status = Status.NonFinite; break; }
     if (r <= epsPri && s <= epsDual) {
-      if (sparseCopyFeasible(w2, tNew, x, y, v, n, m, p, relu, thr, ballLimit)) { status = Status.Solved; break; }
+      if (sparseCopyFeasible(w2, tNew, x, y, v, n, m, p, relu, thr, ballLimit, inactiveSlack)) { status = Status.Solved; break; }
       relTolNow *= TIGHTEN;
       absPart *= TIGHTEN;
     }
@@ -174,11 +173,12 @@ export function admmSolve(block: usize): void {
 
 /** Whether the sparse copy meets both constraints to the slack above; W^T X goes to the scratch `t`. */
 function sparseCopyFeasible(
-  w: usize, t: usize, x: usize, y: usize, v: usize, n: i32, m: i32, p: i32, relu: bool, thr: f32, ballLimit: f64,
+  w: usize, t: usize, x: usize, y: usize, v: usize, n: i32, m: i32, p: i32, relu: bool, thr: f32,
+  ballLimit: f64, inactiveSlack: f64,
 ): bool {
   gemm(t, m, x, n, 1, w, m, p, m, n, false);
   measureFit(t, y, v, p, m, m, relu, thr);
-  return Math.sqrt(sumA) <= ballLimit && (!relu || sumC <= INACTIVE_SLACK * sumD);
+  return Math.sqrt(sumA) <= ballLimit && (!relu || sumC <= inactiveSlack * sumD);
 }
 
 function sumSquares(a: usize, count: usize): f64 {

@@ -10,6 +10,8 @@ export const enum Param {
   AdaptiveRho = 17, Relaxation = 18, ActiveThreshold = 19, MaxCgSteps = 20, CgTol = 21,
   // inputs: optional per-iteration trace (TRACE_FIELDS f64 per iteration) and its capacity
   TracePtr = 22, TraceCapacity = 23,
+  // inputs: how closely the returned sparse W must meet the constraints (see admm.ts)
+  BallTolerance = 24, InactiveTolerance = 25,
   // outputs
   Status = 32, Iterations = 33, PrimalResidual = 34, DualResidual = 35, PrimalTolerance = 36,
   DualTolerance = 37, FinalRho = 38, CgSteps = 39, C0 = 40, ErrorNormSq = 41, TargetNormSq = 42,

@@ -17,6 +17,8 @@ export const DEFAULT_SETTINGS: Readonly<TrimSettings> = Object.freeze({
   adaptiveRho: true,
   relaxation: 1,
   activeThreshold: 1e-6,
+  ballTolerance: 1e-3,
+  inactiveTolerance: 1e-2,
   maxCgSteps: 25,
   recordHistory: false,
 });
@@ -44,6 +46,8 @@ export function resolveSettings(partial: Partial<TrimSettings> = {}): TrimSettin
     throw new Error(`nettrim: setting 'relaxation' must be in [1, 2), got ${s.relaxation}`);
   }
   nonNegative('activeThreshold', s.activeThreshold);
+  nonNegative('ballTolerance', s.ballTolerance);
+  nonNegative('inactiveTolerance', s.inactiveTolerance);
   if (typeof s.recordHistory !== 'boolean') throw new Error(`nettrim: setting 'recordHistory' must be true or false, got ${s.recordHistory}`);
   if (typeof s.adaptiveRho !== 'boolean') throw new Error(`nettrim: setting 'adaptiveRho' must be true or false, got ${s.adaptiveRho}`);
   return s;

@@ -28,6 +28,16 @@ export interface TrimSettings {
   relaxation: number;
   /** Outputs above this (after c0 scaling) count as active, in the set Omega. */
   activeThreshold: number;
+  /**
+   * The returned sparse W must meet the epsilon ball to this fraction of epsilon; a miss tightens
+   * the residual tolerances and the solve goes on.
+   */
+  ballTolerance: number;
+  /**
+   * ReLU layers: the returned W may lift an inactive output above its cap (0, or V) by at most this
+   * fraction of max |Y|; a larger lift tightens the tolerances likewise.
+   */
+  inactiveTolerance: number;
   /** Cap on conjugate-gradient steps per ADMM iteration (warm-started, so a few suffice). */
   maxCgSteps: number;
   /** Keep the residuals of every iteration in the result (for tuning and plots). */

@@ -53,6 +53,8 @@ export class LayerSolver {
       activeThreshold: settings.activeThreshold,
       maxCgSteps: settings.maxCgSteps,
       cgTol: CG_TOLERANCE,
+      ballTolerance: settings.ballTolerance,
+      inactiveTolerance: settings.inactiveTolerance,
       traceCapacity: settings.recordHistory ? settings.maxIterations : 0,
     });
     const { weights, bias } = unpad(out.weights, input.inputSize, input.outputSize, roundUp(input.outputSize, 8), settings.bias);

@@ -23,6 +23,8 @@ export interface AdmmParams {
   epsilon: number; relu: boolean; absTol: number; relTol: number; maxIterations: number;
   rho: number; adaptiveRho: boolean; relaxation: number; activeThreshold: number;
   maxCgSteps: number; cgTol: number;
+  /** How closely the returned sparse W must meet the ball (relative) and the inactive caps (of max |Y|). */
+  ballTolerance: number; inactiveTolerance: number;
   /** Iterations to record in the trace (0: none). */
   traceCapacity: number;
 }
@@ -119,6 +121,7 @@ export class WasmKernels {
     set(Param.ActiveThreshold, params.activeThreshold); set(Param.MaxCgSteps, params.maxCgSteps);
     set(Param.CgTol, params.cgTol);
     set(Param.TracePtr, trace); set(Param.TraceCapacity, traceCap);
+    set(Param.BallTolerance, params.ballTolerance); set(Param.InactiveTolerance, params.inactiveTolerance);
     ex.admmSolve(block);
     const out = this.f64(block, Param.Count); // memory may have grown: a fresh view
     const status = WASM_STATUS[out[Param.Status]];
