@@ -31,7 +31,7 @@ export function cgSolve(
 ): i32 {
   const total = <usize>n * m;
   if (refresh) gemm(aw, m, a, n, 1, w, m, n, m, n, false);
-  for (let e: usize = 0; e < total; e++) setF(resid, e, getF(rhs, e) - getF(aw, e));
+  subtractInto(resid, rhs, aw, total);
   columnDots(bb, rhs, rhs, n, m);
   let step = 0;
   // At least one step: a skipped solve would freeze W3 and fake a zero dual residual.
@@ -77,6 +77,16 @@ function stepSolution(w: usize, n: i32, m: i32): void {
   }
   for (let i = 0; i < n; i++) {
     const row = <usize>i * m;
+    if (ASC_FEATURE_SIMD) {
+      for (let j = 0; j < m; j += 4) {
+        const o = (row + j) << 2, alpha = v128.load(pq + (<usize>j << 2));
+        const q = f32x4.mul(alpha, v128.load(prod + o));
+        v128.store(w + o, f32x4.add(v128.load(w + o), f32x4.mul(alpha, v128.load(dir + o))));
+        v128.store(aw + o, f32x4.add(v128.load(aw + o), q));
+        v128.store(resid + o, f32x4.sub(v128.load(resid + o), q));
+      }
+      continue;
+    }
     for (let j = 0; j < m; j++) {
       const alpha = getF(pq, j), e = row + j, q = alpha * getF(prod, e);
       setF(w, e, getF(w, e) + alpha * getF(dir, e));
@@ -96,11 +106,29 @@ function nextDirection(n: i32, m: i32): void {
   }
   for (let i = 0; i < n; i++) {
     const row = <usize>i * m;
+    if (ASC_FEATURE_SIMD) {
+      for (let j = 0; j < m; j += 4) {
+        const o = (row + j) << 2;
+        v128.store(dir + o, f32x4.add(v128.load(prod + o), f32x4.mul(v128.load(pq + (<usize>j << 2)), v128.load(dir + o))));
+      }
+      continue;
+    }
     for (let j = 0; j < m; j++) {
       const e = row + j;
       setF(dir, e, getF(prod, e) + getF(pq, j) * getF(dir, e));
     }
   }
+}
+
+/** out = a - b over `count` entries. */
+function subtractInto(out: usize, a: usize, b: usize, count: usize): void {
+  if (ASC_FEATURE_SIMD) {
+    for (let e: usize = 0; e < count; e += 4) {
+      v128.store(out + (e << 2), f32x4.sub(v128.load(a + (e << 2)), v128.load(b + (e << 2))));
+    }
+    return;
+  }
+  for (let e: usize = 0; e < count; e++) setF(out, e, getF(a, e) - getF(b, e));
 }
 
 /** True when every column has ||r_j||^2 <= tol^2 ||R_j||^2. Uses `scratch` (m floats). */

@@ -112,5 +112,11 @@ function rowDot(a: usize, b: usize, n: i32): f32 {
 }
 
 function addInto(a: usize, b: usize, count: usize): void {
+  if (ASC_FEATURE_SIMD) {
+    for (let e: usize = 0; e < count; e += 4) {
+      v128.store(a + (e << 2), f32x4.add(v128.load(a + (e << 2)), v128.load(b + (e << 2))));
+    }
+    return;
+  }
   for (let e: usize = 0; e < count; e++) setF(a, e, getF(a, e) + getF(b, e));
 }

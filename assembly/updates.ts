@@ -101,9 +101,26 @@ export function updateW1(
 export function updateW2(w2: usize, w3: usize, u2: usize, count: usize, kappa: f32, alpha: f32): f64 {
   let total: f64 = 0;
   const beta: f32 = 1 - alpha;
+  // soft_threshold(a, k) = a - clamp(a, -k, k): branch-free, the same in both forms
+  if (ASC_FEATURE_SIMD) {
+    const vk = f32x4.splat(kappa), vnk = f32x4.splat(-kappa), va = f32x4.splat(alpha), vb = f32x4.splat(beta);
+    for (let e0: usize = 0; e0 < count; e0 += CHUNK) {
+      const e1 = min(e0 + CHUNK, count);
+      let acc = f32x4.splat(0);
+      for (let e = e0; e < e1; e += 4) {
+        const o = e << 2, w3v = v128.load(w3 + o), uv = v128.load(u2 + o), a = f32x4.sub(w3v, uv);
+        const w = f32x4.sub(a, f32x4.min(f32x4.max(a, vnk), vk));
+        v128.store(w2 + o, w);
+        acc = madd(w, w, acc);
+        v128.store(u2 + o, f32x4.add(uv, madd(va, w, f32x4.mul(vb, w3v))));
+      }
+      total += hsum(acc);
+    }
+    return total;
+  }
   for (let e: usize = 0; e < count; e++) {
     const w3v = getF(w3, e), uv = getF(u2, e), a = w3v - uv;
-    const w = a > kappa ? a - kappa : a < -kappa ? a + kappa : <f32>0;
+    const w = a - min(max(a, -kappa), kappa);
     setF(w2, e, w);
     total += <f64>(w * w);
     setF(u2, e, uv + alpha * w + beta * w3v);
@@ -114,40 +131,42 @@ export function updateW2(w2: usize, w3: usize, u2: usize, count: usize, kappa: f
 /**
  * After the W3 step and Tnew = W3^T X: the dual update U1 = (W1hat + U1) - Tnew in place, with
  * the sums the residuals need, all in one pass over the P x M blocks:
- * sumA = ||W1 - Tnew||^2 (primal), b = ||Tnew - Told||^2 (dual), c = ||Tnew||^2, d = ||U1||^2.
+ * sumA = ||W1 - Tnew||^2 (primal), sumB = ||Tnew - Told||^2 (dual), sumC = ||Tnew||^2, sumD = ||U1||^2.
  */
 export function updateDualsSamples(w1: usize, tNew: usize, tOld: usize, u: usize, count: usize): void {
+  updateDuals(w1, tNew, tOld, u, count);
+}
+
+/**
+ * The same for the N x M block: U2 = (W2hat + U2) - W3;
+ * sumA = ||W2 - W3||^2, sumB = ||W3 - W3prev||^2, sumC = ||W3||^2, sumD = ||U2||^2.
+ */
+export function updateDualsWeights(w2: usize, w3: usize, w3Prev: usize, u2: usize, count: usize): void {
+  updateDuals(w2, w3, w3Prev, u2, count);
+}
+
+/** u = u - now, with sumA = ||copy - now||^2, sumB = ||now - before||^2, sumC = ||now||^2, sumD = ||u||^2. */
+function updateDuals(copy: usize, now: usize, before: usize, u: usize, count: usize): void {
   resetSums();
   if (ASC_FEATURE_SIMD) {
     for (let e0: usize = 0; e0 < count; e0 += CHUNK) {
       const e1 = min(e0 + CHUNK, count);
       let pa = f32x4.splat(0), pb = f32x4.splat(0), pc = f32x4.splat(0), pd = f32x4.splat(0);
       for (let e = e0; e < e1; e += 4) {
-        const o = e << 2, tn = v128.load(tNew + o);
-        const r = f32x4.sub(v128.load(w1 + o), tn), s = f32x4.sub(tn, v128.load(tOld + o));
+        const o = e << 2, tn = v128.load(now + o);
+        const r = f32x4.sub(v128.load(copy + o), tn), s = f32x4.sub(tn, v128.load(before + o));
         const un = f32x4.sub(v128.load(u + o), tn);
         v128.store(u + o, un);
         pa = madd(r, r, pa); pb = madd(s, s, pb); pc = madd(tn, tn, pc); pd = madd(un, un, pd);
       }
       sumA += hsum(pa); sumB += hsum(pb); sumC += hsum(pc); sumD += hsum(pd);
     }
-  } else {
-    for (let e: usize = 0; e < count; e++) {
-      const tn = getF(tNew, e), r = getF(w1, e) - tn, s = tn - getF(tOld, e), un = getF(u, e) - tn;
-      setF(u, e, un);
-      sumA += <f64>(r * r); sumB += <f64>(s * s); sumC += <f64>(tn * tn); sumD += <f64>(un * un);
-    }
+    return;
   }
-}
-
-/** The same for the N x M block: U2 = (W2hat + U2) - W3;
- * sumA = ||W2 - W3||^2, sumB = ||W3 - W3prev||^2, sumC = ||W3||^2, sumD = ||U2||^2. */
-export function updateDualsWeights(w2: usize, w3: usize, w3Prev: usize, u2: usize, count: usize): void {
-  resetSums();
   for (let e: usize = 0; e < count; e++) {
-    const w = getF(w3, e), r = getF(w2, e) - w, s = w - getF(w3Prev, e), un = getF(u2, e) - w;
-    setF(u2, e, un);
-    sumA += <f64>(r * r); sumB += <f64>(s * s); sumC += <f64>(w * w); sumD += <f64>(un * un);
+    const tn = getF(now, e), r = getF(copy, e) - tn, s = tn - getF(before, e), un = getF(u, e) - tn;
+    setF(u, e, un);
+    sumA += <f64>(r * r); sumB += <f64>(s * s); sumC += <f64>(tn * tn); sumD += <f64>(un * un);
   }
 }
 

@@ -2,6 +2,7 @@
 // uses is this kernel with different strides, so it is checked for both stride patterns.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { LayerSolver } from '../src/index.ts';
 import { WasmKernels } from '../src/wasm/interface.ts';
 import { FLAVOURS, readBundledWasm } from '../src/wasm/load.ts';
 import { fill, gaussian, seededRandom } from './helpers/random.ts';
@@ -57,6 +58,35 @@ test('product refuses shapes the kernel cannot tile', async () => {
   const k = await WasmKernels.create({ flavour: 'simd' });
   assert.throws(() => k.product(new Float32Array(6 * 3), new Float32Array(3 * 8), 6, 8, 3, false), /rows % 4 == 0/);
   assert.throws(() => k.product(new Float32Array(5), new Float32Array(3 * 8), 4, 8, 3, false), /A has 5 entries/);
+});
+
+test('a whole solve: the SIMD build and the scalar reference build reach the same weights', async () => {
+  // every element-wise step has a SIMD and a scalar form; their roundings differ, their answers must not
+  const rand = seededRandom(17), draw = gaussian(rand);
+  const [p, n, m] = [400, 36, 12];
+  const inputs = fill(p * n, draw), teacher = fill(n * m, () => (rand() < 0.25 ? draw() : 0));
+  const outputs = new Float32Array(p * m);
+  for (let q = 0; q < p; q++) for (let j = 0; j < m; j++) {
+    let v = 0;
+    for (let r = 0; r < n; r++) v += inputs[q * n + r] * teacher[r * m + j];
+    outputs[q * m + j] = Math.max(0, v);
+  }
+  const layer = { inputs, outputs, samples: p, inputSize: n, outputSize: m };
+  const results = [];
+  for (const flavour of ['simd', 'scalar'] as const) {
+    const solver = await LayerSolver.create({ flavour, threads: 1 });
+    assert.is(solver.flavour, flavour);
+    results.push(solver.solve(layer, { epsilon: 0.1, relTol: 1e-5 }));
+  }
+  const [simd, scalar] = results;
+  assert.is(simd.status, 'solved');
+  assert.is(scalar.status, 'solved');
+  assert.ok(Math.abs(simd.l1 - scalar.l1) <= 1e-4 * scalar.l1, `l1 ${simd.l1} (simd) vs ${scalar.l1} (scalar)`);
+  let scale = 0;
+  for (const v of scalar.weights) scale = Math.max(scale, Math.abs(v));
+  for (let i = 0; i < scalar.weights.length; i++) {
+    assert.ok(Math.abs(simd.weights[i] - scalar.weights[i]) <= 1e-3 * scale, `weight ${i}: ${simd.weights[i]} vs ${scalar.weights[i]}`);
+  }
 });
 
 test.run();
