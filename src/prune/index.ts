@@ -11,7 +11,7 @@ import type { ModelBackend, WeightValues } from './backend.ts';
 import { labelIndices, maxRelativeChange, topOneAccuracy } from './evaluate.ts';
 import { magnitudeValues } from './magnitude.ts';
 import { buildReport } from './report.ts';
-import { solveCascade, solveParallel, solvedValues, type NetworkSolution, type PruneContext } from './schemes.ts';
+import { refitParallel, solveCascade, solveParallel, solvedValues, type NetworkSolution, type PruneContext } from './schemes.ts';
 import { searchSparsity } from './search.ts';
 import { resolvePruneSettings } from './settings.ts';
 import type { EvalReport, ProgressEvent, PruneReport, PruneSettings, SearchReport } from './types.ts';
@@ -90,6 +90,9 @@ export async function pruneNetwork<Written>(
     solution = found.solution;
     search = found.report;
   }
+  // Parallel: the refit changes no nonzero count, so it runs once, on the chosen solution.
+  // The cascade refits each layer as it goes (its later layers must see the refit ones).
+  if (s.refit && s.scheme === 'parallel') solution = refitParallel(ctx, solution);
 
   const pruned = solvedValues(solution.layers);
   const magnitude = magnitudeValues(backend, solution.layers);

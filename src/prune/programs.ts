@@ -27,6 +27,8 @@ export interface LayerSolution {
   /** Absolute epsilon of each group. */
   epsilons: number[];
   targetNorms: number[];
+  /** Set when the opt-in refit moved the kept weights (refit.ts): the error before it, the mean step. */
+  refit: { relativeErrorBefore: number; meanStep: number } | null;
   seconds: number;
 }
 

@@ -41,6 +41,7 @@ export function buildReport(parts: ReportParts): PruneReport {
       relativeError: figures.relativeError,
       status: worstStatus(s.results.map((r) => r.status)),
       iterations: Math.max(...s.results.map((r) => r.iterations)),
+      refit: s.refit ? { ...s.refit } : null,
       seconds: s.seconds,
     };
   });
@@ -51,6 +52,7 @@ export function buildReport(parts: ReportParts): PruneReport {
     scheme: parts.settings.scheme,
     epsilon: parts.solution.epsilon,
     gamma: parts.settings.scheme === 'cascade' ? parts.settings.gamma : null,
+    refit: parts.settings.refit,
     calibrationSamples: parts.calibrationSamples,
     layers,
     skipped: parts.skipped.map((s) => ({ ...s })),
@@ -90,6 +92,10 @@ export function formatReport(report: PruneReport): string {
     const s = report.search;
     const how = s.mixed ? ', layers combined from several tries' : '';
     lines.push(`sparsity search: target ${percent(s.target)}, reached ${percent(s.removedFraction)} in ${s.tries.length} tries${how}${s.reached ? '' : ' (NOT within tolerance)'}`);
+  }
+  if (report.refit) {
+    const errors = report.layers.map((l) => (l.refit ? `${l.name} ${l.refit.relativeErrorBefore.toFixed(3)} -> ${l.relativeError.toFixed(3)}` : `${l.name} -`));
+    lines.push(`refit (opt-in least squares on the kept weights, not Net-Trim's program): error ${errors.join(', ')}`);
   }
   for (const s of report.skipped) lines.push(`skipped ${s.name} (${s.op}): ${s.reason}`);
   lines.push(`largest relative change of the outputs on the calibration data: ${report.maxOutputChange.toPrecision(3)}`);

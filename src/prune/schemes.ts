@@ -6,7 +6,11 @@
 import type { Feeds } from '../onnx/inputs.ts';
 import type { LayerSolver } from '../layer/solve.ts';
 import type { LayerSignals, ModelBackend, ModelLayer, WeightValues } from './backend.ts';
+import { countNonzero } from '../onnx/weights.ts';
+import { DEFAULT_SETTINGS } from '../settings.ts';
+import type { TrimResult } from '../types.ts';
 import { buildProgram, storeResult, targets, type LayerSolution } from './programs.ts';
+import { refitProgram } from './refit.ts';
 import type { ProgressEvent, PruneSettings } from './types.ts';
 
 /** What every scheme needs: the model's backend, its layers, the trained network's signals, a solver. */
@@ -49,9 +53,67 @@ export async function solveCascade(ctx: PruneContext, g: number, warm: NetworkSo
   for (const trained of ctx.trained) {
     const step = await cascadeStep(ctx, trained, layers, g);
     const prior = warm?.layers[trained.layer.index] ?? null;
-    layers.push(await solveLayer(ctx, step.signals, step.y, step.slack, step.epsilon, prior, counter));
+    const solved = await solveLayer(ctx, step.signals, step.y, step.slack, step.epsilon, prior, counter);
+    // The refit changes what the next layers see, so it happens here, before their Xhat is taken.
+    layers.push(ctx.settings.refit ? refitLayer(ctx, step.signals, step.y, step.slack, solved) : solved);
   }
   return { epsilon: g, layers, seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * The opt-in refit of a parallel solution (refit.ts), once the search has chosen it: every layer
+ * on the trained network's signals, as it was solved. The support does not change.
+ */
+export function refitParallel(ctx: PruneContext, solution: NetworkSolution): NetworkSolution {
+  const started = performance.now();
+  const layers = solution.layers.map((l) => {
+    const s = ctx.trained[l.layer.index]!;
+    return refitLayer(ctx, s, targets(s.layer, s.outputs), null, l);
+  });
+  return { ...solution, layers, seconds: solution.seconds + (performance.now() - started) / 1000 };
+}
+
+/**
+ * A layer solution with its kept weights refit by least squares within the program's constraints
+ * (refit.ts), on the program data it was solved with: signals `s`, targets `y`, slack V.
+ */
+export function refitLayer(
+  ctx: PruneContext, s: LayerSignals, y: Float32Array, slack: Float32Array | null, solved: LayerSolution,
+): LayerSolution {
+  const started = performance.now();
+  const layer = s.layer;
+  const weight = solved.weight.slice();
+  const bias = solved.bias ? solved.bias.slice() : null;
+  const out: LayerSolution = { ...solved, weight, bias, results: [], programs: [] };
+  let before2 = 0;
+  let norm2 = 0;
+  let steps = 0;
+  for (let group = 0; group < layer.groups; group++) {
+    const program = buildProgram(s, group, y, slack, solved.programs[group]!);
+    const r = refitProgram(
+      program.input, layer.activation, layer.bias !== null, program.input.initialWeights!,
+      ctx.settings.solver.activeThreshold ?? DEFAULT_SETTINGS.activeThreshold,
+    );
+    const result: TrimResult = {
+      ...solved.results[group]!, weights: r.weights, bias: r.bias, nnz: countNonzero(r.weights),
+      nnzBias: r.bias ? countNonzero(r.bias) : 0, l1: sumAbs(r.weights) + (r.bias ? sumAbs(r.bias) : 0),
+      relativeError: r.relativeError, maxInactive: r.maxInactive,
+    };
+    out.results.push(result);
+    out.programs.push(storeResult(layer, group, program, result, weight, bias));
+    before2 += (r.relativeErrorBefore * program.targetNorm) ** 2;
+    norm2 += program.targetNorm ** 2;
+    steps += r.meanStep;
+  }
+  out.refit = { relativeErrorBefore: norm2 > 0 ? Math.sqrt(before2 / norm2) : 0, meanStep: steps / layer.groups };
+  out.seconds = solved.seconds + (performance.now() - started) / 1000;
+  return out;
+}
+
+function sumAbs(a: Float32Array): number {
+  let sum = 0;
+  for (const v of a) sum += Math.abs(v);
+  return sum;
 }
 
 /** One cascade layer's program data: signals (Xhat, and Zhat = W0^T Xhat + b0), Y, V and epsilon. */
@@ -107,7 +169,7 @@ async function solveLayer(
   const weight = ctx.backend.weightValues(layer.weight);
   const bias = layer.bias ? ctx.backend.weightValues(layer.bias) : null;
   const solution: LayerSolution = {
-    layer, weight, bias, results: [], programs: [], columns: s.columns, epsilons: [], targetNorms: [], seconds: 0,
+    layer, weight, bias, results: [], programs: [], columns: s.columns, epsilons: [], targetNorms: [], refit: null, seconds: 0,
   };
   const total = ctx.layers.reduce((n, l) => n + l.groups, 0);
   for (let group = 0; group < layer.groups; group++) {

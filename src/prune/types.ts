@@ -25,6 +25,12 @@ export interface PruneSettings {
   batchSize: number;
   /** Seed of the position sampling. */
   seed: number;
+  /**
+   * Opt-in, not part of Net-Trim's program: after each layer is solved, move its kept weights
+   * toward the least-squares fit of the targets on the same support, as far as the program's
+   * constraints allow (refit.ts). Same nonzero counts, smaller error on the calibration data.
+   */
+  refit: boolean;
   /** Passed to every layer solve; epsilon, epsilonMode, activation and bias are set per layer. */
   solver: Partial<TrimSettings>;
 }
@@ -39,6 +45,7 @@ export const DEFAULT_PRUNE_SETTINGS: Readonly<PruneSettings> = Object.freeze({
   maxColumns: 4096, // program cost grows with the columns; 4096 keep conv layers within a minute here
   batchSize: 256,
   seed: 1,
+  refit: false, // Net-Trim's own solution unless asked (refit.ts)
   solver: Object.freeze({}),
 });
 
@@ -68,6 +75,8 @@ export interface LayerReport {
   status: TrimStatus;
   /** Most ADMM iterations over the layer's programs. */
   iterations: number;
+  /** With the `refit` setting: Net-Trim's relativeError before the refit and the mean step t taken. */
+  refit: { relativeErrorBefore: number; meanStep: number } | null;
   seconds: number;
 }
 
@@ -111,6 +120,8 @@ export interface PruneReport {
   /** The relative gain g that produced this network (the searched one with `sparsity`). */
   epsilon: number;
   gamma: number | null;
+  /** The opt-in least-squares refit of the kept weights was applied (not Net-Trim's program). */
+  refit: boolean;
   calibrationSamples: number;
   layers: LayerReport[];
   skipped: SkippedReport[];

@@ -1,0 +1,138 @@
+// The opt-in refit (src/prune/refit.ts): kept weights move to the least squares fit within the
+// program's constraints, the support and so the nonzero counts never change, and it is off by default.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { GraphBuilder } from '../src/onnx/builder.ts';
+import { InputError } from '../src/onnx/errors.ts';
+import { LayerSolver } from '../src/layer/solve.ts';
+import { formatReport, pruneModel } from '../src/prune/index.ts';
+import { REFIT_TOLERANCE, refitProgram } from '../src/prune/refit.ts';
+import type { LayerInput } from '../src/types.ts';
+import { fill, gaussian, seededRandom } from './helpers/random.ts';
+
+const random = seededRandom(77);
+const normal = gaussian(random);
+
+/**
+ * A planted layer: P samples of N Gaussian inputs, W* (N x M, `density` nonzero, plus a bias row)
+ * and Z = W*^T X + b*. `slack` gives V = Z + |noise| on the inactive entries (cascade form).
+ */
+function planted(p: number, n: number, m: number, density: number, activation: 'relu' | 'linear', slack = false) {
+  const w = new Float32Array((n + 1) * m);
+  for (let k = 0; k < n * m; k++) if (random() < density) w[k] = normal();
+  for (let j = 0; j < m; j++) w[n * m + j] = 0.3 * normal(); // bias row, all kept
+  const inputs = fill(p * n, normal);
+  const z = new Float32Array(p * m);
+  for (let s = 0; s < p; s++) {
+    for (let j = 0; j < m; j++) {
+      let sum = w[n * m + j]!;
+      for (let i = 0; i < n; i++) sum += inputs[s * n + i]! * w[i * m + j]!;
+      z[s * m + j] = sum;
+    }
+  }
+  const outputs = activation === 'relu' ? z.map((v) => Math.max(0, v)) : z;
+  const input: LayerInput = { inputs, outputs, samples: p, inputSize: n, outputSize: m };
+  if (slack) input.slack = z.map((v) => (v > 0 ? 0 : v + 0.1 * Math.abs(normal())));
+  return { input, w, z };
+}
+
+/** W* with every kept entry perturbed: same support, feasible only if the perturbation is small. */
+function perturbed(w: Float32Array, scale: number): Float32Array {
+  return w.map((v) => (v === 0 ? 0 : v * (1 + scale * normal())));
+}
+
+function distance(a: Float32Array, b: Float32Array): number {
+  let d = 0;
+  let norm = 0;
+  for (let k = 0; k < a.length; k++) {
+    d += (a[k]! - b[k]!) ** 2;
+    norm += b[k]! ** 2;
+  }
+  return Math.sqrt(d / norm);
+}
+
+function joined(r: { weights: Float32Array; bias: Float32Array | null }): Float32Array {
+  const out = new Float32Array(r.weights.length + (r.bias?.length ?? 0));
+  out.set(r.weights);
+  if (r.bias) out.set(r.bias, r.weights.length);
+  return out;
+}
+
+for (const [activation, slack] of [['relu', false], ['relu', true], ['linear', false]] as const) {
+  test(`${activation}${slack ? ' with slack V' : ''}: a perturbed planted layer comes back to the planted weights, support kept`, () => {
+    const { input, w } = planted(400, 30, 8, 0.3, activation, slack);
+    const start = perturbed(w, 0.3);
+    const r = refitProgram(input, activation, true, start);
+    const found = joined(r);
+    for (let k = 0; k < w.length; k++) if (start[k] === 0) assert.is(found[k], 0, `entry ${k} left the support`);
+    // The planted weights fit exactly and meet the inactive constraints: they are the constrained optimum.
+    assert.ok(distance(found, w) < 1e-2, `${distance(found, w)} from the planted weights (started ${distance(start, w)})`);
+    assert.ok(r.relativeErrorBefore > 0.05, `the start should be off (${r.relativeErrorBefore})`);
+    assert.ok(r.relativeError < 1e-2, `error ${r.relativeError}`);
+    assert.ok(r.meanStep > 0.99, `mean step ${r.meanStep}`);
+  });
+}
+
+test('relu, from a Net-Trim solution: the error falls, the support and the inactive bound hold', async () => {
+  // A dense layer pruned at a loose epsilon: the kept weights cannot fit exactly.
+  const { input } = planted(300, 20, 6, 1, 'relu');
+  const solver = await LayerSolver.create();
+  const trimmed = solver.solve(input, { epsilon: 0.3, activation: 'relu', bias: true });
+  assert.ok(trimmed.nnz < 20 * 6, 'Net-Trim kept every weight');
+  const start = joined(trimmed);
+  const r = refitProgram(input, 'relu', true, start);
+  let ymax = 0;
+  for (const v of input.outputs) ymax = Math.max(ymax, v);
+  assert.ok(Math.abs(r.relativeErrorBefore - trimmed.relativeError) < 1e-4, `${r.relativeErrorBefore} vs the solver's ${trimmed.relativeError}`);
+  assert.ok(r.relativeError < 0.8 * r.relativeErrorBefore, `error ${r.relativeErrorBefore} -> ${r.relativeError}, step ${r.meanStep}`);
+  assert.ok(r.maxInactive <= Math.max(trimmed.maxInactive, 0) + REFIT_TOLERANCE * ymax * 1.001, `inactive ${r.maxInactive} (solver ${trimmed.maxInactive})`);
+  const found = joined(r);
+  for (let k = 0; k < start.length; k++) if (start[k] === 0) assert.is(found[k], 0);
+});
+
+/** x(16) -> Gemm 16x12 + Relu -> Gemm 12x4 (logits). */
+function mlp(): Uint8Array {
+  return new GraphBuilder('mlp')
+    .input('x', ['N', 16])
+    .initializer('W1', [16, 12], Array.from({ length: 192 }, () => 0.4 * normal())).initializer('b1', [12], Array.from({ length: 12 }, () => 0.1 * normal()))
+    .node('Gemm', ['x', 'W1', 'b1'], ['h1'], {}, 'fc1').node('Relu', ['h1'], ['a1'], {}, 'relu1')
+    .initializer('W2', [12, 4], Array.from({ length: 48 }, () => 0.4 * normal())).initializer('b2', [4], [0, 0, 0, 0])
+    .node('Gemm', ['a1', 'W2', 'b2'], ['logits'], {}, 'fc2')
+    .output('logits', ['N', 4])
+    .toBytes();
+}
+
+for (const scheme of ['parallel', 'cascade'] as const) {
+  test(`pruneModel ${scheme}: refit keeps every layer's nonzero count, lowers its error, and is off by default`, async () => {
+    const bytes = mlp();
+    const calib = { data: fill(300 * 16, normal), shape: [300, 16] };
+    const plain = await pruneModel(bytes, calib, { scheme, epsilon: 0.15 });
+    const refit = await pruneModel(bytes, calib, { scheme, epsilon: 0.15, refit: true });
+    assert.is(plain.report.refit, false);
+    assert.ok(plain.report.layers.every((l) => l.refit === null));
+    assert.is(refit.report.refit, true);
+    assert.match(formatReport(refit.report), /refit \(opt-in least squares on the kept weights, not Net-Trim's program\): error fc1 0\.\d+ -> 0\.\d+/);
+    assert.not.match(formatReport(plain.report), /refit/);
+    refit.report.layers.forEach((l, i) => {
+      const before = plain.report.layers[i]!;
+      // The first layer's program is the same in both runs; later cascade layers see refit inputs.
+      if (scheme === 'parallel' || i === 0) assert.is(l.nnzAfter, before.nnzAfter, `${l.name}: nonzero count changed`);
+      assert.ok(l.refit !== null, `${l.name}: no refit record`);
+      assert.ok(l.relativeError < l.refit!.relativeErrorBefore, `${l.name}: ${l.refit!.relativeErrorBefore} -> ${l.relativeError}`);
+      assert.ok(l.relativeError <= l.epsilon * 1.02 + 1e-6, `${l.name}: outside the ball`);
+    });
+  });
+}
+
+test('refit must be a boolean', async () => {
+  try {
+    await pruneModel(mlp(), { data: fill(50 * 16, normal), shape: [50, 16] }, { refit: 'yes' as unknown as boolean });
+  } catch (err) {
+    assert.instance(err, InputError);
+    assert.match((err as Error).message, /refit must be true or false, got yes/);
+    return;
+  }
+  assert.unreachable('no error');
+});
+
+test.run();
