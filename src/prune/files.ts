@@ -34,3 +34,13 @@ export async function readFeeds(model: OnnxModel | readonly ModelInput[], specs:
   }
   return feeds;
 }
+
+/** The first `count` samples of a tensor (all of them when count is undefined). */
+export function firstRows(t: TensorData, count: string | undefined, flag = '--calib-digits'): TensorData {
+  if (count === undefined) return t;
+  const n = Number(count);
+  const total = t.shape[0]!;
+  if (!(Number.isInteger(n) && n >= 1 && n <= total)) throw new InputError(`${flag} must be an integer in 1..${total}, got ${count}`);
+  const width = t.data.length / total;
+  return { ...t, data: t.data.subarray(0, n * width), shape: [n, ...t.shape.slice(1)] };
+}
