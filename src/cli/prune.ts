@@ -33,6 +33,7 @@ interface PruneFlags {
   batchSize: number;
   seed: number;
   maxIterations?: number;
+  refit: boolean;
   progress: boolean;
 }
 
@@ -56,6 +57,7 @@ export function registerPruneCommand(program: Command): void {
     .option('--batch-size <n>', 'samples per onnxruntime (or TensorFlow.js) call', integer('--batch-size'), d.batchSize)
     .option('--seed <n>', 'seed of the convolution position sampling', integer('--seed'), d.seed)
     .option('--max-iterations <n>', 'ADMM iteration cap per layer program', integer('--max-iterations'))
+    .option('--refit', 'after pruning, refit the kept weights by least squares within the program\'s constraints (same nonzero counts; not Net-Trim\'s own program)', false)
     .option('--no-progress', 'no progress bars')
     .action(async (model: string, flags: PruneFlags) => {
       try {
