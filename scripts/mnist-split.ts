@@ -8,6 +8,9 @@
 // the training order is already random, so any head is an unbiased sample, and a longer head
 // contains every shorter one. We do not use `mnist.set()`: it shuffles with Math.random.
 import { createRequire } from 'node:module';
+import { mulberry32 } from '../src/onnx/sampling.ts';
+
+export { mulberry32 };
 
 export const SEED = 20240611;
 export const TRAIN_COUNT = 8000;
@@ -26,18 +29,6 @@ export interface DigitSet {
   x: Float32Array;
   labels: Float32Array;
   count: number;
-}
-
-/** mulberry32: a tiny seeded PRNG, enough for shuffling (not for cryptography). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Fisher-Yates permutation of 0..n-1 driven by `random`. */

@@ -7,11 +7,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { Command } from 'commander';
 import { encodeNpy } from '../src/io/npy.ts';
 import { GraphBuilder } from '../src/onnx/builder.ts';
 import { mulberry32 } from '../src/onnx/sampling.ts';
-import { registerPruneCommand } from '../src/cli/prune.ts';
+import { prune } from './helpers/cli.ts';
 
 const random = mulberry32(99);
 const gaussian = (): number => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
@@ -62,30 +61,6 @@ function float64Npy(data: Float64Array, shape: number[]): Uint8Array {
   return new Uint8Array([...Buffer.from(header, 'latin1'), ...new Uint8Array(data.buffer)]);
 }
 
-/** Runs the command in this process; returns what it wrote and the exit code it set. */
-async function prune(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const program = new Command('nettrim').exitOverride();
-  registerPruneCommand(program);
-  let stdout = '';
-  let stderr = '';
-  const out = process.stdout.write.bind(process.stdout);
-  const err = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string) => ((stdout += chunk), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof process.stderr.write;
-  process.exitCode = 0;
-  let code = 0;
-  try {
-    await program.parseAsync(['prune', ...args], { from: 'user' });
-    code = Number(process.exitCode ?? 0);
-  } catch (e) {
-    code = (e as { exitCode?: number }).exitCode ?? 1;
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-    process.exitCode = 0;
-  }
-  return { code, stdout, stderr };
-}
 
 setup();
 test.after(() => rmSync(dir, { recursive: true, force: true }));

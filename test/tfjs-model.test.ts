@@ -7,8 +7,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
-import { registerPruneCommand } from '../src/cli/prune.ts';
+import { prune } from './helpers/cli.ts';
 import { encodeNpy } from '../src/io/npy.ts';
 import { InputError } from '../src/onnx/errors.ts';
 import { Collector } from '../src/onnx/signals.ts';
@@ -240,29 +239,5 @@ function calibration(): string {
   return file;
 }
 
-/** Runs the command in this process; returns what it wrote and the exit code it set. */
-async function prune(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const program = new Command('nettrim').exitOverride();
-  registerPruneCommand(program);
-  let stdout = '';
-  let stderr = '';
-  const out = process.stdout.write.bind(process.stdout);
-  const err = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string) => ((stdout += chunk), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof process.stderr.write;
-  process.exitCode = 0;
-  let code = 0;
-  try {
-    await program.parseAsync(['prune', ...args], { from: 'user' });
-    code = Number(process.exitCode ?? 0);
-  } catch (e) {
-    code = (e as { exitCode?: number }).exitCode ?? 1;
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-    process.exitCode = 0;
-  }
-  return { code, stdout, stderr };
-}
 
 test.run();
