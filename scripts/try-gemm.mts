@@ -1,6 +1,6 @@
 import { WasmKernels } from '../src/wasm/interface.ts';
 const flavour = (process.argv[2] ?? 'simd') as any;
-const k = await WasmKernels.create({ flavour });
+const k = await WasmKernels.create({ flavour, threads: Number(process.argv[3] ?? 1) });
 function rnd(n: number) { const a = new Float32Array(n); for (let i = 0; i < n; i++) a[i] = Math.random() - 0.5; return a; }
 for (const [rows, cols, depth, t] of [[4000, 304, 792, false], [792, 304, 4000, true], [792, 304, 792, false], [792, 792, 4000, true]] as const) {
   const a = rnd(rows * depth), b = rnd(depth * cols);
