@@ -1,12 +1,15 @@
 // How the cost of one layer solve grows: time per ADMM iteration, set-up time and peak memory as P,
 // N and M each double (issue 5), plus the P = 60,000 x N = 785 memory check.
 //
-//   node --import tsx bench/scaling.ts [--threads T] [--quick] [--json FILE]
+//   node --import tsx bench/scaling.ts [--threads T] [--quick | --full] [--json FILE]
 //
 // Each case runs in a child process of its own, so its peak RSS is its own. A case solves a random
 // ReLU layer (Gaussian X, a 10%-dense teacher) twice with a fixed iteration count (tolerances set
 // unreachably tight): once for 1 iteration and once for 1 + K; per iteration = the difference / K,
 // set-up (scaling, Gram or sample matrix, Newton-Schulz inverse) = the first minus one iteration.
+// A first, unmeasured solve grows the wasm memory, whose page faults would otherwise land on
+// whichever measured solve came first. N and M stop at 2048 unless --full: at 4096 the set-up
+// (a Newton-Schulz inverse of a 4000 x 4000 system) alone takes about 90 s here.
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { LayerSolver } from '../src/index.ts';
@@ -29,13 +32,13 @@ interface CaseResult extends Case {
 
 const ITERATIONS = 10;
 
-function cases(quick: boolean): { name: string; list: Case[] }[] {
+function cases(quick: boolean, full: boolean): { name: string; list: Case[] }[] {
   const doubling = (from: number, to: number) => {
     const out = [];
     for (let v = from; v <= to; v *= 2) out.push(v);
     return out;
   };
-  const pMax = quick ? 8000 : 32000, nmMax = quick ? 1024 : 4096;
+  const pMax = quick ? 8000 : 32000, nmMax = quick ? 1024 : full ? 4096 : 2048;
   return [
     { name: 'P doubles (N = M = 256)', list: doubling(1000, pMax).map((p) => ({ p, n: 256, m: 256, iterations: ITERATIONS })) },
     { name: 'N doubles (P = 4000, M = 256)', list: doubling(256, nmMax).map((n) => ({ p: 4000, n, m: 256, iterations: ITERATIONS })) },
@@ -50,6 +53,7 @@ async function runCase(c: Case, threads: number | undefined): Promise<CaseResult
   const { inputs, outputs } = await randomLayer(c, solver.threads);
   const layer = { inputs, outputs, samples: c.p, inputSize: c.n, outputSize: c.m };
   const settings = { epsilon: 0.05, relTol: 1e-12, absTol: 1e-12, adaptiveRho: false };
+  solver.solve(layer, { ...settings, maxIterations: 1 }); // warm-up: grows memory
   const one = solver.solve(layer, { ...settings, maxIterations: 1 });
   const many = solver.solve(layer, { ...settings, maxIterations: 1 + c.iterations });
   const perIteration = (many.seconds - one.seconds) / c.iterations;
@@ -100,7 +104,7 @@ async function main(argv: string[]): Promise<void> {
   }
   const machine = machineInfo();
   const groups = [];
-  for (const group of cases(argv.includes('--quick'))) {
+  for (const group of cases(argv.includes('--quick'), argv.includes('--full'))) {
     const results: CaseResult[] = [];
     for (const c of group.list) {
       const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--case', `${c.p},${c.n},${c.m},${c.iterations}`];
