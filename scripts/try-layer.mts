@@ -1,7 +1,7 @@
 // Development probe: one mnist-mlp layer with settings from argv[2] (JSON); prints the result and a trace summary.
 import { readNpyFile } from '../src/io/npy.ts';
 import { LayerSolver } from '../src/index.ts';
-const dir = '/work/shared/data/mnist-mlp/';
+const dir = new URL('../../shared/data/mnist-mlp/', import.meta.url).pathname;
 const [xf, yf] = (process.argv[3] ?? 'x0,y0').split(',');
 const X = await readNpyFile(dir + xf + '.npy'), Y = await readNpyFile(dir + yf + '.npy');
 const settings = JSON.parse(process.argv[2] ?? '{}');
