@@ -8,16 +8,31 @@ import { getF, setF } from './memory';
 const TARGET: f32 = 1e-3;
 const MAX_ITERATIONS: i32 = 60;
 
+// Power-iteration steps for the largest eigenvalue; the estimate only sets the starting scale.
+const POWER_STEPS: i32 = 30;
+
 /**
  * Writes into z (n x n) an approximation of A^{-1}; e and t are n x n scratch blocks.
  * Returns the final ||I - A Z||_F (below 1 means Z is a useful preconditioner).
  */
 export function newtonSchulzInverse(a: usize, z: usize, e: usize, t: usize, n: i32): f32 {
-  const count = <usize>n * n;
-  // Z0 = I / bound with bound >= lambda_max(A) (Gershgorin): then ||I - A Z0|| < 1 and the iteration converges.
+  // Z0 = I / s converges when s > lambda_max / 2, and the closer s is to lambda_max the fewer the
+  // iterations: start from a power-iteration estimate (the Gershgorin bound can be sqrt(N) times
+  // too large on uncorrelated inputs), and fall back on the bound if that start diverges.
   const bound = gershgorinBound(a, n);
+  const estimate = <f32>1.02 * largestEigenvalue(a, n, e, e + (<usize>n << 2));
+  if (estimate > 0 && estimate < bound) {
+    const res = iterate(a, z, e, t, n, estimate);
+    if (res < 1) return res;
+  }
+  return iterate(a, z, e, t, n, bound);
+}
+
+/** Newton-Schulz from Z0 = I / scale; Infinity when the residual grows (scale too small). */
+function iterate(a: usize, z: usize, e: usize, t: usize, n: i32, scale: f32): f32 {
+  const count = <usize>n * n;
   memory.fill(z, 0, count << 2);
-  for (let i = 0; i < n; i++) setF(z, <usize>i * (n + 1), 1 / bound);
+  for (let i = 0; i < n; i++) setF(z, <usize>i * (n + 1), 1 / scale);
   let best: f32 = Infinity;
   for (let k = 0; k < MAX_ITERATIONS; k++) {
     // E = I - A Z
@@ -32,6 +47,7 @@ export function newtonSchulzInverse(a: usize, z: usize, e: usize, t: usize, n: i
       }
     }
     const res = <f32>Math.sqrt(norm);
+    if (res > 2 * best) return Infinity; // diverging: the start was outside the convergence region
     // rounding makes the residual stall, then grow: stop at its floor
     if (res < TARGET || res > best * 0.9 && res < 1) return res;
     best = min(best, res);
@@ -40,6 +56,29 @@ export function newtonSchulzInverse(a: usize, z: usize, e: usize, t: usize, n: i
     for (let idx: usize = 0; idx < count; idx++) setF(z, idx, getF(z, idx) + getF(t, idx));
   }
   return best;
+}
+
+/** The largest eigenvalue of the symmetric A by power iteration (from below); v, w: n floats each. */
+function largestEigenvalue(a: usize, n: i32, v: usize, w: usize): f32 {
+  // a positive start: it cannot be orthogonal to the Perron vector of a nonnegative Gram matrix
+  for (let i = 0; i < n; i++) setF(v, i, <f32>(1 + 0.5 * Math.sin(<f64>i)));
+  let lambda: f64 = 0;
+  for (let k = 0; k < POWER_STEPS; k++) {
+    let vw: f64 = 0, vv: f64 = 0, ww: f64 = 0;
+    for (let i = 0; i < n; i++) {
+      let s: f32 = 0;
+      const row = a + ((<usize>i * n) << 2);
+      for (let j = 0; j < n; j++) s += load<f32>(row + (<usize>j << 2)) * getF(v, j);
+      setF(w, i, s);
+      vw += <f64>s * <f64>getF(v, i);
+      vv += <f64>getF(v, i) * <f64>getF(v, i);
+      ww += <f64>s * <f64>s;
+    }
+    lambda = vw / vv;
+    const inv = <f32>(1 / Math.sqrt(ww));
+    for (let i = 0; i < n; i++) setF(v, i, getF(w, i) * inv);
+  }
+  return <f32>lambda;
 }
 
 /** max_i sum_j |A_ij|: an upper bound on the largest eigenvalue. */
