@@ -61,6 +61,7 @@ export function admmSolve(block: usize): void {
   let rho = param(block, Param.Rho);
   const trace = <usize>param(block, Param.TracePtr), traceCap = trace == 0 ? 0 : <i32>param(block, Param.TraceCapacity);
 
+  const realP = <i32>param(block, Param.RealSamples), realM = <i32>param(block, Param.RealCols);
   const pm = <usize>p * m, nm = <usize>n * m;
   // Workspace: four P x M blocks, three N x M blocks, the W3 system's (system.ts).
   let t = arenaAllocF32(pm), tNew = arenaAllocF32(pm);
@@ -99,8 +100,8 @@ export function admmSolve(block: usize): void {
   const yNorm = Math.sqrt(sumSquares(y, pm));
   const ballLimit = eps + param(block, Param.BallTolerance) * Math.max(eps, 0.01 * yNorm);
   const inactiveSlack = param(block, Param.InactiveTolerance);
-    let status = Status.MaxIterations, it = 0, cgSteps = 0;
-  let wait = FIRST_WAIT, lastChange = 0;
+  let status = Status.MaxIterations, it = 0, cgSteps = 0;
+  let wait = FIRST_WAIT, lastChange = 0; // rho changes wait longer each time (see WAIT_GROWTH)
   let r: f64 = Infinity, s: f64 = Infinity, epsPri: f64 = 0, epsDual: f64 = 0;
 
   while (it < maxIter) {
@@ -133,30 +134,33 @@ export function admmSolve(block: usize): void {
     }
     if (!isFinite(r) || !isFinite(s)) { status = Status.NonFinite; break; }
     if (r <= epsPri && s <= epsDual) {
-      if (sparseCopyFeasible(w2, tNew, x, y, v, n, m, p, relu, thr, ballLimit, inactiveSlack)) { status = Status.Solved; break; }
+      if (sparseCopyFeasible(w2, tNew, x, y, v, n, m, p, realP, realM, relu, thr, ballLimit, inactiveSlack)) {
+        status = Status.Solved;
+        break;
+      }
       relTolNow *= TIGHTEN;
       absPart *= TIGHTEN;
     }
-    if (adaptive) {
-      // balance the residuals measured against their own tolerances: the ratio that decides termination
-      const ratio = (r / Math.max(epsPri, 1e-30)) / Math.max(s / Math.max(epsDual, 1e-30), 1e-30);
-      if (r > 0 && s > 0 && (ratio > MU || ratio < 1 / MU) && <f64>(it - lastChange) >= wait) {
-        lastChange = it;
-        wait *= WAIT_GROWTH;
-        const factor = Math.min(MAX_STEP, Math.max(1 / MAX_STEP, Math.sqrt(ratio)));
-        const next = Math.min(RHO_MAX, Math.max(RHO_MIN, rho * factor));
+    if (adaptive && <f64>(it - lastChange) >= wait) {
+      const next = adaptRho(rho, r, s, epsPri, epsDual);
+      if (next != rho) {
         // scaled duals are y / rho: keep y fixed
         scaleInPlace(u1, pm, <f32>(rho / next));
         scaleInPlace(u2, nm, <f32>(rho / next));
         rho = next;
+        lastChange = it;
+        wait *= WAIT_GROWTH;
       }
     }
   }
   if (status == Status.MaxIterations && r <= 10 * epsPri && s <= 10 * epsDual) status = Status.SolvedInaccurate;
 
-  // Quality of what is returned: the sparse copy W2, measured against the original program.
-  gemm(tNew, m, x, n, 1, w2, m, p, m, n, false);
-  measureFit(tNew, y, v, <i32>param(block, Param.RealSamples), <i32>param(block, Param.RealCols), m, relu, thr);
+  // Quality of what is returned: the sparse copy W2, measured against the original program
+  // (already measured, by the feasibility check, when solved).
+  if (status != Status.Solved) {
+    gemm(tNew, m, x, n, 1, w2, m, p, m, n, false);
+    measureFit(tNew, y, v, realP, realM, m, relu, thr);
+  }
   setParam(block, Param.Status, status);
   setParam(block, Param.Iterations, it);
   setParam(block, Param.PrimalResidual, r);
@@ -171,13 +175,26 @@ export function admmSolve(block: usize): void {
   setParam(block, Param.TargetMax, sumD * c0);
 }
 
+/**
+ * Residual balancing: the residuals measured against their own tolerances (the quantities that
+ * decide termination) should be within a factor MU; outside it rho moves by the square root of
+ * their ratio, by at most MAX_STEP. Returns rho unchanged when balanced.
+ */
+function adaptRho(rho: f64, r: f64, s: f64, epsPri: f64, epsDual: f64): f64 {
+  if (!(r > 0 && s > 0)) return rho;
+  const ratio = (r / Math.max(epsPri, 1e-30)) / Math.max(s / Math.max(epsDual, 1e-30), 1e-30);
+  if (ratio <= MU && ratio >= 1 / MU) return rho;
+  const factor = Math.min(MAX_STEP, Math.max(1 / MAX_STEP, Math.sqrt(ratio)));
+  return Math.min(RHO_MAX, Math.max(RHO_MIN, rho * factor));
+}
+
 /** Whether the sparse copy meets both constraints to the slack above; W^T X goes to the scratch `t`. */
 function sparseCopyFeasible(
-  w: usize, t: usize, x: usize, y: usize, v: usize, n: i32, m: i32, p: i32, relu: bool, thr: f32,
-  ballLimit: f64, inactiveSlack: f64,
+  w: usize, t: usize, x: usize, y: usize, v: usize, n: i32, m: i32, p: i32, realP: i32, realM: i32,
+  relu: bool, thr: f32, ballLimit: f64, inactiveSlack: f64,
 ): bool {
   gemm(t, m, x, n, 1, w, m, p, m, n, false);
-  measureFit(t, y, v, p, m, m, relu, thr);
+  measureFit(t, y, v, realP, realM, m, relu, thr);
   return Math.sqrt(sumA) <= ballLimit && (!relu || sumC <= inactiveSlack * sumD);
 }
 
