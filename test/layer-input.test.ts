@@ -69,4 +69,27 @@ test('the iteration cap is reported as such, with the residuals', async () => {
   assert.ok(r.primalResidual > r.primalTolerance || r.dualResidual > r.dualTolerance);
 });
 
+test('degenerate but valid layers: one sample, all-zero outputs, all-zero inputs, an infeasible fit', async () => {
+  // one sample, one weight: the l1-smallest w with |2 w + b - 4| <= 0.05 * 4 is w = 1.9, b = 0
+  let r = await trimLayer({ inputs: new Float32Array([2]), outputs: new Float32Array([4]), samples: 1, inputSize: 1, outputSize: 1 });
+  assert.is(r.status, 'solved');
+  assert.ok(Math.abs(r.weights[0] - 1.9) < 2e-3, `w ${r.weights[0]}`);
+  // nothing active: W = 0 is optimal at once
+  const x = new Float32Array(20).map((_, i) => Math.sin(i));
+  r = await trimLayer({ inputs: x, outputs: new Float32Array(10), samples: 10, inputSize: 2, outputSize: 1 });
+  assert.is(r.status, 'solved');
+  assert.is(r.nnz, 0);
+  // zero inputs: only the bias can fit, at 1 - 0.05
+  r = await trimLayer({ inputs: new Float32Array(20), outputs: new Float32Array(10).fill(1), samples: 10, inputSize: 2, outputSize: 1 });
+  assert.is(r.status, 'solved');
+  assert.ok(Math.abs(r.bias![0] - 0.95) < 2e-3, `bias ${r.bias![0]}`);
+  // zero inputs and no bias cannot fit ones: the solver must not claim success
+  r = await trimLayer(
+    { inputs: new Float32Array(20), outputs: new Float32Array(10).fill(1), samples: 10, inputSize: 2, outputSize: 1 },
+    { activation: 'linear', bias: false, maxIterations: 300 },
+  );
+  assert.is(r.status, 'max-iterations');
+  assert.is(r.relativeError, 1);
+});
+
 test.run();
