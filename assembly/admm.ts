@@ -1,12 +1,12 @@
 // The Net-Trim ADMM of method.md section 3, run entirely inside wasm: the caller writes X, Y (and V)
 // once, fills the parameter block, calls admmSolve and reads W2 and the outputs back.
 import { Param, Status, TRACE_FIELDS } from './params';
-import { arenaAlloc, arenaAllocF32, arenaUsed, getF, setF } from './memory';
+import { arenaAllocF32, arenaUsed } from './memory';
 import { gemm } from './gemm';
 import { gramMax, systemReserve, systemScratchCount, systemSetup, updateW3 } from './system';
 import {
   sumA, sumB, sumC, sumD, activeDistanceSq, updateW1, updateW2, updateDualsSamples, updateDualsWeights,
-  scaleInPlace, maxEntry, measureFit,
+  scaleInPlace, measureFit,
 } from './updates';
 
 // Residual balancing (Boyd et al. 2011, 3.4.1): rho moves by the square root of the ratio of the
@@ -34,11 +34,6 @@ const REFRESH_EVERY: i32 = 20;
 // @ts-ignore: decorator
 @inline function setParam(block: usize, k: Param, v: f64): void {
   store<f64>(block + (<usize>k << 3), v);
-}
-
-/** Reserves a zeroed parameter block for the caller. */
-export function paramsAlloc(): usize {
-  return arenaAllocF32(<usize>Param.Count * 2);
 }
 
 /**
@@ -97,7 +92,7 @@ export function admmSolve(block: usize): void {
   const realCount = param(block, Param.RealSamples) * param(block, Param.RealCols) +
     param(block, Param.RealRows) * param(block, Param.RealCols);
   let absPart = Math.sqrt(realCount) * absTol, relTolNow = relTol;
-  const yNorm = Math.sqrt(sumSquares(y, pm));
+  const yNorm = param(block, Param.TargetNorm) / c0;
   const ballLimit = eps + param(block, Param.BallTolerance) * Math.max(eps, 0.01 * yNorm);
   const inactiveSlack = param(block, Param.InactiveTolerance);
   let status = Status.MaxIterations, it = 0, cgSteps = 0;
@@ -170,7 +165,6 @@ export function admmSolve(block: usize): void {
   setParam(block, Param.FinalRho, rho);
   setParam(block, Param.CgSteps, cgSteps);
   setParam(block, Param.ErrorNormSq, sumA * c0 * c0);
-  setParam(block, Param.TargetNormSq, sumB * c0 * c0);
   setParam(block, Param.MaxInactive, sumC * c0);
   setParam(block, Param.TargetMax, sumD * c0);
 }
@@ -197,10 +191,3 @@ function sparseCopyFeasible(
   measureFit(t, y, v, realP, realM, m, relu, thr);
   return Math.sqrt(sumA) <= ballLimit && (!relu || sumC <= inactiveSlack * sumD);
 }
-
-function sumSquares(a: usize, count: usize): f64 {
-  let total: f64 = 0;
-  for (let e: usize = 0; e < count; e++) total += <f64>getF(a, e) * <f64>getF(a, e);
-  return total;
-}
-

@@ -12,9 +12,11 @@ export const enum Param {
   TracePtr = 22, TraceCapacity = 23,
   // inputs: how closely the returned sparse W must meet the constraints (see admm.ts)
   BallTolerance = 24, InactiveTolerance = 25,
+  // inputs: ||Y||_F of the real entries, unscaled (the caller has it for the relative epsilon)
+  TargetNorm = 26,
   // outputs
   Status = 32, Iterations = 33, PrimalResidual = 34, DualResidual = 35, PrimalTolerance = 36,
-  DualTolerance = 37, FinalRho = 38, CgSteps = 39, C0 = 40, ErrorNormSq = 41, TargetNormSq = 42,
+  DualTolerance = 37, FinalRho = 38, CgSteps = 39, C0 = 40, ErrorNormSq = 41,
   MaxInactive = 43, TargetMax = 44, WorkspaceBytes = 45, InverseResidual = 46,
   Count = 48,
 }

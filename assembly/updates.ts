@@ -180,16 +180,9 @@ export function scaleInPlace(a: usize, count: usize, s: f32): void {
   }
 }
 
-/** Largest entry over count entries. */
-export function maxEntry(a: usize, count: usize): f32 {
-  let best: f32 = -Infinity;
-  for (let e: usize = 0; e < count; e++) best = max(best, getF(a, e));
-  return best;
-}
-
 /**
  * Quality of the returned weights, from T = W^T X over the real rows x cols of blocks with leading
- * dimension ld (padding excluded): sumA = ||(T - Y)_Omega||^2, sumB = ||Y||^2,
+ * dimension ld (padding excluded): sumA = ||(T - Y)_Omega||^2,
  * sumC = max over Omega^c of (T - V) (ReLU layers, -Infinity when Omega^c is empty), sumD = max |Y|.
  */
 export function measureFit(
@@ -200,7 +193,6 @@ export function measureFit(
   for (let i = 0; i < rows; i++) {
     for (let j = 0; j < cols; j++) {
       const e = <usize>i * ld + j, tv = getF(t, e), yv = getF(y, e);
-      sumB += <f64>(yv * yv);
       ymax = max(ymax, abs(yv));
       if (!relu || yv > thr) {
         const d = tv - yv;

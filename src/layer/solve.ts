@@ -55,6 +55,7 @@ export class LayerSolver {
       cgTol: CG_TOLERANCE,
       ballTolerance: settings.ballTolerance,
       inactiveTolerance: settings.inactiveTolerance,
+      targetNorm,
       traceCapacity: settings.recordHistory ? settings.maxIterations : 0,
     });
     const { weights, bias } = unpad(out.weights, input.inputSize, input.outputSize, roundUp(input.outputSize, 8), settings.bias);

@@ -5,9 +5,9 @@ export const enum Param {
   Epsilon = 11, Relu = 12, AbsTol = 13, RelTol = 14, MaxIterations = 15, Rho = 16,
   AdaptiveRho = 17, Relaxation = 18, ActiveThreshold = 19, MaxCgSteps = 20, CgTol = 21,
   TracePtr = 22, TraceCapacity = 23,
-  BallTolerance = 24, InactiveTolerance = 25,
+  BallTolerance = 24, InactiveTolerance = 25, TargetNorm = 26,
   Status = 32, Iterations = 33, PrimalResidual = 34, DualResidual = 35, PrimalTolerance = 36,
-  DualTolerance = 37, FinalRho = 38, CgSteps = 39, C0 = 40, ErrorNormSq = 41, TargetNormSq = 42,
+  DualTolerance = 37, FinalRho = 38, CgSteps = 39, C0 = 40, ErrorNormSq = 41,
   MaxInactive = 43, TargetMax = 44, WorkspaceBytes = 45, InverseResidual = 46,
   Count = 48,
 }
@@ -22,16 +22,12 @@ export const WASM_STATUS = ['solved', 'solved-inaccurate', 'max-iterations', 'no
 export interface WasmExports {
   memory: WebAssembly.Memory;
   arenaReset(): void;
-  arenaAlloc(bytes: number): number;
   arenaAllocF32(count: number): number;
-  arenaUsed(): number;
   gemm(
     c: number, ldc: number, a: number, aRow: number, aDepth: number, b: number, ldb: number,
     rows: number, cols: number, depth: number, accumulate: number,
   ): void;
-  paramsAlloc(): number;
   admmSolve(params: number): void;
-  kernelFlavour(): number;
   /** Threaded builds only. */
   setThreads?(count: number): void;
   quitWorkers?(): void;

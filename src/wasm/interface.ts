@@ -25,6 +25,8 @@ export interface AdmmParams {
   maxCgSteps: number; cgTol: number;
   /** How closely the returned sparse W must meet the ball (relative) and the inactive caps (of max |Y|). */
   ballTolerance: number; inactiveTolerance: number;
+  /** ||Y||_F over the real entries (unscaled). */
+  targetNorm: number;
   /** Iterations to record in the trace (0: none). */
   traceCapacity: number;
 }
@@ -38,7 +40,7 @@ export interface AdmmOutput {
   /** Residuals and tolerances, in the c0-scaled units of the loop. */
   primalResidual: number; dualResidual: number; primalTolerance: number; dualTolerance: number;
   rho: number; cgSteps: number; c0: number;
-  errorNorm: number; targetNorm: number; maxInactive: number; targetMax: number;
+  errorNorm: number; maxInactive: number; targetMax: number;
   workspaceBytes: number; memoryBytes: number;
   /** ||I - A Z||_F of the Newton-Schulz preconditioner. */
   inverseResidual: number;
@@ -122,6 +124,7 @@ export class WasmKernels {
     set(Param.CgTol, params.cgTol);
     set(Param.TracePtr, trace); set(Param.TraceCapacity, traceCap);
     set(Param.BallTolerance, params.ballTolerance); set(Param.InactiveTolerance, params.inactiveTolerance);
+    set(Param.TargetNorm, params.targetNorm);
     ex.admmSolve(block);
     const out = this.f64(block, Param.Count); // memory may have grown: a fresh view
     const status = WASM_STATUS[out[Param.Status]];
@@ -135,7 +138,7 @@ export class WasmKernels {
       primalResidual: out[Param.PrimalResidual], dualResidual: out[Param.DualResidual],
       primalTolerance: out[Param.PrimalTolerance], dualTolerance: out[Param.DualTolerance],
       rho: out[Param.FinalRho], cgSteps: out[Param.CgSteps], c0: out[Param.C0],
-      errorNorm: Math.sqrt(out[Param.ErrorNormSq]), targetNorm: Math.sqrt(out[Param.TargetNormSq]),
+      errorNorm: Math.sqrt(out[Param.ErrorNormSq]),
       maxInactive: out[Param.MaxInactive], targetMax: out[Param.TargetMax],
       workspaceBytes: out[Param.WorkspaceBytes], memoryBytes: this.memoryBytes,
       inverseResidual: out[Param.InverseResidual],
