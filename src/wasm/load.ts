@@ -36,12 +36,17 @@ export function hasHostWasm(): boolean {
  */
 export async function readBundledWasm(flavour: KernelFlavour): Promise<WasmBinary> {
   if (hostWasm) return hostWasm(flavour);
-  const url = new URL(`../../build/nettrim.${flavour}.wasm`, import.meta.url);
+  return readPackageBuild(flavour);
+}
+
+/** build/nettrim.<name>.wasm of the package, read with node:fs (`name` is a flavour, or e.g. 'simd-threads'). */
+export async function readPackageBuild(name: string): Promise<Uint8Array<ArrayBuffer>> {
+  const url = new URL(`../../build/nettrim.${name}.wasm`, import.meta.url);
   try {
     const file = await (await nodeFs()).readFile(url);
     return new Uint8Array(file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength) as ArrayBuffer);
   } catch (err) {
-    throw new Error(`nettrim: cannot read the ${flavour} wasm build at ${url.href}: ${(err as Error).message}` +
+    throw new Error(`nettrim: cannot read the ${name} wasm build at ${url.href}: ${(err as Error).message}` +
       ' (run `npm run build:wasm`, or load the wasm yourself and pass it to init())');
   }
 }
@@ -61,18 +66,20 @@ export async function pickFlavour(
 
 /** Compiles (unless the host already did) and instantiates one build. */
 export async function instantiate(bytes: WasmBinary): Promise<WasmExports> {
-  const imports = {
-    env: {
-      abort(_msg: number, _file: number, line: number, column: number): never {
-        throw new Error(`nettrim: wasm abort at ${line}:${column}`);
-      },
-    },
-  };
+  const imports = wasmImports();
   // instantiate(Module) gives the instance itself, instantiate(bytes) a { module, instance } pair
   const instance = bytes instanceof WebAssembly.Module
     ? await WebAssembly.instantiate(bytes, imports)
     : (await WebAssembly.instantiate(bytes, imports)).instance;
   return instance.exports as unknown as WasmExports;
+}
+
+/** What every build imports: AssemblyScript's abort, and the memory for the threaded builds. */
+export function wasmImports(memory?: WebAssembly.Memory): WebAssembly.Imports {
+  const abort = (_msg: number, _file: number, line: number, column: number): never => {
+    throw new Error(`nettrim: wasm abort at ${line}:${column}`);
+  };
+  return { env: memory ? { memory, abort } : { abort } };
 }
 
 /**

@@ -1,7 +1,7 @@
 // Threads for the products (Node, Deno and Bun through node:worker_threads): one shared wasm
 // memory, the caller's instance as thread 0 and `threads - 1` workers parked in wasm.
 import type { WasmExports } from './abi.ts';
-import type { KernelFlavour } from './load.ts';
+import { readPackageBuild, wasmImports, type KernelFlavour } from './load.ts';
 
 /** The threaded instance of thread 0 and the way to stop its workers. */
 export interface ThreadedKernels {
@@ -29,11 +29,11 @@ export async function startThreads(threads: number, wanted: readonly KernelFlavo
   if (!workerThreads || threads < 2) return null;
   for (const flavour of wanted) {
     if (flavour === 'scalar') continue;
-    const bytes = await readThreadedBuild(flavour);
+    const bytes = await readPackageBuild(`${flavour}-threads`).catch(() => null);
     if (!bytes || !WebAssembly.validate(bytes)) continue;
     const module = await WebAssembly.compile(bytes);
     const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
-    const instance = await WebAssembly.instantiate(module, { env: { memory, abort } });
+    const instance = await WebAssembly.instantiate(module, wasmImports(memory));
     const exports = { ...(instance.exports as object), memory } as unknown as WasmExports;
     const workers = await Promise.all(
       Array.from({ length: threads - 1 }, (_, k) => startWorker(workerThreads.Worker, { module, memory, id: k + 1, count: threads })),
@@ -76,19 +76,4 @@ async function startWorker(Worker: WorkerCtor, data: object) {
   });
   worker.unref(); // parked workers must not keep the process alive
   return worker;
-}
-
-async function readThreadedBuild(flavour: KernelFlavour): Promise<Uint8Array<ArrayBuffer> | null> {
-  const fs = await import('node:fs/promises').catch(() => null);
-  if (!fs) return null;
-  try {
-    const file = await fs.readFile(new URL(`../../build/nettrim.${flavour}-threads.wasm`, import.meta.url));
-    return new Uint8Array(file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength) as ArrayBuffer);
-  } catch {
-    return null;
-  }
-}
-
-function abort(_msg: number, _file: number, line: number, column: number): never {
-  throw new Error(`nettrim: wasm abort at ${line}:${column}`);
 }
