@@ -11,15 +11,13 @@ import { gemm } from './gemm';
 import { arenaAllocF32, getF, setF } from './memory';
 import { cgReserve, cgSolve } from './cg';
 import { newtonSchulzInverse } from './inverse';
+import { hsum } from './simd';
 
 let tall = true;
 let size: i32 = 0; // order of the system: N (tall) or P (wide)
 let sys: usize = 0, sysInv: usize = 0, rhs: usize = 0, unknown: usize = 0;
 
-/**
- * Reserves the workspace for an n x m layer with p samples. scratchA and scratchB are two blocks of
- * `scratchCount` floats the caller lends for the one-time set-up (they are zeroed afterwards).
- */
+/** Reserves the workspace for an n x m layer with p samples; false when memory cannot grow. */
 export function systemReserve(n: i32, m: i32, p: i32): bool {
   tall = p >= n;
   size = tall ? n : p;
@@ -36,7 +34,11 @@ export function systemScratchCount(): usize {
   return <usize>size * size;
 }
 
-/** Forms the system matrix from the scaled X and its approximate inverse; returns ||I - A Z||_F. */
+/**
+ * Forms the system matrix from the scaled X and its approximate inverse; returns ||I - A Z||_F.
+ * scratchA and scratchB are two blocks of systemScratchCount() floats the caller lends for this
+ * one-time work; they are zeroed afterwards.
+ */
 export function systemSetup(x: usize, n: i32, p: i32, scratchA: usize, scratchB: usize): f32 {
   if (tall) gemm(sys, n, x, 1, n, x, n, n, n, p, false); // X^T X
   else rowGram(sys, x, p, n); // X X^T
@@ -104,7 +106,7 @@ function rowDot(a: usize, b: usize, n: i32): f32 {
     for (let k = 0; k < n; k += 4) {
       acc = f32x4.add(acc, f32x4.mul(v128.load(a + (<usize>k << 2)), v128.load(b + (<usize>k << 2))));
     }
-    return f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+    return <f32>hsum(acc);
   }
   let s: f32 = 0;
   for (let k = 0; k < n; k++) s += getF(a, k) * getF(b, k);
