@@ -14,24 +14,31 @@
 
 // The arena: one bump pointer over linear memory. A solve reserves everything it needs up front
 // and the next solve starts over, so there is nothing to free and no fragmentation.
-let arenaTop: usize = 0;
+// The pointer lives in memory, not in a wasm global: the caller's instance reserves the inputs and a
+// worker's instance over the same shared memory (src/wasm/pool.ts) reserves the workspace after them.
+const ARENA_TOP: usize = memory.data(8, 8);
+
+// @ts-ignore: decorator
+@inline function top(): usize {
+  return load<usize>(ARENA_TOP);
+}
 
 /** Forgets every reservation; the next one starts at the heap base. */
 export function arenaReset(): void {
-  arenaTop = (__heap_base + 63) & ~(<usize>63);
+  store<usize>(ARENA_TOP, (__heap_base + 63) & ~(<usize>63));
 }
 
 /** Reserves `bytes` (64-byte aligned, so SIMD rows start on cache lines); 0 if memory cannot grow. */
 export function arenaAlloc(bytes: usize): usize {
-  if (arenaTop == 0) arenaReset();
-  const start = arenaTop;
+  if (top() == 0) arenaReset();
+  const start = top();
   const end = (start + bytes + 63) & ~(<usize>63);
   const have = (<usize>memory.size()) << 16;
   if (end > have) {
     const pages = <i32>((end - have + 0xffff) >> 16);
     if (memory.grow(pages) < 0) return 0;
   }
-  arenaTop = end;
+  store<usize>(ARENA_TOP, end);
   return start;
 }
 
@@ -44,5 +51,5 @@ export function arenaAllocF32(count: usize): usize {
 
 /** Bytes reserved so far (for memory reports). */
 export function arenaUsed(): usize {
-  return arenaTop - ((__heap_base + 63) & ~(<usize>63));
+  return top() - ((__heap_base + 63) & ~(<usize>63));
 }

@@ -21,9 +21,9 @@ test('a product split over 2 and 3 threads equals the one-thread product bit for
   }
 });
 
-test('a layer solve gives the same weights with 1 and 2 threads', async () => {
-  const rand = seededRandom(9), draw = gaussian(rand);
-  const [p, n, m] = [600, 120, 40];
+/** A ReLU layer with a sparse teacher: `outputs = max(0, inputs * teacher)`. */
+function plantedLayer(seed: number, p: number, n: number, m: number) {
+  const rand = seededRandom(seed), draw = gaussian(rand);
   const inputs = fill(p * n, draw), teacher = fill(n * m, () => (rand() < 0.2 ? draw() : 0));
   const outputs = new Float32Array(p * m);
   for (let q = 0; q < p; q++) {
@@ -33,7 +33,11 @@ test('a layer solve gives the same weights with 1 and 2 threads', async () => {
       outputs[q * m + j] = Math.max(0, v);
     }
   }
-  const layer = { inputs, outputs, samples: p, inputSize: n, outputSize: m };
+  return { inputs, outputs, samples: p, inputSize: n, outputSize: m };
+}
+
+test('a layer solve gives the same weights with 1 and 2 threads', async () => {
+  const layer = plantedLayer(9, 600, 120, 40);
   const results = [];
   for (const threads of [1, 2]) {
     const solver = await LayerSolver.create({ threads });
@@ -46,6 +50,55 @@ test('a layer solve gives the same weights with 1 and 2 threads', async () => {
   assert.is(b.iterations, a.iterations);
   assert.equal(Array.from(b.weights), Array.from(a.weights));
   assert.is(b.l1, a.l1);
+});
+
+test('solveAsync runs in the worker: same weights as solve, and the calling thread stays free', async () => {
+  const layer = plantedLayer(9, 600, 120, 40);
+  for (const threads of [1, 2]) {
+    const solver = await LayerSolver.create({ threads, worker: true });
+    assert.ok(solver.inWorker, `threads ${threads}: a worker must start here (Node has worker_threads)`);
+    const here = solver.solve(layer, { epsilon: 0.1 });
+    let turns = 0;
+    const tick = setInterval(() => turns++, 0);
+    const there = await solver.solveAsync(layer, { epsilon: 0.1 });
+    clearInterval(tick);
+    assert.ok(turns > 0, `threads ${threads}: the event loop did not turn during solveAsync`);
+    assert.is(there.status, 'solved');
+    assert.is(there.iterations, here.iterations);
+    assert.equal(Array.from(there.weights), Array.from(here.weights));
+    await solver.close();
+  }
+});
+
+test('solveAsync calls on one solver queue up; two solvers solve side by side with the same answers', async () => {
+  const layers = [plantedLayer(21, 400, 64, 24), plantedLayer(22, 500, 80, 16), plantedLayer(23, 300, 40, 32)];
+  const reference = await LayerSolver.create({ threads: 1, worker: false });
+  assert.not.ok(reference.inWorker);
+  const want = layers.map((l) => reference.solve(l, { epsilon: 0.1 }));
+  const one = await LayerSolver.create({ threads: 1, worker: true });
+  const queued = await Promise.all(layers.map((l) => one.solveAsync(l, { epsilon: 0.1 })));
+  const other = await LayerSolver.create({ threads: 1, worker: true });
+  const [a, b, c] = await Promise.all([one.solveAsync(layers[0]!, { epsilon: 0.1 }), other.solveAsync(layers[1]!, { epsilon: 0.1 }), one.solveAsync(layers[2]!, { epsilon: 0.1 })]);
+  for (const [k, got] of [...queued.map((r, k) => [k, r] as const), [0, a], [1, b], [2, c]] as const) {
+    assert.equal(Array.from(got.weights), Array.from(want[k]!.weights), `layer ${k}`);
+  }
+  await Promise.all([one.close(), other.close(), reference.close()]);
+});
+
+test('a synchronous solve while an async one runs is refused, and closing mid-solve rejects the solve', async () => {
+  const layer = plantedLayer(9, 3000, 300, 120); // a solve of a second or more
+  const solver = await LayerSolver.create({ threads: 1, worker: true });
+  const running = solver.solveAsync(layer, { epsilon: 0.1 });
+  await new Promise((r) => setTimeout(r, 0)); // the queued solve starts
+  assert.throws(() => solver.solve(layer), /already solving a layer/);
+  const closed = solver.close();
+  try {
+    await running;
+    assert.unreachable('a solve whose solver was closed resolved');
+  } catch (err) {
+    assert.match((err as Error).message, /closed while it was solving/);
+  }
+  await closed;
 });
 
 test('threads must be a positive integer', async () => {

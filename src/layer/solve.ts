@@ -2,12 +2,15 @@
 import { CG_TOLERANCE, resolveSettings } from '../settings.ts';
 import { TrimStatus, type IterationRecord, type LayerInput, type TrimResult, type TrimSettings } from '../types.ts';
 import { TRACE_FIELDS } from '../wasm/abi.ts';
-import { WasmKernels, type KernelOptions, type PaddedProblem } from '../wasm/interface.ts';
+import { WasmKernels, type AdmmOutput, type AdmmParams, type KernelOptions, type PaddedProblem } from '../wasm/interface.ts';
 import { validateLayerInput } from './validate.ts';
 
 /** A reusable solver: compiles the wasm once, keeps its memory between layers. */
 export class LayerSolver {
   private constructor(private readonly kernels: WasmKernels) {}
+
+  /** The last queued solveAsync (settled or not). */
+  private queue: Promise<unknown> = Promise.resolve();
 
   static async create(options: KernelOptions = {}): Promise<LayerSolver> {
     return new LayerSolver(await WasmKernels.create(options));
@@ -33,60 +36,104 @@ export class LayerSolver {
     return this.kernels.memoryBytes;
   }
 
-  /** Solves one layer: the sparsest weights whose responses stay within epsilon. */
+  /**
+   * Solves one layer on the calling thread (thread 0 of the products): the sparsest weights whose
+   * responses stay within epsilon. Browsers cannot block their main thread: use solveAsync there.
+   */
   solve(input: LayerInput, partial: Partial<TrimSettings> = {}): TrimResult {
-    const started = performance.now();
-    const settings = resolveSettings(partial);
-    const rows = input.inputSize + (settings.bias ? 1 : 0);
-    validateLayerInput(input, rows);
-    const targetNorm = frobenius(input.outputs);
-    const epsilon = settings.epsilonMode === 'relative' ? settings.epsilon * targetNorm : settings.epsilon;
-    const out = this.kernels.solve(padProblem(input, settings.bias), {
-      epsilon,
-      relu: settings.activation === 'relu',
-      absTol: settings.absTol,
-      relTol: settings.relTol,
-      maxIterations: settings.maxIterations,
-      rho: settings.rho,
-      adaptiveRho: settings.adaptiveRho,
-      relaxation: settings.relaxation,
-      activeThreshold: settings.activeThreshold,
-      maxCgSteps: settings.maxCgSteps,
-      cgTol: CG_TOLERANCE,
-      ballTolerance: settings.ballTolerance,
-      inactiveTolerance: settings.inactiveTolerance,
-      targetNorm,
-      traceCapacity: settings.recordHistory ? settings.maxIterations : 0,
-    });
-    const { weights, bias } = unpad(out.weights, input.inputSize, input.outputSize, roundUp(input.outputSize, 8), settings.bias);
-    const maxInactive = out.maxInactive === -Infinity ? 0 : out.maxInactive;
-    return {
-      weights,
-      bias,
-      inputSize: input.inputSize,
-      outputSize: input.outputSize,
-      nnz: countNonzero(weights),
-      nnzBias: bias ? countNonzero(bias) : 0,
-      l1: sumAbs(weights) + (bias ? sumAbs(bias) : 0),
-      relativeError: targetNorm > 0 ? out.errorNorm / targetNorm : out.errorNorm,
-      relativeEpsilon: targetNorm > 0 ? epsilon / targetNorm : epsilon,
-      maxInactive,
-      maxInactiveRelative: out.targetMax > 0 ? maxInactive / out.targetMax : maxInactive,
-      status: out.status as TrimStatus,
-      iterations: out.iterations,
-      primalResidual: out.primalResidual,
-      dualResidual: out.dualResidual,
-      primalTolerance: out.primalTolerance,
-      dualTolerance: out.dualTolerance,
-      rho: out.rho,
-      cgSteps: out.cgSteps,
-      preconditionerResidual: out.inverseResidual,
-      workspaceBytes: out.workspaceBytes,
-      memoryBytes: out.memoryBytes,
-      seconds: (performance.now() - started) / 1000,
-      ...(out.trace ? { history: toHistory(out.trace) } : {}),
-    };
+    const job = prepare(input, partial);
+    return finish(job, this.kernels.solve(job.problem, job.params));
   }
+
+  /**
+   * Solves one layer in the solver's worker when it has one (threads > 1, or `worker: true`), so the
+   * calling thread stays free meanwhile; else as solve() does. Calls queue: one solve at a time per
+   * solver (make several solvers to solve layers side by side).
+   */
+  solveAsync(input: LayerInput, partial: Partial<TrimSettings> = {}): Promise<TrimResult> {
+    // solves queue up: the next starts when the previous one ends, failed or not
+    const run = this.queue.then(async () => {
+      const job = prepare(input, partial);
+      return finish(job, await this.kernels.solveAsync(job.problem, job.params));
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Whether solveAsync runs in a worker. */
+  get inWorker(): boolean {
+    return this.kernels.inWorker;
+  }
+}
+
+/** A validated layer program, laid out for the kernels. */
+interface PreparedSolve {
+  input: LayerInput;
+  settings: TrimSettings;
+  targetNorm: number;
+  epsilon: number;
+  problem: PaddedProblem;
+  params: AdmmParams;
+  started: number;
+}
+
+function prepare(input: LayerInput, partial: Partial<TrimSettings>): PreparedSolve {
+  const started = performance.now();
+  const settings = resolveSettings(partial);
+  const rows = input.inputSize + (settings.bias ? 1 : 0);
+  validateLayerInput(input, rows);
+  const targetNorm = frobenius(input.outputs);
+  const epsilon = settings.epsilonMode === 'relative' ? settings.epsilon * targetNorm : settings.epsilon;
+  const params: AdmmParams = {
+    epsilon,
+    relu: settings.activation === 'relu',
+    absTol: settings.absTol,
+    relTol: settings.relTol,
+    maxIterations: settings.maxIterations,
+    rho: settings.rho,
+    adaptiveRho: settings.adaptiveRho,
+    relaxation: settings.relaxation,
+    activeThreshold: settings.activeThreshold,
+    maxCgSteps: settings.maxCgSteps,
+    cgTol: CG_TOLERANCE,
+    ballTolerance: settings.ballTolerance,
+    inactiveTolerance: settings.inactiveTolerance,
+    targetNorm,
+    traceCapacity: settings.recordHistory ? settings.maxIterations : 0,
+  };
+  return { input, settings, targetNorm, epsilon, problem: padProblem(input, settings.bias), params, started };
+}
+
+function finish(job: PreparedSolve, out: AdmmOutput): TrimResult {
+  const { input, settings, targetNorm, epsilon } = job;
+  const { weights, bias } = unpad(out.weights, input.inputSize, input.outputSize, roundUp(input.outputSize, 8), settings.bias);
+  const maxInactive = out.maxInactive === -Infinity ? 0 : out.maxInactive;
+  return {
+    weights,
+    bias,
+    inputSize: input.inputSize,
+    outputSize: input.outputSize,
+    nnz: countNonzero(weights),
+    nnzBias: bias ? countNonzero(bias) : 0,
+    l1: sumAbs(weights) + (bias ? sumAbs(bias) : 0),
+    relativeError: targetNorm > 0 ? out.errorNorm / targetNorm : out.errorNorm,
+    relativeEpsilon: targetNorm > 0 ? epsilon / targetNorm : epsilon,
+    maxInactive,
+    maxInactiveRelative: out.targetMax > 0 ? maxInactive / out.targetMax : maxInactive,
+    status: out.status as TrimStatus,
+    iterations: out.iterations,
+    primalResidual: out.primalResidual,
+    dualResidual: out.dualResidual,
+    primalTolerance: out.primalTolerance,
+    dualTolerance: out.dualTolerance,
+    rho: out.rho,
+    cgSteps: out.cgSteps,
+    preconditionerResidual: out.inverseResidual,
+    workspaceBytes: out.workspaceBytes,
+    memoryBytes: out.memoryBytes,
+    seconds: (performance.now() - job.started) / 1000,
+    ...(out.trace ? { history: toHistory(out.trace) } : {}),
+  };
 }
 
 let shared: Promise<LayerSolver> | undefined;
@@ -94,7 +141,7 @@ let shared: Promise<LayerSolver> | undefined;
 /** One-shot form: solves one layer with a solver shared by all calls in this realm. */
 export async function trimLayer(input: LayerInput, settings: Partial<TrimSettings> = {}): Promise<TrimResult> {
   shared ??= LayerSolver.create();
-  return (await shared).solve(input, settings);
+  return (await shared).solveAsync(input, settings);
 }
 
 /** Lays the sample-major signals into zero-padded blocks: rows of W, outputs and samples to multiples of 8. */

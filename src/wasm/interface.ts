@@ -1,7 +1,7 @@
 // The only module that touches the wasm instance and its memory (hash-wasm's WASMInterface).
 // Everything else hands it typed records and gets typed records back; addresses stay in here.
 import { Param, TRACE_FIELDS, WASM_STATUS, type WasmExports } from './abi.ts';
-import { availableThreads, startThreads } from './pool.ts';
+import { availableThreads, startThreads, type ThreadedKernels } from './pool.ts';
 import { FLAVOURS, hasHostWasm, instantiate, pickFlavour, readBundledWasm, type KernelFlavour, type WasmBinary, type WasmSource } from './load.ts';
 
 /** A padded problem: rows, cols and samples are multiples of 8; padding stays zero. */
@@ -59,6 +59,11 @@ export interface KernelOptions {
   flavour?: KernelFlavour;
   /** Bytes or a loader, for hosts that load wasm their own way. */
   source?: WasmSource;
+  /**
+   * Run solves in a worker, so that solveAsync leaves the calling thread free (default: whenever
+   * threads > 1, which starts workers anyway). Needs what threads need; otherwise ignored.
+   */
+  worker?: boolean;
 }
 
 export class WasmKernels {
@@ -67,8 +72,11 @@ export class WasmKernels {
     readonly flavour: KernelFlavour,
     /** Threads sharing the products (1: this thread alone). */
     readonly threads = 1,
-    private readonly stop: () => Promise<void> = async () => {},
+    private readonly pool: ThreadedKernels | null = null,
   ) {}
+
+  /** A solve is running (the memory and the control block serve one solve at a time). */
+  private busy = false;
 
   static async create(options: KernelOptions = {}): Promise<WasmKernels> {
     const wanted = options.flavour ? [options.flavour] : FLAVOURS;
@@ -76,10 +84,11 @@ export class WasmKernels {
       throw new Error(`nettrim: threads must be an integer >= 1, got ${options.threads}`);
     }
     const threads = options.threads ?? (await availableThreads());
+    const worker = options.worker ?? threads > 1;
     // a host that loads wasm its own way (init, browser, workerd) gets exactly that build, one thread
-    if (threads > 1 && options.source === undefined && !hasHostWasm()) {
+    if ((threads > 1 || worker) && options.source === undefined && !hasHostWasm()) {
       const pool = await startThreads(threads, wanted);
-      if (pool) return new WasmKernels(pool.exports, pool.flavour, pool.threads, pool.close);
+      if (pool) return new WasmKernels(pool.exports, pool.flavour, pool.threads, pool);
     }
     const source = toLoader(options.source);
     const { flavour, bytes } = await pickFlavour(source, wanted);
@@ -88,7 +97,12 @@ export class WasmKernels {
 
   /** Stops the worker threads (a no-op with one thread); the kernels must not be used afterwards. */
   close(): Promise<void> {
-    return this.stop();
+    return this.pool ? this.pool.close() : Promise.resolve();
+  }
+
+  /** Whether solveAsync runs in a worker (else it runs on the calling thread). */
+  get inWorker(): boolean {
+    return this.pool !== null;
   }
 
   /** Bytes of linear memory now (it only grows). */
@@ -96,8 +110,42 @@ export class WasmKernels {
     return this.ex.memory.buffer.byteLength;
   }
 
-  /** Runs one layer program. */
+  /** Runs one layer program on the calling thread. */
   solve(problem: PaddedProblem, params: AdmmParams): AdmmOutput {
+    const layout = this.begin(problem, params);
+    try {
+      this.ex.admmSolve(layout.block);
+      return this.collect(layout, params);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Runs one layer program in the worker when there is one (the calling thread stays free), else here. */
+  async solveAsync(problem: PaddedProblem, params: AdmmParams): Promise<AdmmOutput> {
+    if (!this.pool) return this.solve(problem, params);
+    const layout = this.begin(problem, params);
+    try {
+      await this.pool.solveOnDriver(layout.block);
+      return this.collect(layout, params);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Reserves the solve's memory, writes the inputs and the parameter block. */
+  private begin(problem: PaddedProblem, params: AdmmParams): SolveLayout {
+    if (this.busy) throw new Error('nettrim: this solver is already solving a layer; one solve at a time per solver (create another for concurrent solves)');
+    this.busy = true;
+    try {
+      return this.write(problem, params);
+    } catch (err) {
+      this.busy = false;
+      throw err;
+    }
+  }
+
+  private write(problem: PaddedProblem, params: AdmmParams): SolveLayout {
     const ex = this.ex;
     ex.arenaReset();
     const block = this.alloc(Param.Count * 2);
@@ -125,14 +173,20 @@ export class WasmKernels {
     set(Param.TracePtr, trace); set(Param.TraceCapacity, traceCap);
     set(Param.BallTolerance, params.ballTolerance); set(Param.InactiveTolerance, params.inactiveTolerance);
     set(Param.TargetNorm, params.targetNorm);
-    ex.admmSolve(block);
+    return { block, w, trace, size: rows * cols };
+  }
+
+  /** Reads the outputs of a finished solve. */
+  private collect(layout: SolveLayout, params: AdmmParams): AdmmOutput {
+    const { block, w, trace, size } = layout;
+    const traceCap = params.traceCapacity;
     const out = this.f64(block, Param.Count); // memory may have grown: a fresh view
     const status = WASM_STATUS[out[Param.Status]];
     if (status === 'out-of-memory') {
       throw new Error(`nettrim: wasm memory could not grow to the ${out[Param.WorkspaceBytes]} bytes this layer needs`);
     }
     return {
-      weights: this.f32(w, rows * cols).slice(),
+      weights: this.f32(w, size).slice(),
       status,
       iterations: out[Param.Iterations],
       primalResidual: out[Param.PrimalResidual], dualResidual: out[Param.DualResidual],
@@ -163,6 +217,7 @@ export class WasmKernels {
   }
 
   private prepareProduct(a: Float32Array, b: Float32Array, rows: number, cols: number, depth: number) {
+    if (this.busy) throw new Error('nettrim: this solver is solving a layer; products must wait for it');
     if (rows % 4 !== 0 || cols % 8 !== 0) throw new Error(`nettrim: product needs rows % 4 == 0 and cols % 8 == 0, got ${rows} x ${cols}`);
     if (a.length !== rows * depth || b.length !== depth * cols) {
       throw new Error(`nettrim: product sizes: A has ${a.length} entries (want ${rows * depth}), B ${b.length} (want ${depth * cols})`);
@@ -192,6 +247,11 @@ export class WasmKernels {
   private f64(ptr: number, count: number): Float64Array {
     return new Float64Array(this.ex.memory.buffer, ptr, count);
   }
+}
+
+/** Where one solve's block, weights and trace sit in wasm memory. */
+interface SolveLayout {
+  block: number; w: number; trace: number; size: number;
 }
 
 function toLoader(source: WasmSource | undefined): (f: KernelFlavour) => Promise<WasmBinary> {
