@@ -87,6 +87,17 @@ test('a full run: table on stdout, the pruned model loads and runs, the report h
   assert.type(report.maxOutputChange, 'number');
   assert.is(report.total.weights, 192 + 48);
   assert.is(report.output, path('out.onnx'));
+  assert.ok(report.threads.total >= 1 && report.threads.lanes >= 1 && report.threads.lanes <= report.threads.total);
+});
+
+test('--threads 1 gives the same pruned model as the default threads, and says so', async () => {
+  const one = await prune([path('model.onnx'), '--calib', path('calib.npy'), '--out', path('one.onnx'), '--threads', '1', '--no-progress']);
+  assert.is(one.code, 0, one.stderr);
+  assert.match(one.stdout, /solved on 1 thread\n/);
+  const many = await prune([path('model.onnx'), '--calib', path('calib.npy'), '--out', path('many.onnx'), '--threads', '2', '--no-progress']);
+  assert.is(many.code, 0, many.stderr);
+  assert.match(many.stdout, /solved on 2 threads/);
+  assert.equal(readFileSync(path('one.onnx')), readFileSync(path('many.onnx')));
 });
 
 test('nettrim prune through src/cli/main.ts: exit code 0, the default output beside the model', () => {
@@ -130,6 +141,7 @@ const BAD: Array<[string, string[], RegExp]> = [
   ['a missing calibration file', [path('model.onnx'), '--calib', path('nope.npy')], /nope.npy/],
   ['--out over the model', [path('model.onnx'), '--calib', path('calib.npy'), '--out', path('model.onnx')], /refusing to write .*model.onnx: it is the same file as the input/],
   ['--epsilon and --sparsity together', [path('model.onnx'), '--calib', path('calib.npy'), '--epsilon', '0.1', '--sparsity', '0.5'], /--epsilon or --sparsity, not both/],
+  ['--threads 0', [path('model.onnx'), '--calib', path('calib.npy'), '--threads', '0'], /threads must be an integer >= 1, got 0/],
   ['an unknown calibration input name', [path('model.onnx'), '--calib', `image=${path('calib.npy')}`], /image=.*(no such|cannot|ENOENT|not)/i],
 ];
 

@@ -12,7 +12,7 @@ import { onnx } from '../src/onnx/proto.ts';
 import { mulberry32 } from '../src/onnx/sampling.ts';
 import { collectSignals } from '../src/onnx/signals.ts';
 import { countNonzero } from '../src/onnx/weights.ts';
-import { LayerSolver } from '../src/layer/solve.ts';
+import { SolverPool } from '../src/layer/pool.ts';
 import { pruneModel } from '../src/prune/index.ts';
 import { keepLargest } from '../src/prune/magnitude.ts';
 import { buildProgram, trainedProgram } from '../src/prune/programs.ts';
@@ -152,7 +152,7 @@ test('cascade: with V = W0^T Xhat + b0 and the gamma rule the trained weights ar
   const feeds = new Map([['x', calib]]);
   const settings = { ...DEFAULT_PRUNE_SETTINGS, scheme: 'cascade' as const };
   const trained = await collectSignals(model.bytes, 'mlp', layers, feeds, 300, { batchSize: 64, maxColumns: 4096, seed: 1 });
-  const ctx: PruneContext = { backend: onnxBackend(model), layers, feeds, samples: 300, settings, solver: await LayerSolver.create(), trained, progress: () => {} };
+  const ctx: PruneContext = { backend: onnxBackend(model), layers, feeds, samples: 300, settings, pool: await SolverPool.create(), trained, progress: () => {} };
   const solution = await solveCascade(ctx, 0.1, null);
   for (const layer of layers.slice(1)) {
     const step = await cascadeStep(ctx, trained[layer.index]!, solution.layers.slice(0, layer.index), 0.1);
@@ -182,10 +182,11 @@ test('cascade: with V = W0^T Xhat + b0 and the gamma rule the trained weights ar
     if (layer.activation === 'relu') assert.ok(worstInactive <= 1e-5, `${layer.name}: W0 violates V by ${worstInactive}`);
     // The l1 minimum over a set containing W0 cannot weigh more than W0 (up to solver tolerance).
     const program = buildProgram(step.signals, 0, step.y, step.slack, null);
-    const result = ctx.solver.solve(program.input, { epsilon: eps.absolute, epsilonMode: 'absolute', activation: layer.activation, bias: layer.bias !== null });
-    assert.ok(result.l1 <= l1w0 * 1.01, `${layer.name}: l1 ${result.l1} > trained ${l1w0}`);
-    assert.ok(result.relativeError <= result.relativeEpsilon * 1.02 + 1e-6);
+    const [result] = await ctx.pool.solveAll([{ input: program.input, settings: { epsilon: eps.absolute, epsilonMode: 'absolute', activation: layer.activation, bias: layer.bias !== null } }]);
+    assert.ok(result!.l1 <= l1w0 * 1.01, `${layer.name}: l1 ${result!.l1} > trained ${l1w0}`);
+    assert.ok(result!.relativeError <= result!.relativeEpsilon * 1.02 + 1e-6);
   }
+  await ctx.pool.close();
 });
 
 test('--sparsity: the search lands within one point of the target and reports its tries', async () => {

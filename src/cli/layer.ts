@@ -4,7 +4,7 @@ import { writeNpyFile, readNpyFile, type NpyArray } from '../io/npy.ts';
 import { assertNotInput } from '../io/atomic.ts';
 import { DEFAULT_SETTINGS } from '../settings.ts';
 import { STATUS_MESSAGES, type TrimResult, type TrimSettings } from '../types.ts';
-import { trimLayer } from '../layer/solve.ts';
+import { LayerSolver } from '../layer/solve.ts';
 
 interface LayerFlags {
   epsilon: number;
@@ -18,6 +18,7 @@ interface LayerFlags {
   relTol: number;
   absTol: number;
   rho: number;
+  threads?: number;
 }
 
 /** Adds the `layer` command to the program. */
@@ -38,6 +39,7 @@ export function registerLayerCommand(program: Command): void {
     .option('--rel-tol <t>', 'relative residual tolerance', nonNegative, DEFAULT_SETTINGS.relTol)
     .option('--abs-tol <t>', 'absolute residual tolerance', nonNegative, DEFAULT_SETTINGS.absTol)
     .option('--rho <r>', 'initial ADMM penalty', positive, DEFAULT_SETTINGS.rho)
+    .option('--threads <n>', 'threads for the products (default: the cores)', positiveInteger)
     .action(async (xPath: string, yPath: string, flags: LayerFlags) => {
       process.exitCode = await runLayer(xPath, yPath, flags);
     });
@@ -59,13 +61,14 @@ async function runLayer(xPath: string, yPath: string, flags: LayerFlags): Promis
     }
     slack = v.data;
   }
-  const result = await trimLayer(
+  const solver = await LayerSolver.create(flags.threads !== undefined ? { threads: flags.threads } : {});
+  const result = await solver.solveAsync(
     { inputs: x.data, outputs: y.data, samples: x.rows, inputSize: x.cols, outputSize: y.cols, slack },
     {
       epsilon: flags.epsilon, epsilonMode: flags.absolute ? 'absolute' : 'relative', activation: flags.activation,
       bias: flags.bias, maxIterations: flags.maxIterations, relTol: flags.relTol, absTol: flags.absTol, rho: flags.rho,
     },
-  );
+  ).finally(() => solver.close());
   const converged = result.status === 'solved' || result.status === 'solved-inaccurate';
   if (flags.out && result.status !== 'non-finite') {
     const rows = result.inputSize + (result.bias ? 1 : 0);

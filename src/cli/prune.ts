@@ -33,6 +33,7 @@ interface PruneFlags {
   batchSize: number;
   seed: number;
   maxIterations?: number;
+  threads?: number;
   refit: boolean;
   progress: boolean;
 }
@@ -57,6 +58,7 @@ export function registerPruneCommand(program: Command): void {
     .option('--batch-size <n>', 'samples per onnxruntime (or TensorFlow.js) call', integer('--batch-size'), d.batchSize)
     .option('--seed <n>', 'seed of the convolution position sampling', integer('--seed'), d.seed)
     .option('--max-iterations <n>', 'ADMM iteration cap per layer program', integer('--max-iterations'))
+    .option('--threads <n>', 'threads for the solves (default: the cores); independent layers run side by side when that is faster', integer('--threads'))
     .option('--refit', 'after pruning, refit the kept weights by least squares within the program\'s constraints (same nonzero counts; not Net-Trim\'s own program)', false)
     .option('--no-progress', 'no progress bars')
     .action(async (model: string, flags: PruneFlags) => {
@@ -141,6 +143,7 @@ function settingsOf(flags: PruneFlags): Partial<PruneSettings> {
     batchSize: flags.batchSize,
     seed: flags.seed,
     solver: flags.maxIterations !== undefined ? { maxIterations: flags.maxIterations } : {},
+    ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
   };
 }
 

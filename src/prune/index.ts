@@ -6,7 +6,7 @@ import { InputError } from '../onnx/errors.ts';
 import { batchSizeFor, checkFeeds, modelInputs, type Feeds, type ModelInput, type TensorData } from '../onnx/inputs.ts';
 import { parseModel, readModel, type OnnxModel } from '../onnx/model.ts';
 import { countNonzero } from '../onnx/weights.ts';
-import { LayerSolver } from '../layer/solve.ts';
+import { SolverPool } from '../layer/pool.ts';
 import type { ModelBackend, WeightValues } from './backend.ts';
 import { labelIndices, maxRelativeChange, topOneAccuracy } from './evaluate.ts';
 import { magnitudeValues } from './magnitude.ts';
@@ -75,20 +75,24 @@ export async function pruneNetwork<Written>(
     batchSize, maxColumns: s.maxColumns, seed: s.seed,
     onBatch: (done, total) => progress({ stage: 'signals', done, total, detail: 'trained network' }),
   });
-  const solver = await LayerSolver.create();
-  const ctx: PruneContext = { backend, layers, feeds, samples, settings: { ...s, batchSize }, solver, trained, progress };
+  const pool = await SolverPool.create(s.threads === null ? {} : { threads: s.threads });
+  const ctx: PruneContext = { backend, layers, feeds, samples, settings: { ...s, batchSize }, pool, trained, progress };
   const scheme = s.scheme === 'cascade' ? solveCascade : solveParallel;
   let solution: NetworkSolution;
   let search: SearchReport | null = null;
-  if (s.sparsity === null) {
-    solution = await scheme(ctx, s.epsilon, null);
-  } else {
-    const found = await searchSparsity((g, warm) => scheme(ctx, g, warm), {
-      target: s.sparsity, tolerance: s.sparsityTolerance, start: s.epsilon, maxTries: s.maxSearchTries, mixLayers: s.scheme === 'parallel',
-      onTry: (t, n) => progress({ stage: 'search', done: n, total: s.maxSearchTries, detail: `eps ${t.epsilon.toPrecision(3)}: removed ${(100 * t.removedFraction).toFixed(1)}%` }),
-    });
-    solution = found.solution;
-    search = found.report;
+  try {
+    if (s.sparsity === null) {
+      solution = await scheme(ctx, s.epsilon, null);
+    } else {
+      const found = await searchSparsity((g, warm) => scheme(ctx, g, warm), {
+        target: s.sparsity, tolerance: s.sparsityTolerance, start: s.epsilon, maxTries: s.maxSearchTries, mixLayers: s.scheme === 'parallel',
+        onTry: (t, n) => progress({ stage: 'search', done: n, total: s.maxSearchTries, detail: `eps ${t.epsilon.toPrecision(3)}: removed ${(100 * t.removedFraction).toFixed(1)}%` }),
+      });
+      solution = found.solution;
+      search = found.report;
+    }
+  } finally {
+    await pool.close();
   }
   // Parallel: the refit changes no nonzero count, so it runs once, on the chosen solution.
   // The cascade refits each layer as it goes (its later layers must see the refit ones).
@@ -109,7 +113,7 @@ export async function pruneNetwork<Written>(
   const report = buildReport({
     model: backend.source, settings: s, calibrationSamples: samples, solution,
     nnzBefore: layers.map((l) => countNonzero(backend.weightValues(l.weight))), skipped: [...skipped], search, maxOutputChange,
-    evaluation: evalReport, seconds: (performance.now() - started) / 1000,
+    evaluation: evalReport, seconds: (performance.now() - started) / 1000, threads: pool.threads,
   });
   return { model: backend.write(pruned), magnitudeModel: backend.write(magnitude), report };
 }

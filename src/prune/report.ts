@@ -18,6 +18,7 @@ export interface ReportParts {
   maxOutputChange: number;
   evaluation: EvalReport | null;
   seconds: number;
+  threads: number;
 }
 
 export function buildReport(parts: ReportParts): PruneReport {
@@ -64,6 +65,7 @@ export function buildReport(parts: ReportParts): PruneReport {
       removedFraction: 1 - nnzAfter / weights,
       seconds: parts.seconds,
     },
+    threads: { total: parts.threads, lanes: parts.solution.lanes },
     search: parts.search,
     maxOutputChange: parts.maxOutputChange,
     eval: parts.evaluation,
@@ -88,6 +90,8 @@ export function formatReport(report: PruneReport): string {
   table.push(['total', '', `${t.weights} weights`, '', '', percent(t.keptFraction), '', '', '', '', `${t.seconds.toFixed(1)} s`]);
   const lines = [table.toString()];
   lines.push(`removed ${percent(t.removedFraction)} of ${t.weights} weights (${t.nnzBefore} -> ${t.nnzAfter} nonzero), ${report.scheme} scheme, epsilon ${report.epsilon.toPrecision(3)}`);
+  const { total, lanes } = report.threads;
+  lines.push(`solved on ${total} thread${total > 1 ? 's' : ''}${lanes > 1 ? `, ${lanes} programs at a time` : ''}`);
   if (report.search) {
     const s = report.search;
     const how = s.mixed ? ', layers combined from several tries' : '';

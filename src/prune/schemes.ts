@@ -4,23 +4,24 @@
 // trained one; V = W0^T Xhat + b0 (the trained layer on Xhat, which the runtime computes for us)
 // and epsilon = sqrt(gamma) ||(W0^T Xhat + b0 - Y)_Omega||_F, so the trained weights stay feasible.
 import type { Feeds } from '../onnx/inputs.ts';
-import type { LayerSolver } from '../layer/solve.ts';
+import type { LayerJob, SolverPool } from '../layer/pool.ts';
 import type { LayerSignals, ModelBackend, ModelLayer, WeightValues } from './backend.ts';
 import { countNonzero } from '../onnx/weights.ts';
 import { DEFAULT_SETTINGS } from '../settings.ts';
 import type { TrimResult } from '../types.ts';
-import { buildProgram, storeResult, targets, type LayerSolution } from './programs.ts';
+import { buildProgram, storeResult, targets, type LayerSolution, type Program } from './programs.ts';
 import { refitProgram } from './refit.ts';
 import type { ProgressEvent, PruneSettings } from './types.ts';
 
-/** What every scheme needs: the model's backend, its layers, the trained network's signals, a solver. */
+/** What every scheme needs: the model's backend, its layers, the trained network's signals, solvers. */
 export interface PruneContext {
   backend: ModelBackend;
   layers: readonly ModelLayer[];
   feeds: Feeds;
   samples: number;
   settings: PruneSettings;
-  solver: LayerSolver;
+  /** Solves independent programs side by side (layers of the parallel scheme, groups of a conv). */
+  pool: SolverPool;
   /** Signals of the trained network, one per layer (same columns as any later pass). */
   trained: LayerSignals[];
   progress: (event: ProgressEvent) => void;
@@ -31,18 +32,19 @@ export interface NetworkSolution {
   epsilon: number;
   layers: LayerSolution[];
   seconds: number;
+  /** The most programs the pool solved side by side. */
+  lanes: number;
 }
 
 /** Parallel scheme at relative gain g; `warm` (a solution at another g) starts every program. */
 export async function solveParallel(ctx: PruneContext, g: number, warm: NetworkSolution | null): Promise<NetworkSolution> {
   const started = performance.now();
   const counter = programCounter();
-  const layers: LayerSolution[] = [];
-  for (const s of ctx.trained) {
-    const y = targets(s.layer, s.outputs);
-    layers.push(await solveLayer(ctx, s, y, null, () => ({ relative: g }), warm?.layers[s.layer.index] ?? null, counter));
-  }
-  return { epsilon: g, layers, seconds: (performance.now() - started) / 1000 };
+  // every program of every layer is independent here: the pool solves them side by side
+  const pending = ctx.trained.map((s) =>
+    layerPrograms(ctx, s, targets(s.layer, s.outputs), null, () => ({ relative: g }), warm?.layers[s.layer.index] ?? null));
+  const layers = await solveLayers(ctx, pending, counter);
+  return { epsilon: g, layers, seconds: (performance.now() - started) / 1000, lanes: ctx.pool.lastPlan?.lanes ?? 1 };
 }
 
 /** Cascade scheme at relative gain g (first layers) and ctx.settings.gamma (the others). */
@@ -50,14 +52,16 @@ export async function solveCascade(ctx: PruneContext, g: number, warm: NetworkSo
   const started = performance.now();
   const counter = programCounter();
   const layers: LayerSolution[] = [];
+  let lanes = 1;
   for (const trained of ctx.trained) {
     const step = await cascadeStep(ctx, trained, layers, g);
     const prior = warm?.layers[trained.layer.index] ?? null;
-    const solved = await solveLayer(ctx, step.signals, step.y, step.slack, step.epsilon, prior, counter);
+    const [solved] = await solveLayers(ctx, [layerPrograms(ctx, step.signals, step.y, step.slack, step.epsilon, prior)], counter);
+    lanes = Math.max(lanes, ctx.pool.lastPlan?.lanes ?? 1);
     // The refit changes what the next layers see, so it happens here, before their Xhat is taken.
-    layers.push(ctx.settings.refit ? refitLayer(ctx, step.signals, step.y, step.slack, solved) : solved);
+    layers.push(ctx.settings.refit ? refitLayer(ctx, step.signals, step.y, step.slack, solved!) : solved!);
   }
-  return { epsilon: g, layers, seconds: (performance.now() - started) / 1000 };
+  return { epsilon: g, layers, seconds: (performance.now() - started) / 1000, lanes };
 }
 
 /**
@@ -159,38 +163,66 @@ export function solvedValues(solved: readonly LayerSolution[]): WeightValues {
 /** A layer program's epsilon: relative to its ||Y||_F, or absolute. */
 export type Epsilon = { relative: number } | { absolute: number };
 
-/** Solves every group of one layer and writes the results into copies of the stored tensors. */
-async function solveLayer(
+/** One layer's programs (one per group), ready for the pool, and where their results go. */
+interface LayerPrograms {
+  signals: LayerSignals;
+  programs: Program[];
+  epsilons: Epsilon[];
+  jobs: LayerJob[];
+}
+
+/** Builds the programs of every group of one layer (warm-started from `warm` when given). */
+function layerPrograms(
   ctx: PruneContext, s: LayerSignals, y: Float32Array, slack: Float32Array | null,
-  epsilonOf: (group: number) => Epsilon, warm: LayerSolution | null, counter: () => number,
-): Promise<LayerSolution> {
-  const started = performance.now();
+  epsilonOf: (group: number) => Epsilon, warm: LayerSolution | null,
+): LayerPrograms {
   const layer = s.layer;
-  const weight = ctx.backend.weightValues(layer.weight);
-  const bias = layer.bias ? ctx.backend.weightValues(layer.bias) : null;
-  const solution: LayerSolution = {
-    layer, weight, bias, results: [], programs: [], columns: s.columns, epsilons: [], targetNorms: [], refit: null, seconds: 0,
-  };
-  const total = ctx.layers.reduce((n, l) => n + l.groups, 0);
+  const out: LayerPrograms = { signals: s, programs: [], epsilons: [], jobs: [] };
   for (let group = 0; group < layer.groups; group++) {
     const program = buildProgram(s, group, y, slack, warm?.programs[group] ?? null);
     const eps = epsilonOf(group);
-    const result = ctx.solver.solve(program.input, {
-      ...ctx.settings.solver,
-      epsilon: 'absolute' in eps ? eps.absolute : eps.relative,
-      epsilonMode: 'absolute' in eps ? 'absolute' : 'relative',
-      activation: layer.activation,
-      bias: layer.bias !== null,
+    out.programs.push(program);
+    out.epsilons.push(eps);
+    out.jobs.push({
+      input: program.input,
+      settings: {
+        ...ctx.settings.solver,
+        epsilon: 'absolute' in eps ? eps.absolute : eps.relative,
+        epsilonMode: 'absolute' in eps ? 'absolute' : 'relative',
+        activation: layer.activation,
+        bias: layer.bias !== null,
+      },
     });
-    solution.results.push(result);
-    solution.programs.push(storeResult(layer, group, program, result, weight, bias));
-    solution.epsilons.push('absolute' in eps ? eps.absolute : eps.relative * program.targetNorm);
-    solution.targetNorms.push(program.targetNorm);
-    ctx.progress({ stage: 'solve', done: counter(), total, detail: layer.name });
-    await new Promise((resolve) => setImmediate(resolve)); // let progress bars draw between solves
   }
-  solution.seconds = (performance.now() - started) / 1000;
-  return solution;
+  return out;
+}
+
+/** Solves the programs of these layers in one pool run and writes the results into copies of the stored tensors. */
+async function solveLayers(ctx: PruneContext, pending: readonly LayerPrograms[], counter: () => number): Promise<LayerSolution[]> {
+  const total = ctx.layers.reduce((n, l) => n + l.groups, 0);
+  const owner = pending.flatMap((p) => p.jobs.map(() => p.signals.layer.name));
+  const results = await ctx.pool.solveAll(pending.flatMap((p) => p.jobs), (index) => {
+    ctx.progress({ stage: 'solve', done: counter(), total, detail: owner[index]! });
+  });
+  let next = 0;
+  return pending.map((p) => {
+    const layer = p.signals.layer;
+    const weight = ctx.backend.weightValues(layer.weight);
+    const bias = layer.bias ? ctx.backend.weightValues(layer.bias) : null;
+    const solution: LayerSolution = {
+      layer, weight, bias, results: [], programs: [], columns: p.signals.columns, epsilons: [], targetNorms: [], refit: null, seconds: 0,
+    };
+    p.programs.forEach((program, group) => {
+      const result = results[next++]!;
+      const eps = p.epsilons[group]!;
+      solution.results.push(result);
+      solution.programs.push(storeResult(layer, group, program, result, weight, bias));
+      solution.epsilons.push('absolute' in eps ? eps.absolute : eps.relative * program.targetNorm);
+      solution.targetNorms.push(program.targetNorm);
+      solution.seconds += result.seconds;
+    });
+    return solution;
+  });
 }
 
 /** ||(Zhat - Y)_Omega||_F for one group: Omega = {Y > 0} for ReLU layers, every entry for linear ones. */

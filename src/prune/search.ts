@@ -120,7 +120,8 @@ function mixTries(tries: readonly Try[], target: number, tolerance: number): Try
   }
   const g = Math.max(...chosen.map((t) => t.g));
   const seconds = tries.reduce((n, t) => n + t.solution.seconds, 0);
-  return { g, removed, solution: { epsilon: g, layers, seconds } };
+  const lanes = Math.max(...tries.map((t) => t.solution.lanes));
+  return { g, removed, solution: { epsilon: g, layers, seconds, lanes } };
 }
 
 interface Try {

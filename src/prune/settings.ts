@@ -20,6 +20,7 @@ export function resolvePruneSettings(partial: Partial<PruneSettings> = {}): Prun
   integer('maxColumns', s.maxColumns, 1);
   integer('batchSize', s.batchSize, 1);
   integer('seed', s.seed, 0);
+  if (s.threads !== null) integer('threads', s.threads, 1);
   return s;
 }
 

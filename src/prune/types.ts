@@ -33,6 +33,11 @@ export interface PruneSettings {
   refit: boolean;
   /** Passed to every layer solve; epsilon, epsilonMode, activation and bias are set per layer. */
   solver: Partial<TrimSettings>;
+  /**
+   * Threads for the solves (null: the host's cores). Independent programs (the parallel scheme's
+   * layers, a grouped conv's groups) run side by side when that is predicted faster (layer/lanes.ts).
+   */
+  threads: number | null;
 }
 
 export const DEFAULT_PRUNE_SETTINGS: Readonly<PruneSettings> = Object.freeze({
@@ -47,6 +52,7 @@ export const DEFAULT_PRUNE_SETTINGS: Readonly<PruneSettings> = Object.freeze({
   seed: 1,
   refit: false, // Net-Trim's own solution unless asked (refit.ts)
   solver: Object.freeze({}),
+  threads: null,
 });
 
 /** What happened to one layer. Sizes are per program; a grouped conv solves `groups` programs. */
@@ -126,6 +132,8 @@ export interface PruneReport {
   layers: LayerReport[];
   skipped: SkippedReport[];
   total: { weights: number; nnzBefore: number; nnzAfter: number; keptFraction: number; removedFraction: number; seconds: number };
+  /** Threads the solves used, and the most programs solved side by side (layer/lanes.ts). */
+  threads: { total: number; lanes: number };
   search: SearchReport | null;
   /** Largest relative change of the model's outputs over the calibration samples. */
   maxOutputChange: number;
