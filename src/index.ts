@@ -1,5 +1,7 @@
 // Public API of nettrim.
 export { trimLayer, LayerSolver } from './layer/solve.ts';
+export { SolverPool, type LayerJob, type PoolOptions } from './layer/pool.ts';
+export { planLanes, type LanePlan, type ProgramShape } from './layer/lanes.ts';
 export { DEFAULT_SETTINGS, resolveSettings } from './settings.ts';
 export { TrimStatus, STATUS_MESSAGES } from './types.ts';
 export type { TrimSettings, TrimResult, LayerInput, Activation, EpsilonMode, IterationRecord } from './types.ts';

@@ -5,6 +5,7 @@
 // must print what the docs say. A runtime that is not installed fails, naming the install step; none
 // is skipped.
 import { rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RUNTIMES, runRuntime, runSnippet, type RuntimeName, type RuntimeRun } from '../scripts/runtimes/runners.ts';
@@ -42,6 +43,15 @@ for (const name of RUNTIMES) {
     const r = ran(name);
     assert.equal(r.report.problems, [], `${name} (${r.version}, ${r.report.flavour} build): ${r.report.problems.join('; ')}`);
     assert.is(r.report.nnz, r.report.pattern.length);
+  });
+}
+
+for (const name of RUNTIMES) {
+  // workerd has no workers; the others start one per core (Chromium: the page is cross-origin isolated)
+  const want = name === 'workerd' ? 1 : availableParallelism();
+  test(`${name}: a default solver gets ${want === 1 ? 'one thread' : `${want} threads`}, and solve() on the caller's thread agrees`, () => {
+    const r = ran(name);
+    assert.is(r.report.threads, want, `${name}: ${r.report.threads} threads`);
   });
 }
 

@@ -113,6 +113,7 @@ function parseJson(name: RuntimeName, output: string): Record<string, unknown> {
 // ---- Chromium ---------------------------------------------------------------------------------------
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ISOLATION = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
 // Headless as root on a machine without a network: no sandbox, no GPU, and nothing that phones home.
 const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
@@ -144,11 +145,12 @@ async function runChromium(s: Staged, entry: string): Promise<{ version: string;
     }
     const file = path === '/' ? join(web, 'index.html')
       : path === '/bundle.js' ? join(web, 'bundle.js')
-        : /^\/build\/nettrim\.\w+\.wasm$/.test(path) ? join(s.packageDir, path) : null;
+        : /^\/build\/nettrim\.[\w-]+\.wasm$/.test(path) ? join(s.packageDir, path) : null;
     const body = file ? await readFile(file).catch(() => null) : null;
     if (!body) { missing.push(path); res.writeHead(404).end(); return; }
     const type = file!.endsWith('.wasm') ? 'application/wasm' : file!.endsWith('.js') ? 'text/javascript' : 'text/html';
-    res.writeHead(200, { 'content-type': type }).end(body);
+    // cross-origin isolation: the page may then share wasm memory with Web Workers (threads)
+    res.writeHead(200, { 'content-type': type, ...ISOLATION }).end(body);
   });
   const port = await listen(server);
   const profile = await mkdtemp(join(tmpdir(), 'nettrim-chromium-'));

@@ -26,8 +26,8 @@ export interface Snippet { code: string; prints: string }
 
 /** Builds the scratch project in a new temporary folder (the caller removes it). */
 export async function stagePackage(): Promise<Staged> {
-  const wasm = (await readdir(join(ROOT, 'build')).catch(() => [])).filter((f) => /^nettrim\.\w+\.wasm$/.test(f));
-  for (const f of ['relaxed', 'simd', 'scalar']) {
+  const wasm = (await readdir(join(ROOT, 'build')).catch(() => [])).filter((f) => /^nettrim\.[\w-]+\.wasm$/.test(f));
+  for (const f of ['relaxed', 'simd', 'scalar', 'relaxed-threads', 'simd-threads']) {
     if (!wasm.includes(`nettrim.${f}.wasm`)) throw new Error(`build/nettrim.${f}.wasm is missing: run \`npm run build:wasm\``);
   }
   const dir = await mkdtemp(join(tmpdir(), 'nettrim-runtimes-'));

@@ -38,7 +38,8 @@ export class LayerSolver {
 
   /**
    * Solves one layer on the calling thread (thread 0 of the products): the sparsest weights whose
-   * responses stay within epsilon. Browsers cannot block their main thread: use solveAsync there.
+   * responses stay within epsilon. A thread that may not block (a browser's main thread) cannot wait
+   * for workers, so there it computes alone: use solveAsync (or trimLayer) to use every thread.
    */
   solve(input: LayerInput, partial: Partial<TrimSettings> = {}): TrimResult {
     const job = prepare(input, partial);

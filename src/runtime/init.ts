@@ -26,7 +26,8 @@ export async function init(
   const loader = await toLoader(await source, flavour);
   const picked = await pickFlavour(loader);
   const module = await compile(picked.bytes, picked.flavour);
-  setHostWasm(async (f) => (f === picked.flavour ? module : loader(f)));
+  // threaded builds are not init()'s to give: solvers it serves run on one thread
+  setHostWasm(async (name) => (name === picked.flavour ? module : isFlavour(name) ? loader(name) : NONE));
   return picked.flavour;
 }
 
@@ -45,6 +46,10 @@ async function toLoader(source: InitSource, flavour: KernelFlavour): Promise<(f:
     return async (f) => map[f] ?? NONE;
   }
   throw new Error(`nettrim: init: want wasm bytes, a WebAssembly.Module, a Response, a map of flavours or a loader; got ${String(source)}`);
+}
+
+function isFlavour(name: string): name is KernelFlavour {
+  return (FLAVOURS as readonly string[]).includes(name);
 }
 
 function isBuild(v: unknown): v is WasmBinary {

@@ -2,7 +2,7 @@
 // Everything else hands it typed records and gets typed records back; addresses stay in here.
 import { Param, TRACE_FIELDS, WASM_STATUS, type WasmExports } from './abi.ts';
 import { availableThreads, startThreads, type ThreadedKernels } from './pool.ts';
-import { FLAVOURS, hasHostWasm, instantiate, pickFlavour, readBundledWasm, type KernelFlavour, type WasmBinary, type WasmSource } from './load.ts';
+import { FLAVOURS, instantiate, pickFlavour, readBundledWasm, type KernelFlavour, type WasmBinary, type WasmSource } from './load.ts';
 
 /** A padded problem: rows, cols and samples are multiples of 8; padding stays zero. */
 export interface PaddedProblem {
@@ -85,8 +85,9 @@ export class WasmKernels {
     }
     const threads = options.threads ?? (await availableThreads());
     const worker = options.worker ?? threads > 1;
-    // a host that loads wasm its own way (init, browser, workerd) gets exactly that build, one thread
-    if ((threads > 1 || worker) && options.source === undefined && !hasHostWasm()) {
+    // an explicit `source` gets exactly that build, on one thread; a host's own loader (setHostWasm)
+    // is asked for the threaded builds too
+    if ((threads > 1 || worker) && options.source === undefined) {
       const pool = await startThreads(threads, wanted);
       if (pool) return new WasmKernels(pool.exports, pool.flavour, pool.threads, pool);
     }
@@ -113,10 +114,14 @@ export class WasmKernels {
   /** Runs one layer program on the calling thread. */
   solve(problem: PaddedProblem, params: AdmmParams): AdmmOutput {
     const layout = this.begin(problem, params);
+    // thread 0 waits for the workers; a thread that may not block (a browser's main thread) computes alone
+    const alone = this.threads > 1 && !canBlock();
     try {
+      if (alone) this.ex.setThreads!(1);
       this.ex.admmSolve(layout.block);
       return this.collect(layout, params);
     } finally {
+      if (alone) this.ex.setThreads!(this.threads);
       this.busy = false;
     }
   }
@@ -247,6 +252,21 @@ export class WasmKernels {
   private f64(ptr: number, count: number): Float64Array {
     return new Float64Array(this.ex.memory.buffer, ptr, count);
   }
+}
+
+let blocking: boolean | undefined;
+
+/** Whether this thread may wait on shared memory (Atomics.wait): not a browser's main thread. */
+function canBlock(): boolean {
+  if (blocking === undefined) {
+    try {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+      blocking = true;
+    } catch {
+      blocking = false;
+    }
+  }
+  return blocking;
 }
 
 /** Where one solve's block, weights and trace sit in wasm memory. */

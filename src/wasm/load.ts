@@ -8,6 +8,8 @@ import type { WasmExports } from './abi.ts';
 
 export type KernelFlavour = 'relaxed' | 'simd' | 'scalar';
 export const FLAVOURS: readonly KernelFlavour[] = ['relaxed', 'simd', 'scalar'];
+/** A build's name: a flavour, or the shared-memory build of one (src/wasm/pool.ts). */
+export type BuildName = KernelFlavour | 'simd-threads' | 'relaxed-threads';
 
 /** One build: its bytes, or a module the host already compiled (workerd compiles no bytes). */
 export type WasmBinary = BufferSource | WebAssembly.Module;
@@ -15,19 +17,15 @@ export type WasmBinary = BufferSource | WebAssembly.Module;
 /** Where the host gets wasm builds from: a map of flavour to build, or a loader function. */
 export type WasmSource = Partial<Record<KernelFlavour, WasmBinary>> | ((f: KernelFlavour) => Promise<WasmBinary>);
 
-let hostWasm: ((f: KernelFlavour) => Promise<WasmBinary>) | undefined;
+let hostWasm: ((name: BuildName) => Promise<WasmBinary>) | undefined;
 
 /**
  * Sets where solvers created from now on get their builds when given no `source` (init() and the
- * browser and workerd entries call it); undefined goes back to reading the package's files.
+ * browser and workerd entries call it); undefined goes back to reading the package's files. A host
+ * that has no threaded builds answers their names with anything that fails validation.
  */
-export function setHostWasm(loader: ((f: KernelFlavour) => Promise<WasmBinary>) | undefined): void {
+export function setHostWasm(loader: ((name: BuildName) => Promise<WasmBinary>) | undefined): void {
   hostWasm = loader;
-}
-
-/** Whether a host source is set (then the package's own files, threaded builds included, are not read). */
-export function hasHostWasm(): boolean {
-  return hostWasm !== undefined;
 }
 
 /**
@@ -37,6 +35,12 @@ export function hasHostWasm(): boolean {
 export async function readBundledWasm(flavour: KernelFlavour): Promise<WasmBinary> {
   if (hostWasm) return hostWasm(flavour);
   return readPackageBuild(flavour);
+}
+
+/** The shared-memory build of a flavour: from the host's source when one was set, else the package's file. */
+export async function readThreadedBuild(flavour: 'simd' | 'relaxed'): Promise<WasmBinary> {
+  const name = `${flavour}-threads` as const;
+  return hostWasm ? hostWasm(name) : readPackageBuild(name);
 }
 
 /** build/nettrim.<name>.wasm of the package, read with node:fs (`name` is a flavour, or e.g. 'simd-threads'). */

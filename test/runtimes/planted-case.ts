@@ -15,7 +15,14 @@ export interface PlantedApi {
     weights: Float32Array; bias: Float32Array | null; nnz: number; l1: number; status: string;
     iterations: number; relativeError: number;
   }>;
-  LayerSolver: { create(): Promise<{ flavour: string }> };
+  LayerSolver: {
+    create(): Promise<{
+      flavour: string; threads: number;
+      solve(input: { inputs: Float32Array; outputs: Float32Array; samples: number; inputSize: number; outputSize: number },
+        settings: Record<string, unknown>): { weights: Float32Array };
+      close(): Promise<void>;
+    }>;
+  };
 }
 
 /** What a runtime reports; the test compares these across runtimes. */
@@ -25,6 +32,8 @@ export interface PlantedReport {
   inputHash: string;
   /** The wasm build that runs by default here (relaxed, simd or scalar). */
   flavour: string;
+  /** Threads a default solver gets here (workers over shared memory where the host allows them). */
+  threads: number;
   status: string;
   iterations: number;
   relativeError: number;
@@ -44,6 +53,7 @@ export interface PlantedReport {
 export const PLANTED = { inputSize: 60, outputSize: 6, perNeuron: 3, seed: 11 } as const;
 /** Values within this relative distance of the planted ones count as recovered. */
 export const VALUE_TOLERANCE = 1e-3;
+const SETTINGS = { epsilon: 0, activation: 'linear', bias: false, relTol: 1e-5, maxIterations: 5000 };
 
 /** Builds the planted layer, solves it with `api` and checks what came back. */
 export async function runPlantedCase(api: PlantedApi): Promise<PlantedReport> {
@@ -53,14 +63,20 @@ export async function runPlantedCase(api: PlantedApi): Promise<PlantedReport> {
   const started = performance.now();
   const r = await api.trimLayer(
     { inputs: x, outputs: y, samples, inputSize: n, outputSize: m },
-    { epsilon: 0, activation: 'linear', bias: false, relTol: 1e-5, maxIterations: 5000 },
+    SETTINGS,
   );
   const seconds = (performance.now() - started) / 1000;
+  // the same program solved synchronously on this thread (a browser's main thread computes alone)
+  const solver = await api.LayerSolver.create();
+  const again = solver.solve({ inputs: x, outputs: y, samples, inputSize: n, outputSize: m }, SETTINGS);
+  await solver.close();
   const pattern: number[] = [], values: number[] = [];
   r.weights.forEach((v, i) => { if (v !== 0) { pattern.push(i); values.push(v); } });
   const problems: string[] = [];
   if (r.status !== 'solved') problems.push(`status ${r.status} after ${r.iterations} iterations`);
   if (r.bias !== null) problems.push('a bias came back with bias off');
+  const moved = r.weights.findIndex((v, i) => v !== again.weights[i]);
+  if (moved >= 0) problems.push(`solve() on this thread differs from trimLayer at weight ${moved}: ${again.weights[moved]} vs ${r.weights[moved]}`);
   let maxRelativeError = 0;
   for (let i = 0; i < w.length; i++) {
     const where = `row ${Math.floor(i / m)}, neuron ${i % m}`;
@@ -75,7 +91,7 @@ export async function runPlantedCase(api: PlantedApi): Promise<PlantedReport> {
   return {
     problem: { inputSize: n, outputSize: m, perNeuron: s, samples, seed },
     inputHash: fnv1a(x, y),
-    flavour: (await api.LayerSolver.create()).flavour,
+    flavour: solver.flavour, threads: solver.threads,
     status: r.status, iterations: r.iterations, relativeError: r.relativeError,
     nnz: r.nnz, l1: r.l1, pattern, values, maxRelativeError, problems: problems.slice(0, 20), seconds,
   };
