@@ -2,6 +2,7 @@
 // product kernel alone (no factorisation): Z <- Z + Z (I - A Z). It serves as the preconditioner of
 // the conjugate-gradient W3 solves: with it one or two CG steps per ADMM step suffice.
 import { gemm } from './gemm';
+import { gemmSymmetric } from './symmetric';
 import { getF, setF } from './memory';
 
 // Stop when ||I - A Z||_F reaches this; f32 rounding bounds what more iterations could give.
@@ -35,7 +36,9 @@ function iterate(a: usize, z: usize, e: usize, t: usize, n: i32, scale: f32): f3
   for (let i = 0; i < n; i++) setF(z, <usize>i * (n + 1), 1 / scale);
   let best: f32 = Infinity;
   for (let k = 0; k < MAX_ITERATIONS; k++) {
-    // E = I - A Z
+    // E = I - A Z, in full: A Z is symmetric only while Z commutes with A, and the part of Z that
+    // rounding moves off that is what this product lets the iteration correct (mirroring an upper
+    // half instead makes the residual blow up once it nears the f32 floor)
     gemm(e, n, a, n, 1, z, n, n, n, n, false);
     let norm: f64 = 0;
     for (let i = 0; i < n; i++) {
@@ -51,8 +54,8 @@ function iterate(a: usize, z: usize, e: usize, t: usize, n: i32, scale: f32): f3
     // rounding makes the residual stall, then grow: stop at its floor
     if (res < TARGET || res > best * 0.9 && res < 1) return res;
     best = min(best, res);
-    // Z = Z + Z E
-    gemm(t, n, z, n, 1, e, n, n, n, n, false);
+    // Z = Z + Z E = 2 Z - Z A Z: symmetric for any symmetric Z, so half of it is computed
+    gemmSymmetric(t, z, n, 1, e, n, n, n);
     for (let idx: usize = 0; idx < count; idx++) setF(z, idx, getF(z, idx) + getF(t, idx));
   }
   return best;

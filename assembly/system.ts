@@ -11,7 +11,10 @@ import { gemm } from './gemm';
 import { arenaAllocF32, getF, setF } from './memory';
 import { cgReserve, cgSolve } from './cg';
 import { newtonSchulzInverse } from './inverse';
-import { hsum } from './simd';
+import { gemmSymmetric, gemmUpper, mirrorUpper } from './symmetric';
+
+// Columns of X per pass of the wide Gram matrix (the transposed block must fit the p x p scratch).
+const GRAM_DEPTH: i32 = 256;
 
 let tall = true;
 let size: i32 = 0; // order of the system: N (tall) or P (wide)
@@ -40,8 +43,8 @@ export function systemScratchCount(): usize {
  * one-time work; they are zeroed afterwards.
  */
 export function systemSetup(x: usize, n: i32, p: i32, scratchA: usize, scratchB: usize): f32 {
-  if (tall) gemm(sys, n, x, 1, n, x, n, n, n, p, false); // X^T X
-  else rowGram(sys, x, p, n); // X X^T
+  if (tall) gemmSymmetric(sys, x, 1, n, x, n, n, p); // X^T X
+  else rowGram(sys, x, p, n, scratchA); // X X^T
   for (let i = 0; i < size; i++) setF(sys, <usize>i * (size + 1), getF(sys, <usize>i * (size + 1)) + 1);
   const res = newtonSchulzInverse(sys, sysInv, scratchA, scratchB, size);
   const bytes = (<usize>size * size) << 2;
@@ -89,28 +92,22 @@ export function gramMax(x: usize, n: i32, p: i32): f32 {
   return best;
 }
 
-/** K = X X^T for sample-major X (p x n): dot products of rows, the lower half mirrored. */
-function rowGram(k: usize, x: usize, p: i32, n: i32): void {
-  for (let i = 0; i < p; i++) {
-    for (let j = 0; j <= i; j++) {
-      const d = rowDot(x + ((<usize>i * n) << 2), x + ((<usize>j * n) << 2), n);
-      setF(k, <usize>i * p + j, d);
-      setF(k, <usize>j * p + i, d);
+/**
+ * K = X X^T for sample-major X (p x n) with the product kernel: X's columns are taken KC at a time,
+ * transposed into `scratch` (p x p floats, so KC <= p) to serve as B, and accumulated into K's
+ * upper block triangle; then mirrored.
+ */
+function rowGram(k: usize, x: usize, p: i32, n: i32, scratch: usize): void {
+  const kc = min(GRAM_DEPTH, p);
+  for (let k0 = 0; k0 < n; k0 += kc) {
+    const depth = min(kc, n - k0);
+    for (let i = 0; i < p; i++) {
+      const row = x + ((<usize>i * n + k0) << 2);
+      for (let d = 0; d < depth; d++) store<f32>(scratch + ((<usize>d * p + i) << 2), load<f32>(row + (<usize>d << 2)));
     }
+    gemmUpper(k, x + (<usize>k0 << 2), n, 1, scratch, p, p, depth, k0 > 0);
   }
-}
-
-function rowDot(a: usize, b: usize, n: i32): f32 {
-  if (ASC_FEATURE_SIMD) {
-    let acc = f32x4.splat(0);
-    for (let k = 0; k < n; k += 4) {
-      acc = f32x4.add(acc, f32x4.mul(v128.load(a + (<usize>k << 2)), v128.load(b + (<usize>k << 2))));
-    }
-    return <f32>hsum(acc);
-  }
-  let s: f32 = 0;
-  for (let k = 0; k < n; k++) s += getF(a, k) * getF(b, k);
-  return s;
+  mirrorUpper(k, p);
 }
 
 function addInto(a: usize, b: usize, count: usize): void {

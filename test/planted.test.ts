@@ -91,10 +91,12 @@ test('too few samples: the planted layer is not the unique answer, and the solve
   assert.ok(r.relativeError < 1e-3, `error ${r.relativeError}`);
 });
 
-test('fewer samples than inputs (the matrix-free path) agrees with the same equations stated twice', async () => {
+// The second size spans several column passes of the P x P Gram matrix and several row panels of
+// the symmetric products (assembly/symmetric.ts) in both forms.
+for (const [n, p] of [[64, 48], [600, 300]] as const) test(`fewer samples than inputs (the matrix-free path, N = ${n}, P = ${p}) agrees with the same equations stated twice`, async () => {
   // Repeating every sample leaves the feasible set of an epsilon = 0 program unchanged, but moves
   // it from P < N (solved through the P x P system) to P >= N (through the N x N system).
-  const n = 64, m = 4, s = 3, p = 48;
+  const m = 4, s = 3;
   const l = plantedLayer(n, m, s, p, false, 31);
   const twice = (a: Float32Array) => { const b = new Float32Array(a.length * 2); b.set(a); b.set(a, a.length); return b; };
   const settings = { epsilon: 0, activation: 'linear', bias: false, relTol: 1e-5, maxIterations: 5000 } as const;
