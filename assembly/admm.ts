@@ -3,6 +3,7 @@
 import { Param, Status, TRACE_FIELDS } from './params';
 import { arenaAllocF32, arenaUsed } from './memory';
 import { gemm } from './gemm';
+import { getThreads, setThreads } from './threads';
 import { gramMax, systemReserve, systemScratchCount, systemSetup, updateW3 } from './system';
 import {
   sumA, sumB, sumC, sumD, activeDistanceSq, updateW1, updateW2, updateDualsSamples, updateDualsWeights,
@@ -42,6 +43,14 @@ const REFRESH_EVERY: i32 = 20;
  * in place by 1 / c0. W2 is written to WOutPtr (N x M, row-major).
  */
 export function admmSolve(block: usize): void {
+  // a small program runs faster on fewer threads than were set up (fork-join costs more than it saves)
+  const setUp = getThreads(), wanted = <i32>param(block, Param.Threads);
+  if (wanted > 0 && wanted < setUp) setThreads(wanted);
+  solve(block);
+  setThreads(setUp);
+}
+
+function solve(block: usize): void {
   const n = <i32>param(block, Param.Rows), m = <i32>param(block, Param.Cols), p = <i32>param(block, Param.Samples);
   const x = <usize>param(block, Param.XPtr), y = <usize>param(block, Param.YPtr);
   const v = <usize>param(block, Param.VPtr), wOut = <usize>param(block, Param.WOutPtr);

@@ -14,6 +14,8 @@ export const enum Param {
   BallTolerance = 24, InactiveTolerance = 25,
   // inputs: ||Y||_F of the real entries, unscaled (the caller has it for the relative epsilon)
   TargetNorm = 26,
+  // inputs: threads this solve's products may use, at most those set up (0: all of them)
+  Threads = 27,
   // outputs
   Status = 32, Iterations = 33, PrimalResidual = 34, DualResidual = 35, PrimalTolerance = 36,
   DualTolerance = 37, FinalRho = 38, CgSteps = 39, C0 = 40, ErrorNormSq = 41,

@@ -1,7 +1,8 @@
 // Independent layer programs side by side (issue 5, item 2): for sets of programs shaped like real
 // networks, the time to solve them all (a) one after another with every thread on each product,
 // (b) side by side, one thread each, and which of them SolverPool's plan picks (src/layer/lanes.ts). Also prints
-// each program's time per iteration on 1 and on all threads: the data the plan's cost model rests on.
+// each program's time per iteration on 1 thread and on the threads a lone lane gives it (all, or
+// fewer for a small program): the data the plan's cost model rests on.
 //
 //   node --import tsx bench/lanes.ts [--threads T] [--repeats R] [--json FILE]
 //
@@ -121,7 +122,7 @@ for (const set of all) {
     fitRows.push([
       `${set.name.split(':')[0]} ${key}`, String(many.iterations),
       fmt((1000 * one.seconds) / one.iterations, 3), fmt((1000 * predictSeconds(shape, 1)) / 120, 3),
-      fmt((1000 * many.seconds) / many.iterations, 3), fmt((1000 * predictSeconds(shape, threads)) / 120, 3),
+      String(many.threads), fmt((1000 * many.seconds) / many.iterations, 3), fmt((1000 * predictSeconds(shape, many.threads)) / 120, 3),
     ]);
   });
   records.push({
@@ -136,6 +137,6 @@ console.log(formatTable(
   rows,
 ));
 console.log('\ncost model (ms per iteration), measured vs predicted:');
-console.log(formatTable(['program P x N x M', 'iters', '1 thread', 'model', `${threads} threads`, 'model'], fitRows));
+console.log(formatTable(['program P x N x M', 'iters', '1 thread', 'model', `threads used of ${threads}`, 'ms', 'model'], fitRows));
 console.log();
 emitJson({ machine, threads, sets: records }, argv);

@@ -124,6 +124,8 @@ export interface TrimResult {
   /** Bytes of wasm memory this solve reserved (inputs, workspace) and the memory's size after it. */
   workspaceBytes: number;
   memoryBytes: number;
+  /** Threads the products used: of the solver's, as many as predicted fastest for this size (src/layer/lanes.ts). */
+  threads: number;
   seconds: number;
   /** Per-iteration residuals, when settings.recordHistory. */
   history?: IterationRecord[];

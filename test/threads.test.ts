@@ -42,7 +42,9 @@ test('a layer solve gives the same weights with 1 and 2 threads', async () => {
   for (const threads of [1, 2]) {
     const solver = await LayerSolver.create({ threads });
     assert.is(solver.threads, threads);
-    results.push(solver.solve(layer, { epsilon: 0.1 }));
+    const r = solver.solve(layer, { epsilon: 0.1 });
+    assert.is(r.threads, threads, 'the products must run on every thread (the size is above the one-thread cut-off)');
+    results.push(r);
     await solver.close();
   }
   const [a, b] = results;
@@ -99,6 +101,16 @@ test('a synchronous solve while an async one runs is refused, and closing mid-so
     assert.match((err as Error).message, /closed while it was solving/);
   }
   await closed;
+});
+
+test('a tiny program runs on one of the solver\'s threads (fork-join would cost more), with the same answer', async () => {
+  const layer = plantedLayer(5, 400, 9, 1);
+  const solver = await LayerSolver.create({ threads: 2 });
+  const r = solver.solve(layer, { epsilon: 0.1 });
+  assert.is(r.threads, 1);
+  const lone = await LayerSolver.create({ threads: 1 });
+  assert.equal(Array.from(lone.solve(layer, { epsilon: 0.1 }).weights), Array.from(r.weights));
+  await Promise.all([solver.close(), lone.close()]);
 });
 
 test('threads must be a positive integer', async () => {

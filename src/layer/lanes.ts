@@ -48,10 +48,17 @@ export function predictSeconds(shape: ProgramShape, threads: number): number {
   return work / (threads * PARALLEL_EFFICIENCY) + TYPICAL_ITERATIONS * FORK_JOIN_SECONDS;
 }
 
+/** The thread count up to `most` with the smallest predicted time (the fewer on a tie). */
+export function bestThreads(shape: ProgramShape, most: number): number {
+  let best = 1;
+  for (let t = 2; t <= most; t++) if (predictSeconds(shape, t) < predictSeconds(shape, best)) best = t;
+  return best;
+}
+
 /**
  * The fastest predicted split of `threads` threads over the programs: every lane count from 1 to
- * min(threads, programs) (or just `lanes` when given), each lane getting threads / lanes threads,
- * programs handed out largest first to whichever lane frees up first. Ties go to fewer lanes (less
+ * min(threads, programs) (or just `lanes` when given), each lane getting threads / lanes threads
+ * (of which a small program uses fewer when that is predicted faster), programs handed out largest first to whichever lane frees up first. Ties go to fewer lanes (less
  * memory, fewer workers).
  */
 export function planLanes(shapes: readonly ProgramShape[], threads: number, lanes?: number): LanePlan {
@@ -68,7 +75,7 @@ export function planLanes(shapes: readonly ProgramShape[], threads: number, lane
     const free = new Array<number>(lanes).fill(0);
     for (const i of order) {
       const lane = free.indexOf(Math.min(...free));
-      free[lane]! += predictSeconds(shapes[i]!, per);
+      free[lane]! += predictSeconds(shapes[i]!, bestThreads(shapes[i]!, per));
     }
     const makespan = Math.max(...free);
     if (makespan < best.predictedSeconds) best = { lanes, threadsPerLane: per, order, predictedSeconds: makespan };

@@ -3,6 +3,7 @@ import { CG_TOLERANCE, resolveSettings } from '../settings.ts';
 import { TrimStatus, type IterationRecord, type LayerInput, type TrimResult, type TrimSettings } from '../types.ts';
 import { TRACE_FIELDS } from '../wasm/abi.ts';
 import { WasmKernels, type AdmmOutput, type AdmmParams, type KernelOptions, type PaddedProblem } from '../wasm/interface.ts';
+import { bestThreads, shapeOf } from './lanes.ts';
 import { validateLayerInput } from './validate.ts';
 
 /** A reusable solver: compiles the wasm once, keeps its memory between layers. */
@@ -42,7 +43,7 @@ export class LayerSolver {
    * for workers, so there it computes alone: use solveAsync (or trimLayer) to use every thread.
    */
   solve(input: LayerInput, partial: Partial<TrimSettings> = {}): TrimResult {
-    const job = prepare(input, partial);
+    const job = prepare(input, partial, this.kernels.threads);
     return finish(job, this.kernels.solve(job.problem, job.params));
   }
 
@@ -54,7 +55,7 @@ export class LayerSolver {
   solveAsync(input: LayerInput, partial: Partial<TrimSettings> = {}): Promise<TrimResult> {
     // solves queue up: the next starts when the previous one ends, failed or not
     const run = this.queue.then(async () => {
-      const job = prepare(input, partial);
+      const job = prepare(input, partial, this.kernels.threads);
       return finish(job, await this.kernels.solveAsync(job.problem, job.params));
     });
     this.queue = run.catch(() => undefined);
@@ -78,7 +79,8 @@ interface PreparedSolve {
   started: number;
 }
 
-function prepare(input: LayerInput, partial: Partial<TrimSettings>): PreparedSolve {
+/** Validates and lays out one program; of the kernels' `threads`, it takes as many as the cost model finds fastest. */
+function prepare(input: LayerInput, partial: Partial<TrimSettings>, threads: number): PreparedSolve {
   const started = performance.now();
   const settings = resolveSettings(partial);
   const rows = input.inputSize + (settings.bias ? 1 : 0);
@@ -101,6 +103,7 @@ function prepare(input: LayerInput, partial: Partial<TrimSettings>): PreparedSol
     inactiveTolerance: settings.inactiveTolerance,
     targetNorm,
     traceCapacity: settings.recordHistory ? settings.maxIterations : 0,
+    threads: bestThreads(shapeOf(input, settings.bias), threads),
   };
   return { input, settings, targetNorm, epsilon, problem: padProblem(input, settings.bias), params, started };
 }
@@ -132,6 +135,7 @@ function finish(job: PreparedSolve, out: AdmmOutput): TrimResult {
     preconditionerResidual: out.inverseResidual,
     workspaceBytes: out.workspaceBytes,
     memoryBytes: out.memoryBytes,
+    threads: job.params.threads,
     seconds: (performance.now() - job.started) / 1000,
     ...(out.trace ? { history: toHistory(out.trace) } : {}),
   };

@@ -29,6 +29,8 @@ export interface AdmmParams {
   targetNorm: number;
   /** Iterations to record in the trace (0: none). */
   traceCapacity: number;
+  /** Threads the products may use, at most the kernels' own (0: all of them). */
+  threads: number;
 }
 
 /** What the loop reports. Norms are in the original (unscaled) units unless said otherwise. */
@@ -178,6 +180,7 @@ export class WasmKernels {
     set(Param.TracePtr, trace); set(Param.TraceCapacity, traceCap);
     set(Param.BallTolerance, params.ballTolerance); set(Param.InactiveTolerance, params.inactiveTolerance);
     set(Param.TargetNorm, params.targetNorm);
+    set(Param.Threads, params.threads);
     return { block, w, trace, size: rows * cols };
   }
 
