@@ -109,6 +109,8 @@ function solve(block: usize): void {
   let r: f64 = Infinity, s: f64 = Infinity, epsPri: f64 = 0, epsDual: f64 = 0;
 
   while (it < maxIter) {
+    // the caller's thread may ask the solve to stop (an AbortSignal): read once an iteration
+    if (atomicCancelled(block)) { status = Status.Cancelled; break; }
     it++;
     // W1 and W2 steps (the sparse copy W2 is written straight into the output)
     const dist = Math.sqrt(activeDistanceSq(t, u1, y, pm, relu, thr));
@@ -161,7 +163,7 @@ function solve(block: usize): void {
 
   // Quality of what is returned: the sparse copy W2, measured against the original program
   // (already measured, by the feasibility check, when solved).
-  if (status != Status.Solved) {
+  if (status != Status.Solved && status != Status.Cancelled) {
     gemm(tNew, m, x, n, 1, w2, m, p, m, n, false);
     measureFit(tNew, y, v, realP, realM, m, relu, thr);
   }
@@ -176,6 +178,13 @@ function solve(block: usize): void {
   setParam(block, Param.ErrorNormSq, sumA * c0 * c0);
   setParam(block, Param.MaxInactive, sumC * c0);
   setParam(block, Param.TargetMax, sumD * c0);
+}
+
+/** Whether Param.Cancel is set; an atomic read where other threads can write it. */
+function atomicCancelled(block: usize): bool {
+  const at = block + (<usize>Param.Cancel << 3);
+  if (ASC_FEATURE_THREADS) return atomic.load<i64>(at) != 0;
+  return load<i64>(at) != 0;
 }
 
 /**

@@ -16,6 +16,8 @@ export const enum Param {
   TargetNorm = 26,
   // inputs: threads this solve's products may use, at most those set up (0: all of them)
   Threads = 27,
+  // input, written by another thread while the solve runs: nonzero asks the loop to stop
+  Cancel = 28,
   // outputs
   Status = 32, Iterations = 33, PrimalResidual = 34, DualResidual = 35, PrimalTolerance = 36,
   DualTolerance = 37, FinalRho = 38, CgSteps = 39, C0 = 40, ErrorNormSq = 41,
@@ -24,7 +26,7 @@ export const enum Param {
 }
 
 export const enum Status {
-  Solved = 0, SolvedInaccurate = 1, MaxIterations = 2, NonFinite = 3, OutOfMemory = 4,
+  Solved = 0, SolvedInaccurate = 1, MaxIterations = 2, NonFinite = 3, OutOfMemory = 4, Cancelled = 5,
 }
 
 /** Per-iteration trace record: primal, dual residual, their tolerances, rho, CG steps. */

@@ -1,5 +1,5 @@
 // Public API of nettrim.
-export { trimLayer, LayerSolver } from './layer/solve.ts';
+export { trimLayer, LayerSolver, type SolveOptions } from './layer/solve.ts';
 export { SolverPool, type LayerJob, type PoolOptions } from './layer/pool.ts';
 export { planLanes, type LanePlan, type ProgramShape } from './layer/lanes.ts';
 export { DEFAULT_SETTINGS, resolveSettings } from './settings.ts';

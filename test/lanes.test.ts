@@ -105,4 +105,20 @@ test('pool: a bad program fails the run with its own error; the pool stays usabl
   }
 });
 
+test('pool: an abort stops the running solves and rejects with the reason', async () => {
+  const jobs = [planted(31, 2500, 200, 60), planted(32, 2500, 200, 60), planted(33, 2500, 200, 60)];
+  const pool = await SolverPool.create({ threads: 2, lanes: 2 });
+  const controller = new AbortController();
+  const solved: number[] = [];
+  setTimeout(() => controller.abort(new Error('enough')), 30);
+  try {
+    await pool.solveAll(jobs, (i) => solved.push(i), { signal: controller.signal });
+    assert.unreachable('an aborted run resolved');
+  } catch (err) {
+    assert.is((err as Error).message, 'enough');
+  }
+  assert.ok(solved.length < jobs.length, 'the abort came after every program was solved: make them larger');
+  await pool.close();
+});
+
 test.run();

@@ -2,7 +2,7 @@
 // issue specifies; every bad input gives a message naming the problem, exit code 1, no file written.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -128,6 +128,28 @@ test('several inputs: --calib NAME=FILE.npy per input', async () => {
   assert.is(unnamed.code, 1);
   assert.match(unnamed.stderr, /the model has inputs left, right; write NAME=FILE.npy for each/);
   assert.not.ok(readdirSync(dir).includes('never.onnx'));
+});
+
+test('Ctrl-C during a prune: the run stops, exit code 130, nothing written', async () => {
+  // the mnist MLP with a sparsity search runs for many seconds; SIGINT goes at the first progress line
+  const out = path('interrupted.onnx');
+  const child = spawn(process.execPath, [
+    '--import', 'tsx', 'src/cli/main.ts', 'prune', 'examples/models/mnist-mlp.onnx',
+    '--calib', 'examples/data/mnist-calib-x.npy', '--sparsity', '0.9', '--out', out,
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  const started = performance.now();
+  let sentAt = 0;
+  child.stderr.on('data', (d) => {
+    stderr += d;
+    if (!sentAt) { sentAt = performance.now(); child.kill('SIGINT'); }
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  assert.is(code, 130, stderr);
+  assert.match(stderr, /interrupted, stopping/);
+  assert.match(stderr, /nettrim prune: interrupted: nothing written/);
+  assert.not.ok(readdirSync(dir).includes('interrupted.onnx'));
+  assert.ok(sentAt > started);
 });
 
 const BAD: Array<[string, string[], RegExp]> = [

@@ -113,6 +113,34 @@ test('a tiny program runs on one of the solver\'s threads (fork-join would cost 
   await Promise.all([solver.close(), lone.close()]);
 });
 
+test('an AbortSignal stops a solve in the worker; the solver then solves the next layer as a fresh one would', async () => {
+  const big = plantedLayer(9, 3000, 300, 120); // a second or more
+  const small = plantedLayer(21, 400, 64, 24);
+  const solver = await LayerSolver.create({ threads: 2 });
+  const controller = new AbortController();
+  const reason = new Error('stop here');
+  setTimeout(() => controller.abort(reason), 50);
+  const started = performance.now();
+  try {
+    await solver.solveAsync(big, { epsilon: 0.1 }, { signal: controller.signal });
+    assert.unreachable('an aborted solve resolved');
+  } catch (err) {
+    assert.is(err, reason, 'the rejection is the signal\'s reason');
+  }
+  const aborted = performance.now() - started;
+  const whole = await solver.solveAsync(big, { epsilon: 0.1 });
+  assert.ok(aborted < whole.seconds * 1000, `the abort took ${aborted.toFixed(0)} ms, the whole solve ${(whole.seconds * 1000).toFixed(0)} ms`);
+  const fresh = await LayerSolver.create({ threads: 2 });
+  assert.equal(Array.from((await solver.solveAsync(small)).weights), Array.from((await fresh.solveAsync(small)).weights));
+  try {
+    await solver.solveAsync(small, {}, { signal: AbortSignal.abort() });
+    assert.unreachable('a solve with an aborted signal started');
+  } catch (err) {
+    assert.is((err as Error).name, 'AbortError');
+  }
+  await Promise.all([solver.close(), fresh.close()]);
+});
+
 test('threads must be a positive integer', async () => {
   await assert.rejects?.(WasmKernels.create({ threads: 0 }));
   try {

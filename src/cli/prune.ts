@@ -68,7 +68,8 @@ export function registerPruneCommand(program: Command): void {
         if (!(err instanceof Error)) throw err;
         process.stderr.write(`nettrim prune: ${err.message}\n`);
         if (!(err instanceof InputError) && process.env.NETTRIM_DEBUG) process.stderr.write(`${err.stack}\n`);
-        process.exitCode = 1;
+        // 128 + SIGINT, as shells report a process stopped by Ctrl-C
+        process.exitCode = err.name === 'AbortError' ? 130 : 1;
       }
     });
 }
@@ -88,8 +89,8 @@ async function runPrune(modelPath: string, flags: PruneFlags): Promise<void> {
   const evaluation = flags.labels
     ? { inputs: await readFeeds(model, flags.eval, 'eval'), labels: await readTensor(flags.labels) }
     : undefined;
-  const outcome = await withBars(flags, (onProgress) =>
-    pruneModel(model, calibration, settingsOf(flags), { ...(evaluation ? { evaluation } : {}), onProgress }));
+  const outcome = await withBars(flags, (onProgress, signal) =>
+    pruneModel(model, calibration, settingsOf(flags), { ...(evaluation ? { evaluation } : {}), onProgress, signal }));
   process.stdout.write(`${formatReport(outcome.report)}\n`);
   await writeFileAtomic(out, outcome.model, inputs);
   if (flags.magnitudeOut) await writeFileAtomic(flags.magnitudeOut, outcome.magnitudeModel, inputs);
@@ -123,8 +124,8 @@ async function runPruneLayers(modelPath: string, flags: PruneFlags): Promise<voi
   const evaluation = flags.labels
     ? { inputs: await readFeeds(names, flags.eval, 'eval'), labels: await readTensor(flags.labels) }
     : undefined;
-  const outcome = await withBars(flags, (onProgress) =>
-    pruneLayersModel(file, calibration, settingsOf(flags), { ...(evaluation ? { evaluation } : {}), onProgress }));
+  const outcome = await withBars(flags, (onProgress, signal) =>
+    pruneLayersModel(file, calibration, settingsOf(flags), { ...(evaluation ? { evaluation } : {}), onProgress, signal }));
   process.stdout.write(`${formatReport(outcome.report)}\n`);
   const written = await writeLayersModel(out, outcome.model, inputs);
   if (flags.magnitudeOut) written.push(...await writeLayersModel(flags.magnitudeOut, outcome.magnitudeModel, inputs));
@@ -147,11 +148,26 @@ function settingsOf(flags: PruneFlags): Partial<PruneSettings> {
   };
 }
 
-async function withBars<T>(flags: PruneFlags, run: (onProgress: (e: ProgressEvent) => void) => Promise<T>): Promise<T> {
+/**
+ * Runs the pruning with progress bars and Ctrl-C handling: the first SIGINT stops the solve within
+ * an iteration (the run then fails with an AbortError and nothing is written), a second exits at once.
+ */
+async function withBars<T>(flags: PruneFlags, run: (onProgress: (e: ProgressEvent) => void, signal: AbortSignal) => Promise<T>): Promise<T> {
   const bars = flags.progress ? new ProgressBars() : null;
+  const controller = new AbortController();
+  const interrupt = () => {
+    bars?.stop();
+    process.stderr.write('nettrim: interrupted, stopping (Ctrl-C again to quit at once)\n');
+    const reason = new Error('interrupted: nothing written');
+    reason.name = 'AbortError';
+    controller.abort(reason);
+    process.once('SIGINT', () => process.exit(130));
+  };
+  process.once('SIGINT', interrupt);
   try {
-    return await run((e) => bars?.update(e));
+    return await run((e) => bars?.update(e), controller.signal);
   } finally {
+    process.off('SIGINT', interrupt);
     bars?.stop();
   }
 }

@@ -6,7 +6,7 @@ import type { LayerInput, TrimResult, TrimSettings } from '../types.ts';
 import type { KernelOptions } from '../wasm/interface.ts';
 import { availableThreads } from '../wasm/pool.ts';
 import { planLanes, shapeOf, type LanePlan } from './lanes.ts';
-import { LayerSolver } from './solve.ts';
+import { LayerSolver, type SolveOptions } from './solve.ts';
 
 /** One program to solve: its signals and settings. */
 export interface LayerJob {
@@ -44,9 +44,12 @@ export class SolverPool {
 
   /**
    * Solves every job and returns the results in job order. `onSolved` hears of each as it ends.
-   * When a job fails, no new ones start; the error is thrown once the running ones end.
+   * When a job fails, no new ones start; the error is thrown once the running ones end. An abort of
+   * `options.signal` stops the running solves within an iteration and rejects with its reason.
    */
-  async solveAll(jobs: readonly LayerJob[], onSolved?: (index: number, result: TrimResult) => void): Promise<TrimResult[]> {
+  async solveAll(
+    jobs: readonly LayerJob[], onSolved?: (index: number, result: TrimResult) => void, options: SolveOptions = {},
+  ): Promise<TrimResult[]> {
     if (this.closed) throw new Error('nettrim: this SolverPool was closed');
     if (jobs.length === 0) return [];
     const plan = planLanes(jobs.map((j) => shapeOf(j.input, resolveSettings(j.settings ?? {}).bias)), this.threads, this.lanes);
@@ -59,7 +62,7 @@ export class SolverPool {
       while (failure === null && next < plan.order.length) {
         const index = plan.order[next++]!;
         try {
-          results[index] = await solver.solveAsync(jobs[index]!.input, jobs[index]!.settings);
+          results[index] = await solver.solveAsync(jobs[index]!.input, jobs[index]!.settings, options);
         } catch (err) {
           failure ??= err;
           return;

@@ -6,6 +6,15 @@ import { WasmKernels, type AdmmOutput, type AdmmParams, type KernelOptions, type
 import { bestThreads, shapeOf } from './lanes.ts';
 import { validateLayerInput } from './validate.ts';
 
+/** Per-call options of solveAsync. */
+export interface SolveOptions {
+  /**
+   * Stops the solve: within one iteration when it runs in a worker, else before it starts. The
+   * promise then rejects with the signal's reason (an AbortError unless given another).
+   */
+  signal?: AbortSignal;
+}
+
 /** A reusable solver: compiles the wasm once, keeps its memory between layers. */
 export class LayerSolver {
   private constructor(private readonly kernels: WasmKernels) {}
@@ -50,13 +59,14 @@ export class LayerSolver {
   /**
    * Solves one layer in the solver's worker when it has one (threads > 1, or `worker: true`), so the
    * calling thread stays free meanwhile; else as solve() does. Calls queue: one solve at a time per
-   * solver (make several solvers to solve layers side by side).
+   * solver (make several solvers to solve layers side by side). `options.signal` cancels.
    */
-  solveAsync(input: LayerInput, partial: Partial<TrimSettings> = {}): Promise<TrimResult> {
+  solveAsync(input: LayerInput, partial: Partial<TrimSettings> = {}, options: SolveOptions = {}): Promise<TrimResult> {
     // solves queue up: the next starts when the previous one ends, failed or not
     const run = this.queue.then(async () => {
+      options.signal?.throwIfAborted();
       const job = prepare(input, partial, this.kernels.threads);
-      return finish(job, await this.kernels.solveAsync(job.problem, job.params));
+      return finish(job, await this.kernels.solveAsync(job.problem, job.params, options.signal));
     });
     this.queue = run.catch(() => undefined);
     return run;
@@ -144,9 +154,9 @@ function finish(job: PreparedSolve, out: AdmmOutput): TrimResult {
 let shared: Promise<LayerSolver> | undefined;
 
 /** One-shot form: solves one layer with a solver shared by all calls in this realm. */
-export async function trimLayer(input: LayerInput, settings: Partial<TrimSettings> = {}): Promise<TrimResult> {
+export async function trimLayer(input: LayerInput, settings: Partial<TrimSettings> = {}, options: SolveOptions = {}): Promise<TrimResult> {
   shared ??= LayerSolver.create();
-  return (await shared).solveAsync(input, settings);
+  return (await shared).solveAsync(input, settings, options);
 }
 
 /** Lays the sample-major signals into zero-padded blocks: rows of W, outputs and samples to multiples of 8. */

@@ -32,6 +32,11 @@ export interface PruneOptions {
   /** Held-out inputs and labels: top-1 accuracy of the trained, pruned and magnitude-pruned models. */
   evaluation?: { inputs: Feeds | TensorData; labels: TensorData };
   onProgress?: (event: ProgressEvent) => void;
+  /**
+   * Stops the run: a solve in progress within one ADMM iteration, otherwise at the next stage. The
+   * promise rejects with the signal's reason; nothing is returned or written.
+   */
+  signal?: AbortSignal;
 }
 
 /** A pruning run's products; `Written` is the format's model (ONNX: the model bytes). */
@@ -76,7 +81,9 @@ export async function pruneNetwork<Written>(
     onBatch: (done, total) => progress({ stage: 'signals', done, total, detail: 'trained network' }),
   });
   const pool = await SolverPool.create(s.threads === null ? {} : { threads: s.threads });
-  const ctx: PruneContext = { backend, layers, feeds, samples, settings: { ...s, batchSize }, pool, trained, progress };
+  const signal = options.signal;
+  signal?.throwIfAborted();
+  const ctx: PruneContext = { backend, layers, feeds, samples, settings: { ...s, batchSize }, pool, trained, progress, ...(signal ? { signal } : {}) };
   const scheme = s.scheme === 'cascade' ? solveCascade : solveParallel;
   let solution: NetworkSolution;
   let search: SearchReport | null = null;
@@ -98,6 +105,7 @@ export async function pruneNetwork<Written>(
   // The cascade refits each layer as it goes (its later layers must see the refit ones).
   if (s.refit && s.scheme === 'parallel') solution = refitParallel(ctx, solution);
 
+  signal?.throwIfAborted();
   const pruned = solvedValues(solution.layers);
   const magnitude = magnitudeValues(backend, solution.layers);
   progress({ stage: 'evaluate', done: 0, total: evaluation ? 2 : 1, detail: 'output change' });

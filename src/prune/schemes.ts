@@ -22,6 +22,8 @@ export interface PruneContext {
   settings: PruneSettings;
   /** Solves independent programs side by side (layers of the parallel scheme, groups of a conv). */
   pool: SolverPool;
+  /** Stops the solves (PruneOptions.signal). */
+  signal?: AbortSignal;
   /** Signals of the trained network, one per layer (same columns as any later pass). */
   trained: LayerSignals[];
   progress: (event: ProgressEvent) => void;
@@ -54,6 +56,7 @@ export async function solveCascade(ctx: PruneContext, g: number, warm: NetworkSo
   const layers: LayerSolution[] = [];
   let lanes = 1;
   for (const trained of ctx.trained) {
+    ctx.signal?.throwIfAborted();
     const step = await cascadeStep(ctx, trained, layers, g);
     const prior = warm?.layers[trained.layer.index] ?? null;
     const [solved] = await solveLayers(ctx, [layerPrograms(ctx, step.signals, step.y, step.slack, step.epsilon, prior)], counter);
@@ -203,7 +206,7 @@ async function solveLayers(ctx: PruneContext, pending: readonly LayerPrograms[],
   const owner = pending.flatMap((p) => p.jobs.map(() => p.signals.layer.name));
   const results = await ctx.pool.solveAll(pending.flatMap((p) => p.jobs), (index) => {
     ctx.progress({ stage: 'solve', done: counter(), total, detail: owner[index]! });
-  });
+  }, ctx.signal ? { signal: ctx.signal } : {});
   let next = 0;
   return pending.map((p) => {
     const layer = p.signals.layer;

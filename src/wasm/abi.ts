@@ -5,7 +5,7 @@ export const enum Param {
   Epsilon = 11, Relu = 12, AbsTol = 13, RelTol = 14, MaxIterations = 15, Rho = 16,
   AdaptiveRho = 17, Relaxation = 18, ActiveThreshold = 19, MaxCgSteps = 20, CgTol = 21,
   TracePtr = 22, TraceCapacity = 23,
-  BallTolerance = 24, InactiveTolerance = 25, TargetNorm = 26, Threads = 27,
+  BallTolerance = 24, InactiveTolerance = 25, TargetNorm = 26, Threads = 27, Cancel = 28,
   Status = 32, Iterations = 33, PrimalResidual = 34, DualResidual = 35, PrimalTolerance = 36,
   DualTolerance = 37, FinalRho = 38, CgSteps = 39, C0 = 40, ErrorNormSq = 41,
   MaxInactive = 43, TargetMax = 44, WorkspaceBytes = 45, InverseResidual = 46,
@@ -16,7 +16,7 @@ export const enum Param {
 export const TRACE_FIELDS = 6;
 
 /** assembly/params.ts Status, by code. */
-export const WASM_STATUS = ['solved', 'solved-inaccurate', 'max-iterations', 'non-finite', 'out-of-memory'] as const;
+export const WASM_STATUS = ['solved', 'solved-inaccurate', 'max-iterations', 'non-finite', 'out-of-memory', 'cancelled'] as const;
 
 /** The exports of build/nettrim.*.wasm. Addresses are byte offsets into `memory`. */
 export interface WasmExports {

@@ -128,14 +128,23 @@ export class WasmKernels {
     }
   }
 
-  /** Runs one layer program in the worker when there is one (the calling thread stays free), else here. */
-  async solveAsync(problem: PaddedProblem, params: AdmmParams): Promise<AdmmOutput> {
+  /**
+   * Runs one layer program in the worker when there is one (the calling thread stays free), else
+   * here. An abort of `signal` stops the loop within an iteration and rejects with its reason.
+   */
+  async solveAsync(problem: PaddedProblem, params: AdmmParams, signal?: AbortSignal): Promise<AdmmOutput> {
+    signal?.throwIfAborted();
     if (!this.pool) return this.solve(problem, params);
     const layout = this.begin(problem, params);
+    const cancel = () => { this.f64(layout.block, Param.Count)[Param.Cancel] = 1; };
+    signal?.addEventListener('abort', cancel, { once: true });
     try {
       await this.pool.solveOnDriver(layout.block);
-      return this.collect(layout, params);
+      const out = this.collect(layout, params);
+      if (out.status === 'cancelled') throw signal?.reason ?? new Error('nettrim: the solve was cancelled');
+      return out;
     } finally {
+      signal?.removeEventListener('abort', cancel);
       this.busy = false;
     }
   }
