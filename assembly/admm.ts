@@ -133,6 +133,10 @@ function solve(block: usize): void {
     const scale = Math.max(Math.sqrt(w1Sq + w2Sq), Math.sqrt(zSq));
     epsPri = absPart + relTolNow * scale;
     epsDual = absPart + relTolNow * rho * uNorm;
+    // live figures, for a caller's thread to poll while the solve runs (the final ones follow at the end)
+    setParam(block, Param.Iterations, it);
+    setParam(block, Param.PrimalResidual, r); setParam(block, Param.PrimalTolerance, epsPri);
+    setParam(block, Param.DualResidual, s); setParam(block, Param.DualTolerance, epsDual);
     if (it <= traceCap) {
       const rec = trace + ((<usize>(it - 1) * TRACE_FIELDS) << 3);
       store<f64>(rec, r); store<f64>(rec, s, 8); store<f64>(rec, epsPri, 16); store<f64>(rec, epsDual, 24);

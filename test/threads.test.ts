@@ -1,7 +1,7 @@
 // Threads share the products; the answer must not depend on how many there are.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { LayerSolver } from '../src/index.ts';
+import { LayerSolver, type LiveFigures } from '../src/index.ts';
 import { WasmKernels } from '../src/wasm/interface.ts';
 import { fill, gaussian, seededRandom } from './helpers/random.ts';
 
@@ -139,6 +139,18 @@ test('an AbortSignal stops a solve in the worker; the solver then solves the nex
     assert.is((err as Error).name, 'AbortError');
   }
   await Promise.all([solver.close(), fresh.close()]);
+});
+
+test('onIteration hears a running solve a few times a second, iterations rising, residuals finite', async () => {
+  const big = plantedLayer(9, 3000, 300, 120); // a second or more
+  const solver = await LayerSolver.create({ threads: 2 });
+  const heard: LiveFigures[] = [];
+  const r = await solver.solveAsync(big, { epsilon: 0.1 }, { onIteration: (live) => heard.push(live) });
+  assert.ok(heard.length >= 1, `no report during a ${r.seconds.toFixed(2)} s solve`);
+  for (let k = 1; k < heard.length; k++) assert.ok(heard[k]!.iterations >= heard[k - 1]!.iterations);
+  assert.ok(heard.at(-1)!.iterations <= r.iterations);
+  for (const h of heard) assert.ok(Number.isFinite(h.primalResidual) && h.primalTolerance > 0 && h.dualTolerance > 0);
+  await solver.close();
 });
 
 test('threads must be a positive integer', async () => {

@@ -180,7 +180,7 @@ function isLayersModel(path: string): boolean {
 /** One bar per stage on a terminal; one line per stage change otherwise (also used by the demo). */
 export class ProgressBars {
   private readonly multi = new cliProgress.MultiBar(
-    { format: ' {stage} |{bar}| {value}/{total} {detail}', hideCursor: true, clearOnComplete: false, stream: process.stderr },
+    { format: ' {stage} |{bar}| {value}/{total} {detail}', barsize: 20, hideCursor: true, clearOnComplete: false, stream: process.stderr },
     cliProgress.Presets.shades_classic,
   );
   private readonly bars = new Map<string, Bar>();
@@ -189,12 +189,13 @@ export class ProgressBars {
 
   update(e: ProgressEvent): void {
     if (!this.tty) {
+      if (e.live !== undefined) return; // a log gets stage changes, not a few lines a second
       const line = `${e.stage}: ${e.detail}`;
       if (line !== this.last) process.stderr.write(`${line}\n`);
       this.last = line;
       return;
     }
-    const payload = { stage: e.stage.padEnd(8), detail: e.detail };
+    const payload = { stage: e.stage.padEnd(8), detail: e.live ? `${e.detail}: ${e.live}` : e.detail };
     const bar = this.bars.get(e.stage);
     if (!bar) this.bars.set(e.stage, this.multi.create(e.total, e.done, payload));
     else {

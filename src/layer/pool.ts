@@ -3,10 +3,10 @@
 // run in a worker, so lanes overlap and the calling thread stays free.
 import { resolveSettings } from '../settings.ts';
 import type { LayerInput, TrimResult, TrimSettings } from '../types.ts';
-import type { KernelOptions } from '../wasm/interface.ts';
+import type { KernelOptions, LiveFigures } from '../wasm/interface.ts';
 import { availableThreads } from '../wasm/pool.ts';
 import { planLanes, shapeOf, type LanePlan } from './lanes.ts';
-import { LayerSolver, type SolveOptions } from './solve.ts';
+import { LayerSolver } from './solve.ts';
 
 /** One program to solve: its signals and settings. */
 export interface LayerJob {
@@ -17,6 +17,14 @@ export interface LayerJob {
 export interface PoolOptions extends KernelOptions {
   /** Solvers side by side, from 1 to threads (default: the plan predicted fastest, lanes.ts). */
   lanes?: number;
+}
+
+/** Per-run options of solveAll. */
+export interface PoolRunOptions {
+  /** Stops the running solves within one iteration; solveAll rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** A running program's latest figures, about every 250 ms (SolveOptions.onIteration). */
+  onIteration?: (index: number, live: LiveFigures) => void;
 }
 
 export class SolverPool {
@@ -48,7 +56,7 @@ export class SolverPool {
    * `options.signal` stops the running solves within an iteration and rejects with its reason.
    */
   async solveAll(
-    jobs: readonly LayerJob[], onSolved?: (index: number, result: TrimResult) => void, options: SolveOptions = {},
+    jobs: readonly LayerJob[], onSolved?: (index: number, result: TrimResult) => void, options: PoolRunOptions = {},
   ): Promise<TrimResult[]> {
     if (this.closed) throw new Error('nettrim: this SolverPool was closed');
     if (jobs.length === 0) return [];
@@ -62,7 +70,11 @@ export class SolverPool {
       while (failure === null && next < plan.order.length) {
         const index = plan.order[next++]!;
         try {
-          results[index] = await solver.solveAsync(jobs[index]!.input, jobs[index]!.settings, options);
+          const onIteration = options.onIteration;
+          results[index] = await solver.solveAsync(jobs[index]!.input, jobs[index]!.settings, {
+            ...(options.signal ? { signal: options.signal } : {}),
+            ...(onIteration ? { onIteration: (live: LiveFigures) => onIteration(index, live) } : {}),
+          });
         } catch (err) {
           failure ??= err;
           return;

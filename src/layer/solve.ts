@@ -2,7 +2,7 @@
 import { CG_TOLERANCE, resolveSettings } from '../settings.ts';
 import { TrimStatus, type IterationRecord, type LayerInput, type TrimResult, type TrimSettings } from '../types.ts';
 import { TRACE_FIELDS } from '../wasm/abi.ts';
-import { WasmKernels, type AdmmOutput, type AdmmParams, type KernelOptions, type PaddedProblem } from '../wasm/interface.ts';
+import { WasmKernels, type AdmmOutput, type AdmmParams, type KernelOptions, type LiveFigures, type PaddedProblem } from '../wasm/interface.ts';
 import { bestThreads, shapeOf } from './lanes.ts';
 import { validateLayerInput } from './validate.ts';
 
@@ -13,6 +13,11 @@ export interface SolveOptions {
    * promise then rejects with the signal's reason (an AbortError unless given another).
    */
   signal?: AbortSignal;
+  /**
+   * Called about every 250 ms while the solve runs in a worker, with its latest iteration and
+   * residuals (they decide termination: both residuals at or below their tolerances).
+   */
+  onIteration?: (live: LiveFigures) => void;
 }
 
 /** A reusable solver: compiles the wasm once, keeps its memory between layers. */
@@ -66,7 +71,7 @@ export class LayerSolver {
     const run = this.queue.then(async () => {
       options.signal?.throwIfAborted();
       const job = prepare(input, partial, this.kernels.threads);
-      return finish(job, await this.kernels.solveAsync(job.problem, job.params, options.signal));
+      return finish(job, await this.kernels.solveAsync(job.problem, job.params, options.signal, options.onIteration));
     });
     this.queue = run.catch(() => undefined);
     return run;

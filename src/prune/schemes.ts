@@ -201,12 +201,19 @@ function layerPrograms(
 }
 
 /** Solves the programs of these layers in one pool run and writes the results into copies of the stored tensors. */
-async function solveLayers(ctx: PruneContext, pending: readonly LayerPrograms[], counter: () => number): Promise<LayerSolution[]> {
+async function solveLayers(ctx: PruneContext, pending: readonly LayerPrograms[], counter: ProgramCounter): Promise<LayerSolution[]> {
   const total = ctx.layers.reduce((n, l) => n + l.groups, 0);
   const owner = pending.flatMap((p) => p.jobs.map(() => p.signals.layer.name));
   const results = await ctx.pool.solveAll(pending.flatMap((p) => p.jobs), (index) => {
-    ctx.progress({ stage: 'solve', done: counter(), total, detail: owner[index]! });
-  }, ctx.signal ? { signal: ctx.signal } : {});
+    ctx.progress({ stage: 'solve', done: ++counter.done, total, detail: owner[index]! });
+  }, {
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+    onIteration: (index, live) => ctx.progress({
+      stage: 'solve', done: counter.done, total, detail: owner[index]!,
+      // short enough for an 80-column terminal beside the bar: iteration, then each residual over its tolerance
+      live: `it ${live.iterations}, res/tol ${ratio(live.primalResidual, live.primalTolerance)} ${ratio(live.dualResidual, live.dualTolerance)}`,
+    }),
+  });
   let next = 0;
   return pending.map((p) => {
     const layer = p.signals.layer;
@@ -255,8 +262,16 @@ function groupNorm(hat: LayerSignals, y: Float32Array, group: number): number {
   return Math.sqrt(sum);
 }
 
+/** r / tolerance, two digits ("3.2"): at or below 1 for both residuals means converged. */
+function ratio(r: number, tolerance: number): string {
+  return tolerance > 0 ? (r / tolerance).toPrecision(2) : '-';
+}
+
 /** Counts solved programs across a scheme run, for the progress bar. */
-function programCounter(): () => number {
-  let done = 0;
-  return () => ++done;
+interface ProgramCounter {
+  done: number;
+}
+
+function programCounter(): ProgramCounter {
+  return { done: 0 };
 }

@@ -146,4 +146,6 @@ export interface ProgressEvent {
   done: number;
   total: number;
   detail: string;
+  /** Live figures of the running step (a solve's iteration and residuals), a few times a second. */
+  live?: string;
 }

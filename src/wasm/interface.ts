@@ -33,6 +33,15 @@ export interface AdmmParams {
   threads: number;
 }
 
+/** How often solveAsync reads a running solve's figures for onIteration. */
+const POLL_MS = 250;
+
+/** A running solve's latest iteration, in the c0-scaled units of the loop. */
+export interface LiveFigures {
+  iterations: number;
+  primalResidual: number; primalTolerance: number; dualResidual: number; dualTolerance: number;
+}
+
 /** What the loop reports. Norms are in the original (unscaled) units unless said otherwise. */
 export interface AdmmOutput {
   /** rows x cols, the sparse copy W2 (a copy: wasm memory is reused by the next solve). */
@@ -132,18 +141,30 @@ export class WasmKernels {
    * Runs one layer program in the worker when there is one (the calling thread stays free), else
    * here. An abort of `signal` stops the loop within an iteration and rejects with its reason.
    */
-  async solveAsync(problem: PaddedProblem, params: AdmmParams, signal?: AbortSignal): Promise<AdmmOutput> {
+  async solveAsync(
+    problem: PaddedProblem, params: AdmmParams, signal?: AbortSignal, onIteration?: (live: LiveFigures) => void,
+  ): Promise<AdmmOutput> {
     signal?.throwIfAborted();
     if (!this.pool) return this.solve(problem, params);
     const layout = this.begin(problem, params);
     const cancel = () => { this.f64(layout.block, Param.Count)[Param.Cancel] = 1; };
     signal?.addEventListener('abort', cancel, { once: true });
+    const poll = onIteration ? setInterval(() => {
+      const b = this.f64(layout.block, Param.Count);
+      if (b[Param.Iterations]! > 0) {
+        onIteration({
+          iterations: b[Param.Iterations]!, primalResidual: b[Param.PrimalResidual]!, primalTolerance: b[Param.PrimalTolerance]!,
+          dualResidual: b[Param.DualResidual]!, dualTolerance: b[Param.DualTolerance]!,
+        });
+      }
+    }, POLL_MS) : null;
     try {
       await this.pool.solveOnDriver(layout.block);
       const out = this.collect(layout, params);
       if (out.status === 'cancelled') throw signal?.reason ?? new Error('nettrim: the solve was cancelled');
       return out;
     } finally {
+      if (poll) clearInterval(poll);
       signal?.removeEventListener('abort', cancel);
       this.busy = false;
     }
