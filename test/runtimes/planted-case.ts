@@ -23,7 +23,15 @@ export interface PlantedApi {
       close(): Promise<void>;
     }>;
   };
+  SolverPool: {
+    create(options: { threads: number; lanes: number }): Promise<{
+      solveAll(jobs: { input: PlantedInput; settings: Record<string, unknown> }[]): Promise<{ weights: Float32Array }[]>;
+      close(): Promise<void>;
+    }>;
+  };
 }
+
+type PlantedInput = { inputs: Float32Array; outputs: Float32Array; samples: number; inputSize: number; outputSize: number };
 
 /** What a runtime reports; the test compares these across runtimes. */
 export interface PlantedReport {
@@ -70,13 +78,20 @@ export async function runPlantedCase(api: PlantedApi): Promise<PlantedReport> {
   const solver = await api.LayerSolver.create();
   const again = solver.solve({ inputs: x, outputs: y, samples, inputSize: n, outputSize: m }, SETTINGS);
   await solver.close();
+  // and twice side by side, through a pool of two one-thread lanes (one lane where there are no workers)
+  const pool = await api.SolverPool.create({ threads: 2, lanes: 2 });
+  const job = { input: { inputs: x, outputs: y, samples, inputSize: n, outputSize: m }, settings: SETTINGS };
+  const pooled = await pool.solveAll([job, job]);
+  await pool.close();
   const pattern: number[] = [], values: number[] = [];
   r.weights.forEach((v, i) => { if (v !== 0) { pattern.push(i); values.push(v); } });
   const problems: string[] = [];
   if (r.status !== 'solved') problems.push(`status ${r.status} after ${r.iterations} iterations`);
   if (r.bias !== null) problems.push('a bias came back with bias off');
-  const moved = r.weights.findIndex((v, i) => v !== again.weights[i]);
-  if (moved >= 0) problems.push(`solve() on this thread differs from trimLayer at weight ${moved}: ${again.weights[moved]} vs ${r.weights[moved]}`);
+  for (const [what, other] of [['solve() on this thread', again], ['SolverPool, lane 1', pooled[0]!], ['SolverPool, lane 2', pooled[1]!]] as const) {
+    const moved = r.weights.findIndex((v, i) => v !== other.weights[i]);
+    if (moved >= 0) problems.push(`${what} differs from trimLayer at weight ${moved}: ${other.weights[moved]} vs ${r.weights[moved]}`);
+  }
   let maxRelativeError = 0;
   for (let i = 0; i < w.length; i++) {
     const where = `row ${Math.floor(i / m)}, neuron ${i % m}`;
