@@ -3,7 +3,7 @@
 import { Param, Status, TRACE_FIELDS } from './params';
 import { arenaAllocF32, arenaUsed } from './memory';
 import { gemm } from './gemm';
-import { getThreads, setThreads } from './threads';
+import { getThreads, limitThreads } from './threads';
 import { gramMax, systemReserve, systemScratchCount, systemSetup, updateW3 } from './system';
 import {
   sumA, sumB, sumC, sumD, activeDistanceSq, updateW1, updateW2, updateDualsSamples, updateDualsWeights,
@@ -44,10 +44,10 @@ const REFRESH_EVERY: i32 = 20;
  */
 export function admmSolve(block: usize): void {
   // a small program runs faster on fewer threads than were set up (fork-join costs more than it saves)
-  const setUp = getThreads(), wanted = <i32>param(block, Param.Threads);
-  if (wanted > 0 && wanted < setUp) setThreads(wanted);
+  const before = getThreads(), wanted = <i32>param(block, Param.Threads);
+  if (wanted > 0) limitThreads(min(wanted, before)); // only ever fewer: the caller may have limited them already
   solve(block);
-  setThreads(setUp);
+  limitThreads(before);
 }
 
 function solve(block: usize): void {

@@ -6,9 +6,9 @@ import { workerLoop } from './threads';
 export { arenaReset, arenaAllocF32 } from './memory';
 export { gemm } from './gemm';
 export { admmSolve } from './admm';
-export { setThreads, quitWorkers } from './threads';
+export { setThreads, limitThreads, quitWorkers } from './threads';
 
 /** A worker thread's entry (threaded builds): serves product slices until quitWorkers. */
-export function workerRun(id: i32, count: i32): void {
-  workerLoop(gemmLocal, id, count);
+export function workerRun(id: i32): void {
+  workerLoop(gemmLocal, id);
 }

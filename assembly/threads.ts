@@ -9,16 +9,25 @@ const GENERATION: usize = 0; // bumped once per posted job; workers wait on it
 const DONE: usize = 4; // workers that finished the current job
 const KIND: usize = 8; // what the job is
 const ARGS: usize = 16; // the product's eleven arguments
+const PARTS: usize = 64; // threads taking part in the current job: worker ids from PARTS on only report
 
 const JOB_PRODUCT: i32 = 1;
 const JOB_QUIT: i32 = 2;
 
-// Threads taking part, counted with the caller; only thread 0's instance uses it.
+// Threads started (thread 0 plus setUp - 1 workers in workerLoop), and those taking part in the
+// next jobs (a small program uses fewer: admm.ts). Only thread 0's instance reads them.
+let setUp: i32 = 1;
 let threadCount: i32 = 1;
 
-/** Sets how many threads (the caller plus threads - 1 workers running workerRun) share products. */
+/** Sets how many threads (the caller plus threads - 1 workers running workerRun) share the work. */
 export function setThreads(count: i32): void {
-  threadCount = max(1, count);
+  setUp = max(1, count);
+  threadCount = setUp;
+}
+
+/** Lets only `count` of the threads set up take part in the next jobs (the others idle). */
+export function limitThreads(count: i32): void {
+  threadCount = min(max(1, count), setUp);
 }
 
 export function getThreads(): i32 {
@@ -39,16 +48,22 @@ export function forkJoinProduct(
   store<u32>(args, <u32>c); store<i32>(args, ldc, 4); store<u32>(args, <u32>a, 8); store<i32>(args, aRow, 12);
   store<i32>(args, aDepth, 16); store<u32>(args, <u32>b, 20); store<i32>(args, ldb, 24); store<i32>(args, rows, 28);
   store<i32>(args, cols, 32); store<i32>(args, depth, 36); store<i32>(args, accumulate ? 1 : 0, 40);
-  store<i32>(CONTROL + KIND, JOB_PRODUCT);
+  post(JOB_PRODUCT);
+  runSlice(kernel, 0, threadCount);
+  waitForWorkers(setUp - 1);
+}
+
+/** Posts a job to every worker (those beyond threadCount only report back). */
+function post(kind: i32): void {
+  store<i32>(CONTROL + KIND, kind);
+  store<i32>(CONTROL + PARTS, threadCount);
   atomic.store<i32>(CONTROL + DONE, 0);
   atomic.add<i32>(CONTROL + GENERATION, 1);
-  atomic.notify(CONTROL + GENERATION, threadCount - 1);
-  runSlice(kernel, 0, threadCount);
-  waitForWorkers(threadCount - 1);
+  atomic.notify(CONTROL + GENERATION, setUp - 1);
 }
 
 /** A worker's whole life: wait for a job, run its slice, report; until told to quit. */
-export function workerLoop(kernel: Kernel, id: i32, count: i32): void {
+export function workerLoop(kernel: Kernel, id: i32): void {
   if (!ASC_FEATURE_THREADS) return;
   // Workers start before the first job and the generation starts at 0. Reading it here instead
   // would race: thread 0 may post the first job between the worker's "ready" and this line.
@@ -60,8 +75,9 @@ export function workerLoop(kernel: Kernel, id: i32, count: i32): void {
       now = atomic.load<i32>(CONTROL + GENERATION);
     }
     seen = now;
-    if (load<i32>(CONTROL + KIND) == JOB_QUIT) return;
-    runSlice(kernel, id, count);
+    const kind = load<i32>(CONTROL + KIND), parts = load<i32>(CONTROL + PARTS);
+    if (kind == JOB_QUIT) return;
+    if (id < parts) runSlice(kernel, id, parts);
     atomic.add<i32>(CONTROL + DONE, 1);
     atomic.notify(CONTROL + DONE, 1);
   }

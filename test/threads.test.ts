@@ -19,6 +19,14 @@ test('a product split over 2 and 3 threads equals the one-thread product bit for
     }
     await many.close();
   }
+  // three set up, two taking part: the third must only report, not compute a third of the rows
+  const three = await WasmKernels.create({ threads: 3, flavour: 'simd' });
+  for (const transA of [false, true]) {
+    const want = one.product(a, b, rows, cols, depth, transA);
+    assert.equal(Array.from(three.product(a, b, rows, cols, depth, transA, 2)), Array.from(want), `2 of 3 threads, transA ${transA}`);
+    assert.equal(Array.from(three.product(a, b, rows, cols, depth, transA)), Array.from(want), `3 of 3 after that, transA ${transA}`);
+  }
+  await three.close();
 });
 
 /** A ReLU layer with a sparse teacher: `outputs = max(0, inputs * teacher)`. */
@@ -36,8 +44,9 @@ function plantedLayer(seed: number, p: number, n: number, m: number) {
   return { inputs, outputs, samples: p, inputSize: n, outputSize: m };
 }
 
-test('a layer solve gives the same weights with 1 and 2 threads', async () => {
-  const layer = plantedLayer(9, 600, 120, 40);
+// The second layer's P x M blocks are large enough for the element-wise passes to be shared too.
+for (const [p, n, m] of [[600, 120, 40], [2000, 100, 40]] as const) test(`a layer solve gives the same weights with 1 and 2 threads (P = ${p}, N = ${n}, M = ${m})`, async () => {
+  const layer = plantedLayer(9, p, n, m);
   const results = [];
   for (const threads of [1, 2]) {
     const solver = await LayerSolver.create({ threads });

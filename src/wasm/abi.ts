@@ -30,5 +30,6 @@ export interface WasmExports {
   admmSolve(params: number): void;
   /** Threaded builds only. */
   setThreads?(count: number): void;
+  limitThreads?(count: number): void;
   quitWorkers?(): void;
 }

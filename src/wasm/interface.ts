@@ -128,11 +128,11 @@ export class WasmKernels {
     // thread 0 waits for the workers; a thread that may not block (a browser's main thread) computes alone
     const alone = this.threads > 1 && !canBlock();
     try {
-      if (alone) this.ex.setThreads!(1);
+      if (alone) this.ex.limitThreads!(1);
       this.ex.admmSolve(layout.block);
       return this.collect(layout, params);
     } finally {
-      if (alone) this.ex.setThreads!(this.threads);
+      if (alone) this.ex.limitThreads!(this.threads);
       this.busy = false;
     }
   }
@@ -242,9 +242,15 @@ export class WasmKernels {
    * C = A'B on copies in wasm memory (tests and benchmarks): `transA` false means A is rows x depth,
    * true means depth x rows. rows % 4 == 0 and cols % 8 == 0.
    */
-  product(a: Float32Array, b: Float32Array, rows: number, cols: number, depth: number, transA: boolean): Float32Array {
+  product(a: Float32Array, b: Float32Array, rows: number, cols: number, depth: number, transA: boolean, threads = this.threads): Float32Array {
     const pc = this.prepareProduct(a, b, rows, cols, depth);
-    this.runProduct(pc, rows, cols, depth, transA, 1);
+    // `threads` below the kernels' own: the others sit this product out (as a small program's solve does)
+    if (threads < this.threads) this.ex.limitThreads!(threads);
+    try {
+      this.runProduct(pc, rows, cols, depth, transA, 1);
+    } finally {
+      if (threads < this.threads) this.ex.limitThreads!(this.threads);
+    }
     return this.f32(pc.c, rows * cols).slice();
   }
 

@@ -90,7 +90,7 @@ function start(data, post, listen) {
     const wasm = instance.exports;
     if (role === 'helper') {
       post('ready');
-      wasm.workerRun(id, count);
+      wasm.workerRun(id);
       return;
     }
     wasm.setThreads(count);
