@@ -222,6 +222,32 @@ test('magnitude baseline: the same per-layer counts, the largest trained weights
   assert.equal(Array.from(keepLargest(new Float32Array([1, -5, 3, -3, 0.5]), 3)), [0, -5, 3, -3, 0]);
 });
 
+test('Wanda baseline: the same per-layer counts; in fc1, each output keeps its largest |W_ji| ||x_i||', async () => {
+  const bytes = mlp();
+  const calib = data(300, 24);
+  const labels = { data: Float32Array.from({ length: 300 }, (_, i) => i % 5), shape: [300] };
+  const { wandaModel, report } = await pruneModel(bytes, calib, { epsilon: 0.15 }, { evaluation: { inputs: calib, labels } });
+  const original = parseModel(bytes, 'mlp');
+  const wanda = parseModel(wandaModel, 'wanda');
+  for (const [i, name] of ['W1', 'W2', 'W3'].entries()) assert.is(countNonzero(initializerValues(wanda, name)), report.layers[i]!.nnzAfter);
+  assert.equal(Array.from(initializerValues(wanda, 'b1')), Array.from(initializerValues(original, 'b1')));
+  // fc1 reads the model input: recompute its scores here from the calibration data and W1 (20 x 24, transB)
+  const norms = Array.from({ length: 24 }, (_, i) => Math.sqrt(Array.from({ length: 300 }, (_, c) => calib.data[c * 24 + i]! ** 2).reduce((a, b) => a + b)));
+  const w1 = initializerValues(original, 'W1'), kept = initializerValues(wanda, 'W1');
+  for (let j = 0; j < 20; j++) {
+    const row = Array.from({ length: 24 }, (_, i) => ({ i, score: Math.abs(w1[j * 24 + i]!) * norms[i]!, kept: kept[j * 24 + i] !== 0 }));
+    const count = row.filter((r) => r.kept).length;
+    const worstKept = Math.min(...row.filter((r) => r.kept).map((r) => r.score));
+    const bestDropped = Math.max(...row.filter((r) => !r.kept).map((r) => r.score));
+    assert.ok(count === 0 || count === 24 || worstKept >= bestDropped * (1 - 1e-6), `output ${j}: kept a score ${worstKept} below a dropped ${bestDropped}`);
+    for (const r of row) if (r.kept) assert.is(kept[j * 24 + r.i], w1[j * 24 + r.i], 'kept weights keep their trained values');
+  }
+  const counts = Array.from({ length: 20 }, (_, j) => Array.from({ length: 24 }, (_, i) => kept[j * 24 + i] !== 0).filter(Boolean).length);
+  assert.ok(Math.max(...counts) - Math.min(...counts) <= 1, `per-output counts ${counts} are not an even share`);
+  const e = report.eval!;
+  assert.ok(e.accuracyWanda >= 0 && e.accuracyWanda <= 1 && e.maxOutputChangeWanda > 0);
+});
+
 async function expectInputError(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
   try {
     await promise;

@@ -1,9 +1,9 @@
 // `npm run demo`: prunes the MNIST networks shipped in examples/ (an MLP and a small CNN, trained
 // by scripts/train-mnist.ts) with their 2,000 calibration digits (training digits only), prints the
-// per-layer tables and the accuracies on the 2,000 held-out digits (trained, pruned, magnitude
-// pruning at the same per-layer counts), and writes the pruned models and reports to examples/pruned/.
+// per-layer tables and the accuracies on the 2,000 held-out digits (trained, pruned, and magnitude
+// pruning and Wanda at the same per-layer counts), and writes the pruned models and reports to examples/pruned/.
 // By default three runs: the MLP at epsilon 0.05, the MLP at --sparsity 0.85, the CNN at epsilon
-// 0.05 (about a minute here). With --epsilon or --sparsity, both models at that setting only.
+// 0.05 (about 30 s here). With --epsilon or --sparsity, both models at that setting only.
 // --refit adds the opt-in least-squares refit of the kept weights (src/prune/refit.ts; not
 // Net-Trim's program). --calib-digits N uses only the first N calibration digits.
 //

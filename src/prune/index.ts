@@ -10,6 +10,7 @@ import { SolverPool } from '../layer/pool.ts';
 import type { ModelBackend, WeightValues } from './backend.ts';
 import { labelIndices, maxRelativeChange, topOneAccuracy } from './evaluate.ts';
 import { magnitudeValues } from './magnitude.ts';
+import { wandaValues } from './wanda.ts';
 import { buildReport } from './report.ts';
 import { refitParallel, solveCascade, solveParallel, solvedValues, type NetworkSolution, type PruneContext } from './schemes.ts';
 import { searchSparsity } from './search.ts';
@@ -45,6 +46,8 @@ export interface PruneOutcome<Written = Uint8Array> {
   model: Written;
   /** The magnitude-pruning baseline at the same per-layer nonzero counts. */
   magnitudeModel: Written;
+  /** The Wanda baseline (|W| times input norm, per output) at the same per-layer nonzero counts. */
+  wandaModel: Written;
   report: PruneReport;
 }
 
@@ -108,6 +111,7 @@ export async function pruneNetwork<Written>(
   signal?.throwIfAborted();
   const pruned = solvedValues(solution.layers);
   const magnitude = magnitudeValues(backend, solution.layers);
+  const wanda = wandaValues(backend, solution.layers, trained);
   progress({ stage: 'evaluate', done: 0, total: evaluation ? 2 : 1, detail: 'output change' });
   const before = await backend.runOutputs(new Map(), backend.source, feeds, samples, batchSize);
   const after = await backend.runOutputs(pruned, `${backend.source} (pruned)`, feeds, samples, batchSize);
@@ -115,7 +119,7 @@ export async function pruneNetwork<Written>(
   let evalReport: EvalReport | null = null;
   if (evaluation) {
     progress({ stage: 'evaluate', done: 1, total: 2, detail: 'accuracy' });
-    evalReport = await evaluate(backend, pruned, magnitude, evaluation, s.batchSize);
+    evalReport = await evaluate(backend, pruned, { magnitude, wanda }, evaluation, s.batchSize);
   }
   progress({ stage: 'evaluate', done: evaluation ? 2 : 1, total: evaluation ? 2 : 1, detail: 'done' });
   const report = buildReport({
@@ -123,7 +127,7 @@ export async function pruneNetwork<Written>(
     nnzBefore: layers.map((l) => countNonzero(backend.weightValues(l.weight))), skipped: [...skipped], search, maxOutputChange,
     evaluation: evalReport, seconds: (performance.now() - started) / 1000, threads: pool.threads,
   });
-  return { model: backend.write(pruned), magnitudeModel: backend.write(magnitude), report };
+  return { model: backend.write(pruned), magnitudeModel: backend.write(magnitude), wandaModel: backend.write(wanda), report };
 }
 
 interface CheckedEvaluation {
@@ -154,12 +158,14 @@ function checkEvaluation(model: readonly ModelInput[], e: NonNullable<PruneOptio
 }
 
 async function evaluate(
-  backend: ModelBackend, pruned: WeightValues, magnitude: WeightValues, e: CheckedEvaluation, requestedBatch: number,
+  backend: ModelBackend, pruned: WeightValues, baselines: { magnitude: WeightValues; wanda: WeightValues },
+  e: CheckedEvaluation, requestedBatch: number,
 ): Promise<EvalReport> {
   const batch = batchSizeFor(backend.inputs, e.samples, requestedBatch);
   const before = await backend.runOutputs(new Map(), backend.source, e.feeds, e.samples, batch);
   const after = await backend.runOutputs(pruned, `${backend.source} (pruned)`, e.feeds, e.samples, batch);
-  const baseline = await backend.runOutputs(magnitude, `${backend.source} (magnitude)`, e.feeds, e.samples, batch);
+  const baseline = await backend.runOutputs(baselines.magnitude, `${backend.source} (magnitude)`, e.feeds, e.samples, batch);
+  const wanda = await backend.runOutputs(baselines.wanda, `${backend.source} (Wanda)`, e.feeds, e.samples, batch);
   const first = [...before.keys()][0]!;
   const scores = before.get(first)!;
   const labels = labelIndices(e.labels, e.samples, scores.length / e.samples);
@@ -168,7 +174,9 @@ async function evaluate(
     accuracyBefore: topOneAccuracy(scores, labels),
     accuracyAfter: topOneAccuracy(after.get(first)!, labels),
     accuracyMagnitude: topOneAccuracy(baseline.get(first)!, labels),
+    accuracyWanda: topOneAccuracy(wanda.get(first)!, labels),
     maxOutputChange: maxRelativeChange(before, after, e.samples),
     maxOutputChangeMagnitude: maxRelativeChange(before, baseline, e.samples),
+    maxOutputChangeWanda: maxRelativeChange(before, wanda, e.samples),
   };
 }

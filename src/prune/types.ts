@@ -115,9 +115,12 @@ export interface EvalReport {
   accuracyBefore: number;
   accuracyAfter: number;
   accuracyMagnitude: number;
+  /** The Wanda baseline (prune/wanda.ts), also at Net-Trim's per-layer counts. */
+  accuracyWanda: number;
   /** Largest relative change ||f'(x) - f(x)|| / ||f(x)|| of the outputs over these samples. */
   maxOutputChange: number;
   maxOutputChangeMagnitude: number;
+  maxOutputChangeWanda: number;
 }
 
 export interface PruneReport {

@@ -1,0 +1,79 @@
+// A second baseline, the popular post-training pruner Wanda (Sun, Liu, Bair, Kolter, "A Simple and
+// Effective Pruning Approach for Large Language Models", 2023): weight i -> j scores
+// |W_ij| * ||X_i||_2, input i's norm over the calibration columns, and the scores are compared within
+// each output; biases stay as trained, no retraining. Here each layer keeps as many weights as
+// Net-Trim kept there, shared evenly among its outputs (the remainder going to the outputs whose
+// next score is largest), so the two differ only in which weights they keep.
+import { countNonzero, fromProgram, toProgram } from '../onnx/weights.ts';
+import type { LayerSignals, ModelBackend, WeightValues } from './backend.ts';
+import type { LayerSolution } from './programs.ts';
+
+/** Every pruned layer's weights Wanda-pruned to the nonzero count of its Net-Trim solution. */
+export function wandaValues(backend: ModelBackend, solved: readonly LayerSolution[], trained: readonly LayerSignals[]): WeightValues {
+  const values = new Map<string, Float32Array>();
+  for (const s of solved) {
+    const layer = s.layer, signals = trained[layer.index]!;
+    const stored = backend.weightValues(layer.weight);
+    const bias = layer.bias ? backend.weightValues(layer.bias) : null;
+    const { inputSize: n, outputSize: m, groups } = layer;
+    const programs = Array.from({ length: groups }, (_, g) => toProgram(layer, g, stored, bias).weights);
+    const scores = programs.map((w, g) => wandaScores(w, inputNorms(signals, g, n), n, m));
+    const keep = shareCount(countNonzero(s.weight), scores, n, m);
+    const out = new Float32Array(stored.length);
+    programs.forEach((w, g) => {
+      fromProgram(layer, g, { weights: keepPerOutput(w, scores[g]!, keep.slice(g * m, (g + 1) * m), n, m), bias: null }, out, null);
+    });
+    values.set(layer.weight, out);
+  }
+  return values;
+}
+
+/** ||X_i||_2 over the columns of the signals, for the n inputs of group g. */
+export function inputNorms(s: LayerSignals, group: number, n: number): Float64Array {
+  const norms = new Float64Array(n);
+  for (let c = 0; c < s.columns; c++) {
+    const row = c * s.inputWidth + group * n;
+    for (let i = 0; i < n; i++) norms[i]! += s.inputs[row + i]! ** 2;
+  }
+  return norms.map(Math.sqrt);
+}
+
+/** |W_ij| * ||X_i|| for an N x M program weight matrix. */
+export function wandaScores(w: Float32Array, norms: Float64Array, n: number, m: number): Float64Array {
+  const scores = new Float64Array(n * m);
+  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) scores[i * m + j] = Math.abs(w[i * m + j]!) * norms[i]!;
+  return scores;
+}
+
+/**
+ * How many weights each output (group-major: g * m + j) keeps so that they add up to `total`: the
+ * same share each, and one more for the outputs whose best score beyond the share is largest.
+ */
+export function shareCount(total: number, scores: readonly Float64Array[], n: number, m: number): number[] {
+  const outputs = scores.length * m;
+  const base = Math.min(n, Math.floor(total / outputs));
+  const keep = new Array<number>(outputs).fill(base);
+  let extra = total - base * outputs;
+  if (extra <= 0 || base >= n) return keep;
+  const next = keep.map((_, o) => ({ o, score: ranked(scores[Math.floor(o / m)]!, o % m, n, m)[base]!.score }));
+  next.sort((a, b) => b.score - a.score || a.o - b.o);
+  for (const { o } of next) {
+    if (extra-- <= 0) break;
+    keep[o]! += 1;
+  }
+  return keep;
+}
+
+/** W with, in each output j, only its keep[j] highest-scoring weights left (ties: the lower input stays). */
+export function keepPerOutput(w: Float32Array, scores: Float64Array, keep: readonly number[], n: number, m: number): Float32Array {
+  const out = new Float32Array(n * m);
+  for (let j = 0; j < m; j++) {
+    for (const { i } of ranked(scores, j, n, m).slice(0, keep[j]!)) out[i * m + j] = w[i * m + j]!;
+  }
+  return out;
+}
+
+/** The inputs of output j, best score first. */
+function ranked(scores: Float64Array, j: number, n: number, m: number): { i: number; score: number }[] {
+  return Array.from({ length: n }, (_, i) => ({ i, score: scores[i * m + j]! })).sort((a, b) => b.score - a.score || a.i - b.i);
+}
