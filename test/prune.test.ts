@@ -246,6 +246,7 @@ test('Wanda baseline: the same per-layer counts; in fc1, each output keeps its l
   assert.ok(Math.max(...counts) - Math.min(...counts) <= 1, `per-output counts ${counts} are not an even share`);
   const e = report.eval!;
   assert.ok(e.accuracyWanda >= 0 && e.accuracyWanda <= 1 && e.maxOutputChangeWanda > 0);
+  assert.ok(e.accuracySparseGpt >= 0 && e.accuracySparseGpt <= 1 && e.maxOutputChangeSparseGpt > 0);
 });
 
 async function expectInputError(promise: Promise<unknown>, pattern: RegExp): Promise<void> {

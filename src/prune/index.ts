@@ -10,6 +10,7 @@ import { SolverPool } from '../layer/pool.ts';
 import type { ModelBackend, WeightValues } from './backend.ts';
 import { labelIndices, maxRelativeChange, topOneAccuracy } from './evaluate.ts';
 import { magnitudeValues } from './magnitude.ts';
+import { sparseGptValues } from './sparsegpt.ts';
 import { wandaValues } from './wanda.ts';
 import { buildReport } from './report.ts';
 import { refitParallel, solveCascade, solveParallel, solvedValues, type NetworkSolution, type PruneContext } from './schemes.ts';
@@ -119,7 +120,9 @@ export async function pruneNetwork<Written>(
   let evalReport: EvalReport | null = null;
   if (evaluation) {
     progress({ stage: 'evaluate', done: 1, total: 2, detail: 'accuracy' });
-    evalReport = await evaluate(backend, pruned, { magnitude, wanda }, evaluation, s.batchSize);
+    // SparseGPT costs an n x n inverse per layer: built only when it is evaluated
+    const sparseGpt = sparseGptValues(backend, solution.layers, trained);
+    evalReport = await evaluate(backend, pruned, { magnitude, wanda, sparseGpt }, evaluation, s.batchSize);
   }
   progress({ stage: 'evaluate', done: evaluation ? 2 : 1, total: evaluation ? 2 : 1, detail: 'done' });
   const report = buildReport({
@@ -158,7 +161,7 @@ function checkEvaluation(model: readonly ModelInput[], e: NonNullable<PruneOptio
 }
 
 async function evaluate(
-  backend: ModelBackend, pruned: WeightValues, baselines: { magnitude: WeightValues; wanda: WeightValues },
+  backend: ModelBackend, pruned: WeightValues, baselines: { magnitude: WeightValues; wanda: WeightValues; sparseGpt: WeightValues },
   e: CheckedEvaluation, requestedBatch: number,
 ): Promise<EvalReport> {
   const batch = batchSizeFor(backend.inputs, e.samples, requestedBatch);
@@ -166,6 +169,7 @@ async function evaluate(
   const after = await backend.runOutputs(pruned, `${backend.source} (pruned)`, e.feeds, e.samples, batch);
   const baseline = await backend.runOutputs(baselines.magnitude, `${backend.source} (magnitude)`, e.feeds, e.samples, batch);
   const wanda = await backend.runOutputs(baselines.wanda, `${backend.source} (Wanda)`, e.feeds, e.samples, batch);
+  const sparseGpt = await backend.runOutputs(baselines.sparseGpt, `${backend.source} (SparseGPT)`, e.feeds, e.samples, batch);
   const first = [...before.keys()][0]!;
   const scores = before.get(first)!;
   const labels = labelIndices(e.labels, e.samples, scores.length / e.samples);
@@ -175,8 +179,10 @@ async function evaluate(
     accuracyAfter: topOneAccuracy(after.get(first)!, labels),
     accuracyMagnitude: topOneAccuracy(baseline.get(first)!, labels),
     accuracyWanda: topOneAccuracy(wanda.get(first)!, labels),
+    accuracySparseGpt: topOneAccuracy(sparseGpt.get(first)!, labels),
     maxOutputChange: maxRelativeChange(before, after, e.samples),
     maxOutputChangeMagnitude: maxRelativeChange(before, baseline, e.samples),
     maxOutputChangeWanda: maxRelativeChange(before, wanda, e.samples),
+    maxOutputChangeSparseGpt: maxRelativeChange(before, sparseGpt, e.samples),
   };
 }

@@ -107,7 +107,8 @@ export function formatReport(report: PruneReport): string {
     const e = report.eval;
     lines.push(
       `top-1 accuracy on ${e.samples} samples: trained ${percent(e.accuracyBefore)}, pruned ${percent(e.accuracyAfter)}, ` +
-        `magnitude pruning at the same per-layer counts ${percent(e.accuracyMagnitude)}, Wanda ${percent(e.accuracyWanda)}`,
+        `at the same per-layer counts: magnitude pruning ${percent(e.accuracyMagnitude)}, Wanda ${percent(e.accuracyWanda)}, ` +
+        `SparseGPT ${percent(e.accuracySparseGpt)}`,
     );
   }
   return lines.join('\n');

@@ -117,10 +117,13 @@ export interface EvalReport {
   accuracyMagnitude: number;
   /** The Wanda baseline (prune/wanda.ts), also at Net-Trim's per-layer counts. */
   accuracyWanda: number;
+  /** The SparseGPT baseline (prune/sparsegpt.ts: it updates the weights it keeps), same counts. */
+  accuracySparseGpt: number;
   /** Largest relative change ||f'(x) - f(x)|| / ||f(x)|| of the outputs over these samples. */
   maxOutputChange: number;
   maxOutputChangeMagnitude: number;
   maxOutputChangeWanda: number;
+  maxOutputChangeSparseGpt: number;
 }
 
 export interface PruneReport {

@@ -1,0 +1,134 @@
+// A third baseline, SparseGPT (Frantar, Alistarh, "SparseGPT: Massive Language Models Can Be
+// Accurately Pruned in One-Shot", 2023): like Net-Trim it changes the weights it keeps, by the
+// optimal-brain-surgeon update on H = 2 X X^T, column block by column block. This follows the
+// authors' reference algorithm (unstructured sparsity, blocks of 128 inputs, dampening 1% of the
+// mean diagonal, the mask chosen per block by w^2 / [H^-1]_ii^2), in float64 with ml-matrix for the
+// inverse and the Cholesky factor, with one change for a fair comparison: each block removes its
+// exact share of the layer's count, so the layer keeps as many weights as Net-Trim kept there.
+import { CholeskyDecomposition, inverse, Matrix } from 'ml-matrix';
+import { countNonzero, fromProgram, toProgram } from '../onnx/weights.ts';
+import type { LayerSignals, ModelBackend, WeightValues } from './backend.ts';
+import type { LayerSolution } from './programs.ts';
+
+const BLOCK = 128;
+const DAMPENING = 0.01;
+
+/** Every pruned layer's weights SparseGPT-pruned to the nonzero count of its Net-Trim solution (biases as trained). */
+export function sparseGptValues(backend: ModelBackend, solved: readonly LayerSolution[], trained: readonly LayerSignals[]): WeightValues {
+  const values = new Map<string, Float32Array>();
+  for (const s of solved) {
+    const layer = s.layer, signals = trained[layer.index]!;
+    const stored = backend.weightValues(layer.weight);
+    const bias = layer.bias ? backend.weightValues(layer.bias) : null;
+    const { inputSize: n, outputSize: m, groups } = layer;
+    const keep = countNonzero(s.weight);
+    const out = new Float32Array(stored.length);
+    for (let g = 0; g < groups; g++) {
+      // the layer's count shared among its groups in proportion (equal sizes), the remainder to the first
+      const share = Math.floor(keep / groups) + (g < keep % groups ? 1 : 0);
+      const w = toProgram(layer, g, stored, bias).weights;
+      const pruned = sparseGpt(w, gram(signals, g, n), n, m, n * m - share);
+      fromProgram(layer, g, { weights: pruned, bias: null }, out, null);
+    }
+    values.set(layer.weight, out);
+  }
+  return values;
+}
+
+/** H = 2 X^T X (n x n, float64) over the signal columns of group g. */
+export function gram(s: LayerSignals, group: number, n: number): Float64Array {
+  const h = new Float64Array(n * n);
+  const x = new Float64Array(n);
+  for (let c = 0; c < s.columns; c++) {
+    const row = c * s.inputWidth + group * n;
+    for (let i = 0; i < n; i++) x[i] = s.inputs[row + i]!;
+    for (let i = 0; i < n; i++) {
+      const xi = 2 * x[i]!;
+      if (xi === 0) continue;
+      for (let j = 0; j < n; j++) h[i * n + j]! += xi * x[j]!;
+    }
+  }
+  return h;
+}
+
+/**
+ * SparseGPT on the program weights w (n inputs x m outputs, row-major: the transpose of the
+ * authors' W) with Hessian h (n x n, modified in place); removes exactly `remove` weights.
+ */
+export function sparseGpt(w: Float32Array, h: Float64Array, n: number, m: number, remove: number): Float32Array {
+  // W as the authors hold it: rows = outputs, columns = inputs
+  const W = new Float64Array(m * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) W[j * n + i] = w[i * m + j]!;
+  let meanDiag = 0;
+  for (let i = 0; i < n; i++) {
+    if (h[i * n + i] === 0) { // an input that is zero in every column: its weights go first
+      h[i * n + i] = 1;
+      for (let j = 0; j < m; j++) W[j * n + i] = 0;
+    }
+    meanDiag += h[i * n + i]! / n;
+  }
+  for (let i = 0; i < n; i++) h[i * n + i]! += DAMPENING * meanDiag;
+  const hinv = upperCholeskyOfInverse(h, n);
+
+  const out = new Float64Array(m * n);
+  let left = remove;
+  for (let b0 = 0; b0 < n; b0 += BLOCK) {
+    const b1 = Math.min(b0 + BLOCK, n), width = b1 - b0;
+    // this block's share of the removals (the last block takes what is left)
+    const share = b1 === n ? left : Math.min(left, Math.round((remove * width) / n));
+    left -= share;
+    const mask = blockMask(W, hinv, n, m, b0, b1, share);
+    const err = new Float64Array(m * width);
+    for (let i = b0; i < b1; i++) {
+      const d = hinv[i * n + i]!;
+      for (let r = 0; r < m; r++) {
+        const wv = W[r * n + i]!;
+        const q = mask[r * width + (i - b0)] ? 0 : wv;
+        out[r * n + i] = q;
+        const e = (wv - q) / d;
+        err[r * width + (i - b0)] = e;
+        // the OBS update of the block's later columns
+        if (e !== 0) for (let k = i; k < b1; k++) W[r * n + k]! -= e * hinv[i * n + k]!;
+      }
+    }
+    // and of every column after the block
+    for (let r = 0; r < m; r++) {
+      for (let i = b0; i < b1; i++) {
+        const e = err[r * width + (i - b0)]!;
+        if (e === 0) continue;
+        for (let k = b1; k < n; k++) W[r * n + k]! -= e * hinv[i * n + k]!;
+      }
+    }
+  }
+  const result = new Float32Array(n * m);
+  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) result[i * m + j] = out[j * n + i]!;
+  return result;
+}
+
+/** The `count` entries of the block (rows x columns b0..b1) with the smallest w^2 / [H^-1]_ii^2 (ties: the earlier entry). */
+function blockMask(W: Float64Array, hinv: Float64Array, n: number, m: number, b0: number, b1: number, count: number): Uint8Array {
+  const width = b1 - b0;
+  const order = Array.from({ length: m * width }, (_, k) => k);
+  const score = (k: number) => {
+    const r = Math.floor(k / width), i = b0 + (k % width), d = hinv[i * n + i]!;
+    return W[r * n + i]! ** 2 / (d * d);
+  };
+  const scores = order.map(score);
+  order.sort((a, b) => scores[a]! - scores[b]! || a - b);
+  const mask = new Uint8Array(m * width);
+  for (let k = 0; k < count; k++) mask[order[k]!] = 1;
+  return mask;
+}
+
+/** The upper Cholesky factor U of H^-1 (H^-1 = U^T U), as the authors' reference computes it. */
+function upperCholeskyOfInverse(h: Float64Array, n: number): Float64Array {
+  const H = new Matrix(n, n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) H.set(i, j, h[i * n + j]!);
+  const inv = inverse(H);
+  // symmetrise against rounding before factoring
+  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) { const v = (inv.get(i, j) + inv.get(j, i)) / 2; inv.set(i, j, v); inv.set(j, i, v); }
+  const lower = new CholeskyDecomposition(inv).lowerTriangularMatrix;
+  const u = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) u[i * n + j] = lower.get(j, i);
+  return u;
+}
