@@ -19,7 +19,7 @@ import { planLanes, predictSeconds, shapeOf } from '../src/layer/lanes.ts';
 import { SolverPool, type LayerJob } from '../src/layer/pool.ts';
 import type { TrimResult } from '../src/types.ts';
 import { availableThreads } from '../src/wasm/pool.ts';
-import { fill, gaussian, seededRandom } from '../test/helpers/random.ts';
+import { plantedRelu } from '../test/helpers/random.ts';
 import { emitJson, fmt, formatTable, machineInfo, option } from './common.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -27,19 +27,9 @@ const MLP_DATA = path.resolve(REPO, '../shared/data/mnist-mlp');
 
 interface ProgramSet { name: string; jobs: LayerJob[] }
 
-/** A planted ReLU layer: Gaussian inputs, a 30%-dense teacher. */
+/** A planted ReLU layer (30%-dense teacher) as a job at epsilon 0.05. */
 function planted(seed: number, p: number, n: number, m: number): LayerJob {
-  const rand = seededRandom(seed), draw = gaussian(rand);
-  const inputs = fill(p * n, draw), teacher = fill(n * m, () => (rand() < 0.3 ? draw() : 0));
-  const outputs = new Float32Array(p * m);
-  for (let q = 0; q < p; q++) {
-    for (let j = 0; j < m; j++) {
-      let v = 0;
-      for (let r = 0; r < n; r++) v += inputs[q * n + r]! * teacher[r * m + j]!;
-      outputs[q * m + j] = Math.max(0, v);
-    }
-  }
-  return { input: { inputs, outputs, samples: p, inputSize: n, outputSize: m }, settings: { epsilon: 0.05 } };
+  return { input: plantedRelu(seed, p, n, m, 0.3), settings: { epsilon: 0.05 } };
 }
 
 async function mlpSet(): Promise<ProgramSet | null> {

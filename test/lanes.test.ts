@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { planLanes, predictSeconds, type ProgramShape } from '../src/layer/lanes.ts';
 import { SolverPool, type LayerJob } from '../src/layer/pool.ts';
 import { LayerSolver } from '../src/layer/solve.ts';
-import { fill, gaussian, seededRandom } from './helpers/random.ts';
+import { plantedRelu } from './helpers/random.ts';
 
 const shape = (samples: number, rows: number, outputs: number): ProgramShape => ({ samples, rows, outputs });
 
@@ -39,19 +39,9 @@ test('plan: largest programs first, the prediction is the makespan of that order
   assert.throws(() => planLanes(shapes, 0), /threads must be an integer >= 1, got 0/);
 });
 
-/** A planted ReLU layer. */
+/** A planted ReLU layer (30%-dense teacher) as a job at epsilon 0.05. */
 function planted(seed: number, p: number, n: number, m: number): LayerJob {
-  const rand = seededRandom(seed), draw = gaussian(rand);
-  const inputs = fill(p * n, draw), teacher = fill(n * m, () => (rand() < 0.3 ? draw() : 0));
-  const outputs = new Float32Array(p * m);
-  for (let q = 0; q < p; q++) {
-    for (let j = 0; j < m; j++) {
-      let v = 0;
-      for (let r = 0; r < n; r++) v += inputs[q * n + r]! * teacher[r * m + j]!;
-      outputs[q * m + j] = Math.max(0, v);
-    }
-  }
-  return { input: { inputs, outputs, samples: p, inputSize: n, outputSize: m }, settings: { epsilon: 0.05 } };
+  return { input: plantedRelu(seed, p, n, m, 0.3), settings: { epsilon: 0.05 } };
 }
 
 test('pool: side by side or one after another, every program gets the weights a lone solver gives', async () => {

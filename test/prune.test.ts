@@ -202,11 +202,16 @@ test('--sparsity: the search lands within one point of the target and reports it
   }
 });
 
-test('magnitude baseline: the same per-layer counts, the largest trained weights', async () => {
+/** The MLP pruned at epsilon 0.15 with an evaluation on its calibration data (labels are arbitrary). */
+async function evaluatedRun() {
   const bytes = mlp();
   const calib = data(300, 24);
   const labels = { data: Float32Array.from({ length: 300 }, (_, i) => i % 5), shape: [300] };
-  const { magnitudeModel, report } = await pruneModel(bytes, calib, { epsilon: 0.15 }, { evaluation: { inputs: calib, labels } });
+  return { bytes, calib, ...await pruneModel(bytes, calib, { epsilon: 0.15 }, { evaluation: { inputs: calib, labels } }) };
+}
+
+test('magnitude baseline: the same per-layer counts, the largest trained weights', async () => {
+  const { bytes, magnitudeModel, report } = await evaluatedRun();
   const original = parseModel(bytes, 'mlp');
   const baseline = parseModel(magnitudeModel, 'magnitude');
   for (const [i, name] of ['W1', 'W2', 'W3'].entries()) {
@@ -223,10 +228,7 @@ test('magnitude baseline: the same per-layer counts, the largest trained weights
 });
 
 test('Wanda baseline: the same per-layer counts; in fc1, each output keeps its largest |W_ji| ||x_i||', async () => {
-  const bytes = mlp();
-  const calib = data(300, 24);
-  const labels = { data: Float32Array.from({ length: 300 }, (_, i) => i % 5), shape: [300] };
-  const { wandaModel, report } = await pruneModel(bytes, calib, { epsilon: 0.15 }, { evaluation: { inputs: calib, labels } });
+  const { bytes, calib, wandaModel, report } = await evaluatedRun();
   const original = parseModel(bytes, 'mlp');
   const wanda = parseModel(wandaModel, 'wanda');
   for (const [i, name] of ['W1', 'W2', 'W3'].entries()) assert.is(countNonzero(initializerValues(wanda, name)), report.layers[i]!.nnzAfter);

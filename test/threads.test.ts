@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LayerSolver, type LiveFigures } from '../src/index.ts';
 import { WasmKernels } from '../src/wasm/interface.ts';
-import { fill, gaussian, seededRandom } from './helpers/random.ts';
+import { fill, gaussian, plantedRelu, seededRandom } from './helpers/random.ts';
 
 test('a product split over 2 and 3 threads equals the one-thread product bit for bit', async () => {
   const draw = gaussian(seededRandom(3));
@@ -29,19 +29,9 @@ test('a product split over 2 and 3 threads equals the one-thread product bit for
   await three.close();
 });
 
-/** A ReLU layer with a sparse teacher: `outputs = max(0, inputs * teacher)`. */
+/** A ReLU layer with a 20%-dense teacher. */
 function plantedLayer(seed: number, p: number, n: number, m: number) {
-  const rand = seededRandom(seed), draw = gaussian(rand);
-  const inputs = fill(p * n, draw), teacher = fill(n * m, () => (rand() < 0.2 ? draw() : 0));
-  const outputs = new Float32Array(p * m);
-  for (let q = 0; q < p; q++) {
-    for (let j = 0; j < m; j++) {
-      let v = 0;
-      for (let r = 0; r < n; r++) v += inputs[q * n + r] * teacher[r * m + j];
-      outputs[q * m + j] = Math.max(0, v);
-    }
-  }
-  return { inputs, outputs, samples: p, inputSize: n, outputSize: m };
+  return plantedRelu(seed, p, n, m, 0.2);
 }
 
 // The second layer's P x M blocks are large enough for the element-wise passes to be shared too.

@@ -2,7 +2,7 @@
 // Inputs that are zero in every column are left out of the program: their weights touch no
 // constraint, so the l1 minimum sets them to zero anyway; leaving them out is exact and cheaper
 // (about a fifth of MNIST's pixels are zero in every calibration image).
-import type { LayerSignals, ModelLayer } from './backend.ts';
+import type { LayerSignals, ModelBackend, ModelLayer, WeightValues } from './backend.ts';
 import { countNonzero, fromProgram, toProgram } from '../onnx/weights.ts';
 import { TrimStatus, type LayerInput, type TrimResult } from '../types.ts';
 
@@ -137,4 +137,27 @@ function selectRows(full: Float32Array, rows: Int32Array, m: number, bias: boole
   for (let r = 0; r < rows.length; r++) out.set(full.subarray(rows[r]! * m, rows[r]! * m + m), r * m);
   if (bias) out.set(full.subarray(n * m, n * m + m), rows.length * m);
   return out;
+}
+
+/**
+ * A baseline pruner over every solved layer: `prune` gets the layer's trained weights in program
+ * form (one N x M matrix per group), its trained signals and the nonzero count Net-Trim kept there,
+ * and returns the pruned program weights, written back here in the stored layout (biases stay as
+ * trained). Wanda and SparseGPT (wanda.ts, sparsegpt.ts) are such pruners.
+ */
+export function baselineValues(
+  backend: ModelBackend, solved: readonly LayerSolution[], trained: readonly LayerSignals[],
+  prune: (programs: Float32Array[], signals: LayerSignals, keep: number) => Float32Array[],
+): WeightValues {
+  const values = new Map<string, Float32Array>();
+  for (const s of solved) {
+    const layer = s.layer;
+    const stored = backend.weightValues(layer.weight);
+    const programs = Array.from({ length: layer.groups }, (_, g) => toProgram(layer, g, stored, null).weights);
+    const pruned = prune(programs, trained[layer.index]!, countNonzero(s.weight));
+    const out = new Float32Array(stored.length);
+    pruned.forEach((weights, g) => fromProgram(layer, g, { weights, bias: null }, out, null));
+    values.set(layer.weight, out);
+  }
+  return values;
 }

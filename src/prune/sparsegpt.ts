@@ -6,33 +6,22 @@
 // inverse and the Cholesky factor, with one change for a fair comparison: each block removes its
 // exact share of the layer's count, so the layer keeps as many weights as Net-Trim kept there.
 import { CholeskyDecomposition, inverse, Matrix } from 'ml-matrix';
-import { countNonzero, fromProgram, toProgram } from '../onnx/weights.ts';
 import type { LayerSignals, ModelBackend, WeightValues } from './backend.ts';
-import type { LayerSolution } from './programs.ts';
+import { baselineValues, type LayerSolution } from './programs.ts';
 
 const BLOCK = 128;
 const DAMPENING = 0.01;
 
 /** Every pruned layer's weights SparseGPT-pruned to the nonzero count of its Net-Trim solution (biases as trained). */
 export function sparseGptValues(backend: ModelBackend, solved: readonly LayerSolution[], trained: readonly LayerSignals[]): WeightValues {
-  const values = new Map<string, Float32Array>();
-  for (const s of solved) {
-    const layer = s.layer, signals = trained[layer.index]!;
-    const stored = backend.weightValues(layer.weight);
-    const bias = layer.bias ? backend.weightValues(layer.bias) : null;
-    const { inputSize: n, outputSize: m, groups } = layer;
-    const keep = countNonzero(s.weight);
-    const out = new Float32Array(stored.length);
-    for (let g = 0; g < groups; g++) {
-      // the layer's count shared among its groups in proportion (equal sizes), the remainder to the first
+  return baselineValues(backend, solved, trained, (programs, signals, keep) => {
+    const { inputSize: n, outputSize: m, groups } = signals.layer;
+    return programs.map((w, g) => {
+      // the layer's count shared among its groups (equal sizes), the remainder to the first ones
       const share = Math.floor(keep / groups) + (g < keep % groups ? 1 : 0);
-      const w = toProgram(layer, g, stored, bias).weights;
-      const pruned = sparseGpt(w, gram(signals, g, n), n, m, n * m - share);
-      fromProgram(layer, g, { weights: pruned, bias: null }, out, null);
-    }
-    values.set(layer.weight, out);
-  }
-  return values;
+      return sparseGpt(w, gram(signals, g, n), n, m, n * m - share);
+    });
+  });
 }
 
 /** H = 2 X^T X (n x n, float64) over the signal columns of group g. */

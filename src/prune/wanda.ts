@@ -4,28 +4,17 @@
 // each output; biases stay as trained, no retraining. Here each layer keeps as many weights as
 // Net-Trim kept there, shared evenly among its outputs (the remainder going to the outputs whose
 // next score is largest), so the two differ only in which weights they keep.
-import { countNonzero, fromProgram, toProgram } from '../onnx/weights.ts';
 import type { LayerSignals, ModelBackend, WeightValues } from './backend.ts';
-import type { LayerSolution } from './programs.ts';
+import { baselineValues, type LayerSolution } from './programs.ts';
 
 /** Every pruned layer's weights Wanda-pruned to the nonzero count of its Net-Trim solution. */
 export function wandaValues(backend: ModelBackend, solved: readonly LayerSolution[], trained: readonly LayerSignals[]): WeightValues {
-  const values = new Map<string, Float32Array>();
-  for (const s of solved) {
-    const layer = s.layer, signals = trained[layer.index]!;
-    const stored = backend.weightValues(layer.weight);
-    const bias = layer.bias ? backend.weightValues(layer.bias) : null;
-    const { inputSize: n, outputSize: m, groups } = layer;
-    const programs = Array.from({ length: groups }, (_, g) => toProgram(layer, g, stored, bias).weights);
+  return baselineValues(backend, solved, trained, (programs, signals, keep) => {
+    const { inputSize: n, outputSize: m } = signals.layer;
     const scores = programs.map((w, g) => wandaScores(w, inputNorms(signals, g, n), n, m));
-    const keep = shareCount(countNonzero(s.weight), scores, n, m);
-    const out = new Float32Array(stored.length);
-    programs.forEach((w, g) => {
-      fromProgram(layer, g, { weights: keepPerOutput(w, scores[g]!, keep.slice(g * m, (g + 1) * m), n, m), bias: null }, out, null);
-    });
-    values.set(layer.weight, out);
-  }
-  return values;
+    const counts = shareCount(keep, scores, n, m);
+    return programs.map((w, g) => keepPerOutput(w, scores[g]!, counts.slice(g * m, (g + 1) * m), n, m));
+  });
 }
 
 /** ||X_i||_2 over the columns of the signals, for the n inputs of group g. */
