@@ -3,7 +3,7 @@
 import { gemmLocal } from './gemm';
 import { workerLoop } from './threads';
 
-export { arenaReset, arenaAllocF32 } from './memory';
+export { arenaReset, arenaAllocF32, arenaEnd } from './memory';
 export { gemm } from './gemm';
 export { admmSolve } from './admm';
 export { setThreads, limitThreads, quitWorkers } from './threads';

@@ -49,6 +49,11 @@ export function arenaAllocF32(count: usize): usize {
   return p;
 }
 
+/** The end of the reservations: memory below it is all a solve reads and writes (static data included). */
+export function arenaEnd(): usize {
+  return top() == 0 ? (__heap_base + 63) & ~(<usize>63) : top();
+}
+
 /** Bytes reserved so far (for memory reports). */
 export function arenaUsed(): usize {
   return top() - ((__heap_base + 63) & ~(<usize>63));

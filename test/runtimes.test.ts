@@ -8,7 +8,7 @@ import { rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RUNTIMES, runRuntime, runSnippet, type RuntimeName, type RuntimeRun } from '../scripts/runtimes/runners.ts';
+import { RUNTIMES, runChromiumPlain, runRuntime, runSnippet, type RuntimeName, type RuntimeRun } from '../scripts/runtimes/runners.ts';
 import { stagePackage, type Staged } from '../scripts/runtimes/stage.ts';
 
 /** The issue's target for the same planted problem across runtimes. */
@@ -25,7 +25,10 @@ test.before(async () => {
     runs.set(name, await runRuntime(name, staged).catch((err: Error) => err));
     snippets.set(name, await runSnippet(name, staged).catch((err: Error) => err));
   }
+  plain = await runChromiumPlain(staged).catch((err: Error) => err);
 });
+
+let plain: Record<string, unknown> | Error | undefined;
 
 test.after(async () => {
   if (staged) await rm(staged.dir, { recursive: true, force: true });
@@ -64,6 +67,24 @@ for (const name of RUNTIMES) {
     assert.is(out, snippet.prints, `${name}: the snippet printed ${JSON.stringify(out)}`);
   });
 }
+
+test('Chromium, page not cross-origin isolated: one thread, solves in a Web Worker, the page stays live, same answers', () => {
+  if (plain instanceof Error) throw plain;
+  const r = plain as {
+    report: { problems: string[]; pattern: number[] }; isolated: boolean; threads: number; inWorker: boolean;
+    ticks: number; status: string; seconds: number; cancelled: string; sameAfterCancel: boolean;
+  };
+  assert.is(r.isolated, false);
+  assert.equal(r.report.problems, [], r.report.problems.join('; '));
+  assert.is(r.threads, 1);
+  assert.ok(r.inWorker, 'solveAsync must run in a worker where the page has Web Workers');
+  assert.is(r.status, 'solved');
+  assert.ok(r.ticks > 0, `the page's timers did not fire during a ${r.seconds.toFixed(2)} s solve: it ran on the page's thread`);
+  assert.is(r.cancelled, 'TimeoutError');
+  assert.ok(r.sameAfterCancel, 'the solve after a cancelled one differs from the first');
+  const node = ran('node');
+  assert.equal(r.report.pattern, node.report.pattern);
+});
 
 test('every runtime builds the same problem and sees the same API', () => {
   const done = RUNTIMES.filter((n) => !(runs.get(n) instanceof Error));

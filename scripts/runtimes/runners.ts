@@ -43,6 +43,15 @@ export async function runRuntime(name: RuntimeName, staged: Staged): Promise<Run
   return { runtime: name, version, exports: parsed.exports, report: parsed.report, seconds: (performance.now() - started) / 1000 };
 }
 
+/**
+ * Runs test/runtimes/browser-plain.ts in Chromium on a page that is not cross-origin isolated (most
+ * of the web): no shared memory, so solves go to a Web Worker on one thread (src/wasm/solo.ts).
+ */
+export async function runChromiumPlain(staged: Staged): Promise<Record<string, unknown>> {
+  const { output } = await runChromium(staged, 'browser-plain.ts', false);
+  return parseJson('chromium', output);
+}
+
 /** Runs this runtime's snippet of docs/runtimes.md (staged by stagePackage) and returns what it printed. */
 export async function runSnippet(name: RuntimeName, staged: Staged): Promise<string> {
   const entry = name === 'chromium' ? 'snippet-browser-entry.ts' : `snippet-${name}.mjs`;
@@ -123,7 +132,7 @@ const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disabl
  * page to post its output. esbuild keeps `new URL('../../build/…',
  * import.meta.url)` as written, so the server answers /build/*.wasm from the package.
  */
-async function runChromium(s: Staged, entry: string): Promise<{ version: string; output: string }> {
+async function runChromium(s: Staged, entry: string, isolated = true): Promise<{ version: string; output: string }> {
   if (!existsSync(CHROMIUM)) {
     throw new MissingRuntime(`Chromium is not installed (${CHROMIUM} is missing): \`apt-get update && apt-get install -y chromium\` ` +
       '(as .ci/run does), or set CHROMIUM_PATH');
@@ -150,7 +159,7 @@ async function runChromium(s: Staged, entry: string): Promise<{ version: string;
     if (!body) { missing.push(path); res.writeHead(404).end(); return; }
     const type = file!.endsWith('.wasm') ? 'application/wasm' : file!.endsWith('.js') ? 'text/javascript' : 'text/html';
     // cross-origin isolation: the page may then share wasm memory with Web Workers (threads)
-    res.writeHead(200, { 'content-type': type, ...ISOLATION }).end(body);
+    res.writeHead(200, { 'content-type': type, ...(isolated ? ISOLATION : {}) }).end(body);
   });
   const port = await listen(server);
   const profile = await mkdtemp(join(tmpdir(), 'nettrim-chromium-'));

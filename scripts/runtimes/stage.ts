@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const DRIVERS = ['planted-case.ts', 'main.ts', 'browser-main.ts', 'worker-main.ts', 'snippet-browser-entry.ts'];
+const DRIVERS = ['planted-case.ts', 'main.ts', 'browser-main.ts', 'browser-plain.ts', 'worker-main.ts', 'snippet-browser-entry.ts'];
 const DOCS = join(ROOT, 'docs', 'runtimes.md');
 
 export interface Staged {

@@ -23,6 +23,8 @@ export interface WasmExports {
   memory: WebAssembly.Memory;
   arenaReset(): void;
   arenaAllocF32(count: number): number;
+  /** End of the reserved memory (the arena's top). */
+  arenaEnd(): number;
   gemm(
     c: number, ldc: number, a: number, aRow: number, aDepth: number, b: number, ldb: number,
     rows: number, cols: number, depth: number, accumulate: number,

@@ -2,6 +2,8 @@
 // Everything else hands it typed records and gets typed records back; addresses stay in here.
 import { Param, TRACE_FIELDS, WASM_STATUS, type WasmExports } from './abi.ts';
 import { availableThreads, startThreads, type ThreadedKernels } from './pool.ts';
+import { startSolo, type SoloWorker } from './solo.ts';
+import { webWorkerHost } from './workers.ts';
 import { FLAVOURS, instantiate, pickFlavour, readBundledWasm, type KernelFlavour, type WasmBinary, type WasmSource } from './load.ts';
 
 /** A padded problem: rows, cols and samples are multiples of 8; padding stays zero. */
@@ -84,6 +86,8 @@ export class WasmKernels {
     /** Threads sharing the products (1: this thread alone). */
     readonly threads = 1,
     private readonly pool: ThreadedKernels | null = null,
+    /** Where there are workers but no shared memory: the worker solveAsync copies the solve to. */
+    private readonly solo: SoloWorker | null = null,
   ) {}
 
   /** A solve is running (the memory and the control block serve one solve at a time). */
@@ -104,17 +108,21 @@ export class WasmKernels {
     }
     const source = toLoader(options.source);
     const { flavour, bytes } = await pickFlavour(source, wanted);
-    return new WasmKernels(await instantiate(bytes), flavour);
+    const web = threads > 1 || worker ? webWorkerHost() : null;
+    if (!web) return new WasmKernels(await instantiate(bytes), flavour);
+    // a page without cross-origin isolation: one thread, but solves in a Web Worker (solo.ts)
+    const module = bytes instanceof WebAssembly.Module ? bytes : await WebAssembly.compile(bytes);
+    return new WasmKernels(await instantiate(module), flavour, 1, null, await startSolo(web, module));
   }
 
   /** Stops the worker threads (a no-op with one thread); the kernels must not be used afterwards. */
-  close(): Promise<void> {
-    return this.pool ? this.pool.close() : Promise.resolve();
+  async close(): Promise<void> {
+    await Promise.all([this.pool?.close(), this.solo?.close()]);
   }
 
   /** Whether solveAsync runs in a worker (else it runs on the calling thread). */
   get inWorker(): boolean {
-    return this.pool !== null;
+    return this.pool !== null || this.solo !== null;
   }
 
   /** Bytes of linear memory now (it only grows). */
@@ -145,7 +153,7 @@ export class WasmKernels {
     problem: PaddedProblem, params: AdmmParams, signal?: AbortSignal, onIteration?: (live: LiveFigures) => void,
   ): Promise<AdmmOutput> {
     signal?.throwIfAborted();
-    if (!this.pool) return this.solve(problem, params);
+    if (!this.pool) return this.solo ? this.solveSolo(problem, params, signal) : this.solve(problem, params);
     const layout = this.begin(problem, params);
     const cancel = () => { this.f64(layout.block, Param.Count)[Param.Cancel] = 1; };
     signal?.addEventListener('abort', cancel, { once: true });
@@ -166,6 +174,17 @@ export class WasmKernels {
     } finally {
       if (poll) clearInterval(poll);
       signal?.removeEventListener('abort', cancel);
+      this.busy = false;
+    }
+  }
+
+  /** solveAsync through the solo worker: a copy of the laid-out solve goes over, the results come back. */
+  private async solveSolo(problem: PaddedProblem, params: AdmmParams, signal?: AbortSignal): Promise<AdmmOutput> {
+    const layout = this.begin(problem, params);
+    try {
+      await this.solo!.solve(this.ex, layout.block, signal);
+      return this.collect(layout, params);
+    } finally {
       this.busy = false;
     }
   }

@@ -23,15 +23,22 @@ export interface WorkerHandle {
   terminate(): Promise<void>;
 }
 
-/** The kind of worker this host can start, or null (no workers, or a page that is not cross-origin isolated). */
+/**
+ * The kind of worker this host can start with shared memory (threads), or null: no workers, or a
+ * page that is not cross-origin isolated (for which see webWorkerHost).
+ */
 export async function workerHost(): Promise<WorkerHost | null> {
   const threads = await import('node:worker_threads').catch(() => null);
   if (threads?.Worker) return { kind: 'node', Worker: threads.Worker };
-  const g = globalThis as { Worker?: WebWorkerCtor; crossOriginIsolated?: boolean; Blob?: unknown };
-  if (typeof g.Worker === 'function' && g.crossOriginIsolated === true && typeof g.Blob === 'function') {
-    return { kind: 'web', Worker: g.Worker };
-  }
-  return null;
+  const web = webWorkerHost();
+  return web && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true ? web : null;
+}
+
+/** Web Workers, shared memory or not (a browser page; not Node, Deno or Bun, which use workerHost). */
+export function webWorkerHost(): WorkerHost | null {
+  const g = globalThis as { Worker?: WebWorkerCtor; Blob?: unknown; process?: unknown };
+  if (g.process !== undefined || typeof g.Worker !== 'function' || typeof g.Blob !== 'function') return null;
+  return { kind: 'web', Worker: g.Worker };
 }
 
 // It must not depend on the parent's flags (a Node parent run with --input-type=module would make
