@@ -1,7 +1,8 @@
 // Dense products C = A'B for the ADMM: the two N x M x P products per iteration, the Gram matrix
 // and the CG steps all reduce to this one kernel with different strides.
 import { madd } from './simd';
-import { forkJoinProduct, getThreads } from './threads';
+import { forkJoinProduct, getThreads, threadId } from './threads';
+import { arenaEnd } from './memory';
 
 // Block sizes, chosen by benchmarking on 785 x 300 x 4000 (bench/kernels.bench.ts): a 4 x 8 tile
 // of C lives in eight registers; a depth block of KC keeps the B panel (KC x 8) in L1, a row block
@@ -19,12 +20,34 @@ export function gemm(
   c: usize, ldc: i32, a: usize, aRow: i32, aDepth: i32, b: usize, ldb: i32,
   rows: i32, cols: i32, depth: i32, accumulate: bool,
 ): void {
+  if (aRow == 1 && aDepth != 1 && ASC_FEATURE_SIMD && !reservePacking(getThreads())) {
+    gemmScalar(c, ldc, a, aRow, aDepth, b, ldb, rows, cols, depth, accumulate); // no memory to pack in: slow but right
+    return;
+  }
   // below 16 rows a thread the hand-off costs more than it saves
   if (ASC_FEATURE_THREADS && getThreads() > 1 && rows >= 16 * getThreads()) {
     forkJoinProduct(gemmLocal, c, ldc, a, aRow, aDepth, b, ldb, rows, cols, depth, accumulate);
   } else {
     gemmLocal(c, ldc, a, aRow, aDepth, b, ldb, rows, cols, depth, accumulate);
   }
+}
+
+// Bytes of one thread's packing buffer: an MC x KC block of A.
+const PACK_BYTES: usize = <usize>(MC * KC) << 2;
+
+/**
+ * This thread's packing buffer: above the arena's end, which no one moves during a product (thread
+ * 0 made sure the memory reaches it: reservePacking), one slot per thread.
+ */
+function packBuffer(): usize {
+  return ((arenaEnd() + 63) & ~(<usize>63)) + <usize>threadId() * PACK_BYTES;
+}
+
+/** Grows the memory, if need be, so that `threads` packing buffers fit above the arena's end; false if it cannot. */
+function reservePacking(threads: i32): bool {
+  const end = ((arenaEnd() + 63) & ~(<usize>63)) + <usize>threads * PACK_BYTES;
+  const have = (<usize>memory.size()) << 16;
+  return end <= have || memory.grow(<i32>((end - have + 0xffff) >> 16)) >= 0;
 }
 
 /** The product on this thread alone. */
@@ -40,21 +63,41 @@ export function gemmLocal(
     for (let i = 0; i < rows; i++) memory.fill(c + ((<usize>i * ldc) << 2), 0, <usize>cols << 2);
     return;
   }
+  // A' read down its columns (A^T B, A row-major): each step of depth touches another cache line
+  // and page of A, so each block of A is first packed into this thread's buffer, tile by tile
+  const packed = aRow == 1 && aDepth != 1;
+  const pack = packed ? packBuffer() : 0;
   for (let k0 = 0; k0 < depth; k0 += KC) {
     const kc = min(KC, depth - k0);
     const add = accumulate || k0 > 0;
     for (let i0 = 0; i0 < rows; i0 += MC) {
       const iEnd = min(i0 + MC, rows);
+      // where row i0 of this block starts, the bytes from one row to the next and from one step of
+      // depth to the next: in A, or in the packed copy (kc groups of 4 rows' values per 4-row tile)
+      let base = a + ((<usize>i0 * aRow + <usize>k0 * aDepth) << 2);
+      let rowBytes = <usize>aRow << 2, rowStep = <usize>aRow << 2, depthStep = <usize>aDepth << 2;
+      if (packed) {
+        packTransposed(pack, base, aDepth, iEnd - i0, kc);
+        base = pack; rowBytes = <usize>kc << 2; rowStep = 4; depthStep = 16;
+      }
       for (let j = 0; j < cols; j += 8) {
         for (let i = i0; i < iEnd; i += 4) {
           tile4x8(
             c + ((<usize>i * ldc + j) << 2), <usize>ldc << 2,
-            a + ((<usize>i * aRow + <usize>k0 * aDepth) << 2), <usize>aRow << 2, <usize>aDepth << 2,
+            base + <usize>(i - i0) * rowBytes, rowStep, depthStep,
             b + ((<usize>k0 * ldb + j) << 2), <usize>ldb << 2, kc, add,
           );
         }
       }
     }
+  }
+}
+
+/** Copies rows x kc of A' (4 consecutive floats per row group and step, stride aDepth floats) into pack, tile-major. */
+function packTransposed(pack: usize, a: usize, aDepth: i32, rows: i32, kc: i32): void {
+  for (let t = 0; t < rows; t += 4) {
+    const dst = pack + ((<usize>t * kc) << 2), src = a + (<usize>t << 2);
+    for (let k = 0; k < kc; k++) v128.store(dst + (<usize>k << 4), v128.load(src + ((<usize>k * aDepth) << 2)));
   }
 }
 

@@ -18,6 +18,13 @@ const JOB_QUIT: i32 = 2;
 // next jobs (a small program uses fewer: admm.ts). Only thread 0's instance reads them.
 let setUp: i32 = 1;
 let threadCount: i32 = 1;
+// This instance's thread: 0 for the caller's, set by workerLoop in a worker's.
+let myId: i32 = 0;
+
+/** Which thread runs this instance (0: the caller's). */
+export function threadId(): i32 {
+  return myId;
+}
 
 /** Sets how many threads (the caller plus threads - 1 workers running workerRun) share the work. */
 export function setThreads(count: i32): void {
@@ -65,6 +72,7 @@ function post(kind: i32): void {
 /** A worker's whole life: wait for a job, run its slice, report; until told to quit. */
 export function workerLoop(kernel: Kernel, id: i32): void {
   if (!ASC_FEATURE_THREADS) return;
+  myId = id;
   // Workers start before the first job and the generation starts at 0. Reading it here instead
   // would race: thread 0 may post the first job between the worker's "ready" and this line.
   let seen = 0;
