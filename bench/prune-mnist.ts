@@ -1,6 +1,6 @@
 // The issue's targets on the shipped MNIST examples, one line per configuration:
-// removed fraction, held-out top-1 accuracy before / after / magnitude and Wanda at the same
-// per-layer counts, the gap to magnitude, largest output change, wall time.
+// removed fraction, held-out top-1 accuracy before / after / magnitude, Wanda and SparseGPT at the
+// same per-layer counts, the gap to magnitude, largest output change, wall time.
 //
 //   node --import tsx bench/prune-mnist.ts [--quick] [--calib-digits N] [--refit]
 //
@@ -39,7 +39,7 @@ const labels = await readTensor(join(EXAMPLES, 'data/mnist-test-labels.npy'));
 const pct = (v: number): string => `${(100 * v).toFixed(1)}%`;
 
 const table = new Table({
-  head: ['model', 'scheme', 'target', 'epsilon', 'removed', 'per layer kept', 'acc before', 'after', 'magnitude', 'Wanda', 'gap', 'max out change', 'time'],
+  head: ['model', 'scheme', 'target', 'epsilon', 'removed', 'per layer kept', 'acc before', 'after', 'magnitude', 'Wanda', 'SparseGPT', 'gap', 'max out change', 'time'],
   style: { head: [], border: [] },
 });
 for (const [name, settings] of quick ? CONFIGS.slice(0, 2) : CONFIGS) {
@@ -53,7 +53,7 @@ for (const [name, settings] of quick ? CONFIGS.slice(0, 2) : CONFIGS) {
   table.push([
     name, settings.scheme!, settings.sparsity !== undefined ? `sparsity ${settings.sparsity}` : `epsilon ${settings.epsilon}`,
     report.epsilon.toPrecision(3), pct(report.total.removedFraction), report.layers.map((l) => pct(l.keptFraction)).join(' '),
-    pct(e.accuracyBefore), pct(e.accuracyAfter), pct(e.accuracyMagnitude), pct(e.accuracyWanda),
+    pct(e.accuracyBefore), pct(e.accuracyAfter), pct(e.accuracyMagnitude), pct(e.accuracyWanda), pct(e.accuracySparseGpt),
     `${(100 * (e.accuracyAfter - e.accuracyMagnitude)).toFixed(1)} pts`, e.maxOutputChange.toFixed(3), `${seconds.toFixed(1)} s`,
   ]);
 }
