@@ -22,6 +22,10 @@ test('plan: one layer that dominates gets every thread; many small programs run 
     assert.is(plan.threadsPerLane, 1);
   }
   assert.is(planLanes([shape(100, 9, 1)], 8).lanes, 1, 'one program: one lane');
+  // without shared memory (maxPerLane 1) the threads can only become lanes: for the MLP two, fc1 on
+  // one and the rest on the other (a third lane would not end sooner: fewer lanes win the tie)
+  const alone = planLanes(mlp, 4, undefined, 1);
+  assert.equal([alone.lanes, alone.threadsPerLane], [2, 1]);
   assert.is(planLanes(depthwise, 1).lanes, 1);
 });
 

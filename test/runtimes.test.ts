@@ -68,11 +68,12 @@ for (const name of RUNTIMES) {
   });
 }
 
-test('Chromium, page not cross-origin isolated: one thread, solves in a Web Worker, the page stays live, same answers', () => {
+test('Chromium, page not cross-origin isolated: one thread, solves in Web Workers (one per pool lane), the page stays live, same answers', () => {
   if (plain instanceof Error) throw plain;
   const r = plain as {
     report: { problems: string[]; pattern: number[] }; isolated: boolean; threads: number; inWorker: boolean;
     ticks: number; status: string; seconds: number; cancelled: string; sameAfterCancel: boolean;
+    cores: number; poolLanes: number; poolThreadsPerLane: number; poolSame: boolean;
   };
   assert.is(r.isolated, false);
   assert.equal(r.report.problems, [], r.report.problems.join('; '));
@@ -82,6 +83,10 @@ test('Chromium, page not cross-origin isolated: one thread, solves in a Web Work
   assert.ok(r.ticks > 0, `the page's timers did not fire during a ${r.seconds.toFixed(2)} s solve: it ran on the page's thread`);
   assert.is(r.cancelled, 'TimeoutError');
   assert.ok(r.sameAfterCancel, 'the solve after a cancelled one differs from the first');
+  // four equal programs on a pool: one-thread lanes, one per core (at most four), each as the lone solve
+  assert.is(r.poolThreadsPerLane, 1);
+  assert.is(r.poolLanes, Math.min(4, r.cores));
+  assert.ok(r.poolSame, 'a pooled solve differs from the lone one');
   const node = ran('node');
   assert.equal(r.report.pattern, node.report.pattern);
 });

@@ -57,11 +57,12 @@ export function bestThreads(shape: ProgramShape, most: number): number {
 
 /**
  * The fastest predicted split of `threads` threads over the programs: every lane count from 1 to
- * min(threads, programs) (or just `lanes` when given), each lane getting threads / lanes threads
- * (of which a small program uses fewer when that is predicted faster), programs handed out largest first to whichever lane frees up first. Ties go to fewer lanes (less
+ * min(threads, programs) (or just `lanes` when given), each lane getting threads / lanes threads, at
+ * most `maxPerLane` (of which a small program uses fewer when that is predicted faster), programs
+ * handed out largest first to whichever lane frees up first. Ties go to fewer lanes (less
  * memory, fewer workers).
  */
-export function planLanes(shapes: readonly ProgramShape[], threads: number, lanes?: number): LanePlan {
+export function planLanes(shapes: readonly ProgramShape[], threads: number, lanes?: number, maxPerLane = threads): LanePlan {
   if (!(Number.isInteger(threads) && threads >= 1)) throw new Error(`nettrim: threads must be an integer >= 1, got ${threads}`);
   if (lanes !== undefined && !(Number.isInteger(lanes) && lanes >= 1 && lanes <= threads)) {
     throw new Error(`nettrim: lanes must be an integer from 1 to threads (${threads}), got ${lanes}`);
@@ -69,9 +70,10 @@ export function planLanes(shapes: readonly ProgramShape[], threads: number, lane
   const order = shapes.map((_, i) => i).sort((a, b) => predictSeconds(shapes[b]!, 1) - predictSeconds(shapes[a]!, 1) || a - b);
   const most = Math.max(1, Math.min(threads, shapes.length));
   const [from, to] = lanes === undefined ? [1, most] : [lanes, lanes];
-  let best: LanePlan = { lanes: from, threadsPerLane: Math.floor(threads / from), order, predictedSeconds: Infinity };
+  const perLane = (lanes: number) => Math.max(1, Math.min(maxPerLane, Math.floor(threads / lanes)));
+  let best: LanePlan = { lanes: from, threadsPerLane: perLane(from), order, predictedSeconds: Infinity };
   for (let lanes = from; lanes <= to; lanes++) {
-    const per = Math.floor(threads / lanes);
+    const per = perLane(lanes);
     const free = new Array<number>(lanes).fill(0);
     for (const i of order) {
       const lane = free.indexOf(Math.min(...free));

@@ -5,6 +5,7 @@ import { resolveSettings } from '../settings.ts';
 import type { LayerInput, TrimResult, TrimSettings } from '../types.ts';
 import type { KernelOptions, LiveFigures } from '../wasm/interface.ts';
 import { availableThreads } from '../wasm/pool.ts';
+import { workerHost } from '../wasm/workers.ts';
 import { planLanes, shapeOf, type LanePlan } from './lanes.ts';
 import { LayerSolver } from './solve.ts';
 
@@ -40,6 +41,8 @@ export class SolverPool {
     /** Forced lane count, or undefined to follow the plan. */
     readonly lanes: number | undefined,
     private readonly options: Omit<KernelOptions, 'threads' | 'worker'>,
+    /** Threads one lane can have: 1 where workers cannot share memory (a page that is not isolated). */
+    private readonly maxPerLane: number,
   ) {}
 
   /** A pool over `threads` threads (default: the host's cores). Solvers start on first use. */
@@ -47,7 +50,9 @@ export class SolverPool {
     const threads = options.threads ?? (await availableThreads());
     const { threads: _t, worker: _w, lanes, ...rest } = options;
     planLanes([], threads, lanes); // checks threads and lanes now rather than at the first solve
-    return new SolverPool(threads, lanes, rest);
+    // without shared memory each lane is one worker of its own, so the threads become lanes
+    const maxPerLane = (await workerHost()) ? threads : 1;
+    return new SolverPool(threads, lanes, rest, maxPerLane);
   }
 
   /**
@@ -60,7 +65,7 @@ export class SolverPool {
   ): Promise<TrimResult[]> {
     if (this.closed) throw new Error('nettrim: this SolverPool was closed');
     if (jobs.length === 0) return [];
-    const plan = planLanes(jobs.map((j) => shapeOf(j.input, resolveSettings(j.settings ?? {}).bias)), this.threads, this.lanes);
+    const plan = planLanes(jobs.map((j) => shapeOf(j.input, resolveSettings(j.settings ?? {}).bias)), this.threads, this.lanes, this.maxPerLane);
     this.lastPlan = plan;
     const lanes = await this.solversFor(plan);
     const results = new Array<TrimResult>(jobs.length);

@@ -32,7 +32,15 @@ try {
 }
 const again = await solver.solveAsync({ inputs, outputs, samples: p, inputSize: n, outputSize: m }, { epsilon: 0.05 });
 const same = again.weights.every((v, i) => v === layer.weights[i]);
+// a pool: without shared memory its lanes are one-thread workers, as many as the page has cores
+const pool = await nettrim.SolverPool.create();
+const jobs = Array.from({ length: 4 }, () => ({ input: { inputs, outputs, samples: p, inputSize: n, outputSize: m }, settings: { epsilon: 0.05 } }));
+const pooled = await pool.solveAll(jobs);
+const plan = pool.lastPlan!;
+await pool.close();
 await post({
   report, isolated: crossOriginIsolated, threads: solver.threads, inWorker: solver.inWorker,
   ticks, status: layer.status, seconds: layer.seconds, cancelled, sameAfterCancel: same,
+  cores: navigator.hardwareConcurrency, poolLanes: plan.lanes, poolThreadsPerLane: plan.threadsPerLane,
+  poolSame: pooled.every((r) => r.weights.every((v, i) => v === layer.weights[i])),
 });
