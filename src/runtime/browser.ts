@@ -2,7 +2,8 @@
 // `new URL('...', import.meta.url)` gives. Vite, webpack 5, Parcel and Rollup's URL plugins see that
 // pattern and ship the files with the bundle; esbuild keeps it as written (see docs/runtimes.md), and
 // init() takes over wherever the files are served from somewhere else. Threads (Web Workers over
-// shared memory) need a cross-origin isolated page; elsewhere solvers run on one thread.
+// shared memory) need a cross-origin isolated page; elsewhere a solver solves on one thread in a Web
+// Worker of its own (src/wasm/solo.ts).
 import { setHostWasm, type BuildName } from '../wasm/load.ts';
 
 export * from '../index.ts';
