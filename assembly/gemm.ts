@@ -40,12 +40,12 @@ const PACK_BYTES: usize = <usize>(MC * KC) << 2;
  * 0 made sure the memory reaches it: reservePacking), one slot per thread.
  */
 function packBuffer(): usize {
-  return ((arenaEnd() + 63) & ~(<usize>63)) + <usize>threadId() * PACK_BYTES;
+  return arenaEnd() + <usize>threadId() * PACK_BYTES;
 }
 
 /** Grows the memory, if need be, so that `threads` packing buffers fit above the arena's end; false if it cannot. */
 function reservePacking(threads: i32): bool {
-  const end = ((arenaEnd() + 63) & ~(<usize>63)) + <usize>threads * PACK_BYTES;
+  const end = arenaEnd() + <usize>threads * PACK_BYTES;
   const have = (<usize>memory.size()) << 16;
   return end <= have || memory.grow(<i32>((end - have + 0xffff) >> 16)) >= 0;
 }

@@ -23,23 +23,29 @@ const ARENA_TOP: usize = memory.data(8, 8);
   return load<usize>(ARENA_TOP);
 }
 
+/** Where reservations start: the heap base, 64-byte aligned like every reservation. */
+// @ts-ignore: decorator
+@inline function start(): usize {
+  return (__heap_base + 63) & ~(<usize>63);
+}
+
 /** Forgets every reservation; the next one starts at the heap base. */
 export function arenaReset(): void {
-  store<usize>(ARENA_TOP, (__heap_base + 63) & ~(<usize>63));
+  store<usize>(ARENA_TOP, start());
 }
 
 /** Reserves `bytes` (64-byte aligned, so SIMD rows start on cache lines); 0 if memory cannot grow. */
 export function arenaAlloc(bytes: usize): usize {
   if (top() == 0) arenaReset();
-  const start = top();
-  const end = (start + bytes + 63) & ~(<usize>63);
+  const first = top();
+  const end = (first + bytes + 63) & ~(<usize>63);
   const have = (<usize>memory.size()) << 16;
   if (end > have) {
     const pages = <i32>((end - have + 0xffff) >> 16);
     if (memory.grow(pages) < 0) return 0;
   }
   store<usize>(ARENA_TOP, end);
-  return start;
+  return first;
 }
 
 /** Reserves `count` zeroed f32. */
@@ -49,12 +55,15 @@ export function arenaAllocF32(count: usize): usize {
   return p;
 }
 
-/** The end of the reservations: memory below it is all a solve reads and writes (static data included). */
+/**
+ * The end of the reservations, 64-byte aligned: memory below it is all a solve reads and writes
+ * (static data included).
+ */
 export function arenaEnd(): usize {
-  return top() == 0 ? (__heap_base + 63) & ~(<usize>63) : top();
+  return top() == 0 ? start() : top();
 }
 
 /** Bytes reserved so far (for memory reports). */
 export function arenaUsed(): usize {
-  return top() - ((__heap_base + 63) & ~(<usize>63));
+  return arenaEnd() - start();
 }
