@@ -11,9 +11,10 @@ import { baselineValues, type LayerSolution } from './programs.ts';
 export function wandaValues(backend: ModelBackend, solved: readonly LayerSolution[], trained: readonly LayerSignals[]): WeightValues {
   return baselineValues(backend, solved, trained, (programs, signals, keep) => {
     const { inputSize: n, outputSize: m } = signals.layer;
-    const scores = programs.map((w, g) => wandaScores(w, inputNorms(signals, g, n), n, m));
-    const counts = shareCount(keep, scores, n, m);
-    return programs.map((w, g) => keepPerOutput(w, scores[g]!, counts.slice(g * m, (g + 1) * m), n, m));
+    // each output's inputs ranked once, for both the shares and the cut
+    const ranks = programs.map((w, g) => rankInputs(wandaScores(w, inputNorms(signals, g, n), n, m), n, m));
+    const counts = shareCount(keep, ranks, n);
+    return programs.map((w, g) => keepPerOutput(w, ranks[g]!, counts.slice(g * m, (g + 1) * m), m));
   });
 }
 
@@ -34,17 +35,31 @@ export function wandaScores(w: Float32Array, norms: Float64Array, n: number, m: 
   return scores;
 }
 
+/** An input of one output with its score. */
+export interface RankedInput {
+  i: number;
+  score: number;
+}
+
+/** For each of the m outputs, its n inputs best score first (ties: the lower input first). */
+export function rankInputs(scores: Float64Array, n: number, m: number): RankedInput[][] {
+  return Array.from({ length: m }, (_, j) =>
+    Array.from({ length: n }, (_, i) => ({ i, score: scores[i * m + j]! })).sort((a, b) => b.score - a.score || a.i - b.i));
+}
+
 /**
- * How many weights each output (group-major: g * m + j) keeps so that they add up to `total`: the
- * same share each, and one more for the outputs whose best score beyond the share is largest.
+ * How many weights each output (group-major: g * m + j, `ranks` per group as rankInputs gives them)
+ * keeps so that they add up to `total`: the same share each, and one more for the outputs whose
+ * best score beyond the share is largest.
  */
-export function shareCount(total: number, scores: readonly Float64Array[], n: number, m: number): number[] {
-  const outputs = scores.length * m;
+export function shareCount(total: number, ranks: readonly RankedInput[][][], n: number): number[] {
+  const perOutput = ranks.flat();
+  const outputs = perOutput.length;
   const base = Math.min(n, Math.floor(total / outputs));
   const keep = new Array<number>(outputs).fill(base);
   let extra = total - base * outputs;
   if (extra <= 0 || base >= n) return keep;
-  const next = keep.map((_, o) => ({ o, score: ranked(scores[Math.floor(o / m)]!, o % m, n, m)[base]!.score }));
+  const next = perOutput.map((ranked, o) => ({ o, score: ranked[base]!.score }));
   next.sort((a, b) => b.score - a.score || a.o - b.o);
   for (const { o } of next) {
     if (extra-- <= 0) break;
@@ -53,16 +68,11 @@ export function shareCount(total: number, scores: readonly Float64Array[], n: nu
   return keep;
 }
 
-/** W with, in each output j, only its keep[j] highest-scoring weights left (ties: the lower input stays). */
-export function keepPerOutput(w: Float32Array, scores: Float64Array, keep: readonly number[], n: number, m: number): Float32Array {
-  const out = new Float32Array(n * m);
-  for (let j = 0; j < m; j++) {
-    for (const { i } of ranked(scores, j, n, m).slice(0, keep[j]!)) out[i * m + j] = w[i * m + j]!;
-  }
+/** W (n x m) with, in each output j, only its keep[j] best-ranked weights left. */
+export function keepPerOutput(w: Float32Array, ranks: readonly RankedInput[][], keep: readonly number[], m: number): Float32Array {
+  const out = new Float32Array(w.length);
+  ranks.forEach((ranked, j) => {
+    for (const { i } of ranked.slice(0, keep[j]!)) out[i * m + j] = w[i * m + j]!;
+  });
   return out;
-}
-
-/** The inputs of output j, best score first. */
-function ranked(scores: Float64Array, j: number, n: number, m: number): { i: number; score: number }[] {
-  return Array.from({ length: n }, (_, i) => ({ i, score: scores[i * m + j]! })).sort((a, b) => b.score - a.score || a.i - b.i);
 }
