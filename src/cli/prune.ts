@@ -10,7 +10,7 @@ import { assertNotInput, writeFileAtomic } from '../io/atomic.ts';
 import { InputError } from '../onnx/errors.ts';
 import { readModel } from '../onnx/model.ts';
 import { readFeeds, readTensor } from '../prune/files.ts';
-import { formatReport, pruneModel } from '../prune/index.ts';
+import { formatReport, pruneModel, type PruneOptions } from '../prune/index.ts';
 import { DEFAULT_PRUNE_SETTINGS, type ProgressEvent, type PruneSettings } from '../prune/types.ts';
 import { parseTopology } from '../tfjs/layers.ts';
 import { pruneLayersModel, readLayersModel } from '../tfjs/prune.ts';
@@ -86,11 +86,9 @@ async function runPrune(modelPath: string, flags: PruneFlags): Promise<void> {
 
   const model = await readModel(modelPath);
   const calibration = await readFeeds(model, flags.calib, 'calib');
-  const evaluation = flags.labels
-    ? { inputs: await readFeeds(model, flags.eval, 'eval'), labels: await readTensor(flags.labels) }
-    : undefined;
+  const options = await evaluationOf(model, flags);
   const outcome = await withBars(flags, (onProgress, signal) =>
-    pruneModel(model, calibration, settingsOf(flags), { ...(evaluation ? { evaluation } : {}), onProgress, signal }));
+    pruneModel(model, calibration, settingsOf(flags), { ...options, onProgress, signal }));
   process.stdout.write(`${formatReport(outcome.report)}\n`);
   await writeFileAtomic(out, outcome.model, inputs);
   if (flags.magnitudeOut) await writeFileAtomic(flags.magnitudeOut, outcome.magnitudeModel, inputs);
@@ -121,17 +119,21 @@ async function runPruneLayers(modelPath: string, flags: PruneFlags): Promise<voi
   }
   const names = parseTopology(file).inputs;
   const calibration = await readFeeds(names, flags.calib, 'calib');
-  const evaluation = flags.labels
-    ? { inputs: await readFeeds(names, flags.eval, 'eval'), labels: await readTensor(flags.labels) }
-    : undefined;
+  const options = await evaluationOf(names, flags);
   const outcome = await withBars(flags, (onProgress, signal) =>
-    pruneLayersModel(file, calibration, settingsOf(flags), { ...(evaluation ? { evaluation } : {}), onProgress, signal }));
+    pruneLayersModel(file, calibration, settingsOf(flags), { ...options, onProgress, signal }));
   process.stdout.write(`${formatReport(outcome.report)}\n`);
   const written = await writeLayersModel(out, outcome.model, inputs);
   if (flags.magnitudeOut) written.push(...await writeLayersModel(flags.magnitudeOut, outcome.magnitudeModel, inputs));
   const output = written.find((p) => p.endsWith('.json'))!;
   if (flags.report) await writeFileAtomic(flags.report, `${JSON.stringify({ ...outcome.report, output }, null, 2)}\n`, inputs);
   process.stdout.write(`wrote ${[...written.filter((p) => p.endsWith('.json')), flags.report].filter(Boolean).join(', ')} (and the weight shards)\n`);
+}
+
+/** The held-out data of --eval and --labels, as pruneModel's option (none without --labels). */
+async function evaluationOf(model: Parameters<typeof readFeeds>[0], flags: PruneFlags): Promise<Pick<PruneOptions, 'evaluation'>> {
+  if (!flags.labels) return {};
+  return { evaluation: { inputs: await readFeeds(model, flags.eval, 'eval'), labels: await readTensor(flags.labels) } };
 }
 
 function settingsOf(flags: PruneFlags): Partial<PruneSettings> {
