@@ -65,6 +65,13 @@ export interface LayerInput {
   outputSize: number; // M
   /** Optional P x M slack V for the inactive outputs (cascade scheme); 0 when absent. */
   slack?: Float32Array;
+  /**
+   * Optional P x M constraint region of each entry (sample-major like outputs), overriding the one
+   * `activation` implies: 0 = in the epsilon ball around Y, 1 = bounded above (W^T x <= V),
+   * 2 = bounded below (W^T x >= V; needs `slack`). E.g. a Clip(0, c) layer: 1 where Y <= 0 (V = 0),
+   * 2 where Y >= c (V = c), 0 in between.
+   */
+  regions?: Uint8Array;
   /** Optional warm start: N(+1) x M weights (e.g. the previous try of a sparsity search). */
   initialWeights?: Float32Array;
 }

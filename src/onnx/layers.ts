@@ -1,14 +1,16 @@
 // Prunable layer discovery: Gemm, MatMul with a constant weight (plus a following Add of a
 // constant as bias) and Conv. Everything else that carries weights is listed with the reason it is
-// left alone. A layer is a ReLU layer when its output goes only into Relu nodes.
+// left alone. What follows each layer up to its activation (BatchNormalization, a residual Add,
+// Relu or Clip) is found by graph/follow.ts on the format-neutral graph (graph-model.ts).
 import { InputError } from './errors.ts';
+import { followLayer, plainStructure } from '../graph/follow.ts';
 import { consumersOf, indexGraph, type GraphIndex } from './graph.ts';
+import { onnxModelGraph } from './graph-model.ts';
 import { tensorDims, type OnnxModel } from './model.ts';
 import {
   FLOAT, dataTypeName, floatAttribute, intAttribute, intsAttribute, nodeLabel, stringAttribute, type NodeProto,
 } from './proto.ts';
 import type { ModelLayer } from '../prune/backend.ts';
-import type { Activation } from '../types.ts';
 
 export interface GemmParams {
   transA: boolean;
@@ -56,6 +58,7 @@ const SUBGRAPH_OPS = new Set(['If', 'Loop', 'Scan']);
 /** Finds the prunable layers of the main graph. */
 export function findLayers(model: OnnxModel): LayerDiscovery {
   const index = indexGraph(model.graph);
+  const graph = onnxModelGraph(model, index);
   const layers: PrunableLayer[] = [];
   const skipped: SkippedLayer[] = [];
   for (const node of index.nodes) {
@@ -69,7 +72,11 @@ export function findLayers(model: OnnxModel): LayerDiscovery {
     else if (SUBGRAPH_OPS.has(op)) found = 'layers inside subgraphs (If, Loop, Scan) are not pruned';
     else found = WEIGHTED_OPS.has(op) || hasMatrixInitializer(model, node) ? `${op} is not a prunable operator` : null;
     if (typeof found === 'string') skipped.push({ name: nodeLabel(node), op, reason: found });
-    else if (found) layers.push({ ...found, index: layers.length });
+    else if (found) {
+      const base: PrunableLayer = { ...found, index: layers.length, activation: 'linear', structure: plainStructure('') };
+      const structure = followLayer(graph, base);
+      layers.push({ ...base, structure, activation: structure.clip ? 'relu' : 'linear' });
+    }
   }
   return { layers, skipped };
 }
@@ -86,7 +93,7 @@ export function requireLayers(model: OnnxModel): LayerDiscovery {
   return found;
 }
 
-type Found = Omit<PrunableLayer, 'index'> | string;
+type Found = Omit<PrunableLayer, 'index' | 'structure' | 'activation'> | string;
 
 function gemmLayer(model: OnnxModel, index: GraphIndex, node: NodeProto): Found {
   const [a, b, c] = node.input ?? [];
@@ -159,8 +166,7 @@ function convLayer(model: OnnxModel, index: GraphIndex, node: NodeProto): Found 
   }
   const output = node.output?.[0] ?? '';
   return {
-    name: nodeLabel(node), op: 'Conv', nodes: [nodeLabel(node)], input: x, output,
-    activation: activationOf(index, output), weight: w!, bias, weightDims: weight,
+    name: nodeLabel(node), op: 'Conv', nodes: [nodeLabel(node)], input: x, output, weight: w!, bias, weightDims: weight,
     inputSize: perGroup * kernel[0] * kernel[1], outputSize: outChannels / group, groups: group, conv,
   };
 }
@@ -186,16 +192,8 @@ function dense(
   weight: string, bias: string | null, weightDims: number[], n: number, m: number, gemm?: GemmParams,
 ): Found {
   return {
-    name: nodeLabel(node), op, nodes: nodes.map(nodeLabel), input, output, activation: activationOf(index, output),
-    weight, bias, weightDims, inputSize: n, outputSize: m, groups: 1, ...(gemm ? { gemm } : {}),
+    name: nodeLabel(node), op, nodes: nodes.map(nodeLabel), input, output, weight, bias, weightDims, inputSize: n, outputSize: m, groups: 1, ...(gemm ? { gemm } : {}),
   };
-}
-
-/** 'relu' when the tensor goes only into Relu nodes (and is not itself a graph output). */
-function activationOf(index: GraphIndex, output: string): Activation {
-  const next = consumersOf(index, output);
-  const onlyRelu = next.length > 0 && next.every((n) => n.opType === 'Relu' && !n.domain);
-  return onlyRelu && !index.outputs.has(output) ? 'relu' : 'linear';
 }
 
 /** The weight's dims when it is a float32 initializer of the given rank used by this node only. */

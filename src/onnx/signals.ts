@@ -24,7 +24,8 @@ export async function collectSignals(
   options: SignalOptions,
 ): Promise<LayerSignals[]> {
   const fedNames = new Set(feeds.keys());
-  const wanted = [...new Set(layers.flatMap((l) => [l.input, l.output]))].filter((n) => !fedNames.has(n));
+  const wanted = [...new Set(layers.flatMap((l) => [l.input, l.output, ...(l.structure.skip ? [l.structure.skip] : [])]))]
+    .filter((n) => !fedNames.has(n));
   const session = await ModelSession.create(withExtraOutputs(bytes, wanted), source);
   const collectors = layers.map((layer) => new Collector(layer, samples, options));
   try {
@@ -34,7 +35,10 @@ export async function collectSignals(
         return fed ? { data: fed.data, dims: fed.shape } : result.get(name)!;
       };
       const count = batch.values().next().value!.shape[0]!;
-      for (const c of collectors) c.add(tensor(c.layer.input), tensor(c.layer.output), start, count);
+      for (const c of collectors) {
+        const skip = c.layer.structure.skip;
+        c.add(tensor(c.layer.input), tensor(c.layer.output), start, count, skip ? tensor(skip) : null);
+      }
       options.onBatch?.(Math.min(samples, start + options.batchSize), samples);
     });
   } finally {
@@ -43,10 +47,14 @@ export async function collectSignals(
   return collectors.map((c) => c.finish());
 }
 
-/** Accumulates one layer's sampled rows over the batches (x: the layer's input, z: W^T x + b). */
+/**
+ * Accumulates one layer's sampled rows over the batches (x: the layer's input, z: W^T x + b, and
+ * the other branch of a residual Add after it, shaped like z).
+ */
 export class Collector {
   private inputs: Float32Array | null = null;
   private outputs: Float32Array | null = null;
+  private skips: Float32Array | null = null;
   private counts: Int32Array | null = null;
   private row = 0;
   private positions = 0;
@@ -59,16 +67,22 @@ export class Collector {
     this.outputWidth = layer.outputSize * layer.groups;
   }
 
-  add(x: RuntimeTensor, z: RuntimeTensor, start: number, batchSamples: number): void {
+  add(x: RuntimeTensor, z: RuntimeTensor, start: number, batchSamples: number, skip: RuntimeTensor | null = null): void {
     const batch = this.batchLength(x, z, batchSamples);
-    if (!this.counts) this.allocate(x, z);
+    if (skip && skip.dims.join() !== z.dims.join()) {
+      throw new InputError(
+        `${this.layer.name}: the residual branch '${this.layer.structure.skip}' has dims [${skip.dims.join(', ')}], ` +
+          `the layer's output [${z.dims.join(', ')}]; nettrim needs them equal (no broadcasting in a residual Add)`,
+      );
+    }
+    if (!this.counts) this.allocate(x, z, skip !== null);
     for (let s = 0; s < batch; s++) {
       const sample = start + s;
       const count = this.counts![sample]!;
       if (count === 0) continue;
       const picks = samplePositions(this.options.seed, this.layer.index, sample, this.positions, count);
-      if (this.geometry) this.addConv(x, z, s, picks);
-      else this.addDense(x, z, s, batch, picks);
+      if (this.geometry) this.addConv(x, z, s, picks, skip);
+      else this.addDense(x, z, s, batch, picks, skip);
       this.row += count;
     }
   }
@@ -77,14 +91,15 @@ export class Collector {
     const inputs = this.inputs ?? new Float32Array(0);
     const outputs = this.outputs ?? new Float32Array(0);
     checkFinite(this.layer, outputs);
+    if (this.skips) checkFinite(this.layer, this.skips);
     return {
       layer: this.layer, columns: this.row, inputWidth: this.inputWidth, outputWidth: this.outputWidth,
-      inputs, outputs, ...(this.geometry ? { geometry: this.geometry } : {}),
+      inputs, outputs, skips: this.skips, ...(this.geometry ? { geometry: this.geometry } : {}),
     };
   }
 
   /** Sizes the arrays from the first batch: positions per sample, columns per sample. */
-  private allocate(x: RuntimeTensor, z: RuntimeTensor): void {
+  private allocate(x: RuntimeTensor, z: RuntimeTensor, skips: boolean): void {
     const { layer } = this;
     if (layer.conv) {
       const nhwc = layer.layout === 'nhwc';
@@ -110,25 +125,30 @@ export class Collector {
     const total = this.counts.reduce((a, b) => a + b, 0);
     this.inputs = new Float32Array(total * this.inputWidth);
     this.outputs = new Float32Array(total * this.outputWidth);
+    this.skips = skips ? new Float32Array(total * this.outputWidth) : null;
   }
 
-  private addConv(x: RuntimeTensor, z: RuntimeTensor, s: number, picks: Int32Array): void {
+  private addConv(x: RuntimeTensor, z: RuntimeTensor, s: number, picks: Int32Array, skip: RuntimeTensor | null): void {
     const g = this.geometry!;
     const plane = g.outHeight * g.outWidth;
-    if (this.layer.layout === 'nhwc') {
-      unfoldPatchesNhwcInto(g, x.data, s * g.height * g.width * g.inChannels, picks, this.inputs!, this.row);
+    const gather = (from: Float32Array, into: Float32Array): void => {
+      if (this.layer.layout !== 'nhwc') {
+        gatherPositionsInto(from, s * g.outChannels * plane, g.outChannels, plane, picks, into, this.row);
+        return;
+      }
       const c = g.outChannels;
       for (let r = 0; r < picks.length; r++) {
-        const from = (s * plane + picks[r]!) * c; // channels are contiguous at each position
-        this.outputs!.set(z.data.subarray(from, from + c), (this.row + r) * c);
+        const at = (s * plane + picks[r]!) * c; // channels are contiguous at each position
+        into.set(from.subarray(at, at + c), (this.row + r) * c);
       }
-      return;
-    }
-    unfoldPatchesInto(g, x.data, s * g.inChannels * g.height * g.width, picks, this.inputs!, this.row);
-    gatherPositionsInto(z.data, s * g.outChannels * plane, g.outChannels, plane, picks, this.outputs!, this.row);
+    };
+    if (this.layer.layout === 'nhwc') unfoldPatchesNhwcInto(g, x.data, s * g.height * g.width * g.inChannels, picks, this.inputs!, this.row);
+    else unfoldPatchesInto(g, x.data, s * g.inChannels * g.height * g.width, picks, this.inputs!, this.row);
+    gather(z.data, this.outputs!);
+    if (skip) gather(skip.data, this.skips!);
   }
 
-  private addDense(x: RuntimeTensor, z: RuntimeTensor, s: number, batch: number, picks: Int32Array): void {
+  private addDense(x: RuntimeTensor, z: RuntimeTensor, s: number, batch: number, picks: Int32Array, skip: RuntimeTensor | null): void {
     const n = this.inputWidth;
     const m = this.outputWidth;
     for (let r = 0; r < picks.length; r++) {
@@ -140,6 +160,7 @@ export class Collector {
         this.inputs!.set(x.data.subarray(source * n, source * n + n), row * n);
       }
       this.outputs!.set(z.data.subarray(source * m, source * m + m), row * m);
+      if (skip) this.skips!.set(skip.data.subarray(source * m, source * m + m), row * m);
     }
   }
 

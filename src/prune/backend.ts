@@ -8,6 +8,7 @@
 import type { ConvGeometry } from '../onnx/im2col.ts';
 import type { Feeds, ModelInput } from '../onnx/inputs.ts';
 import type { ConvParams, GemmParams, SkippedLayer } from '../onnx/layers.ts';
+import type { LayerStructure } from '../graph/follow.ts';
 import type { Activation } from '../types.ts';
 
 /** A prunable layer: a dense or convolution layer whose weights one Net-Trim program per group replaces. */
@@ -22,7 +23,10 @@ export interface ModelLayer {
   /** The tensor the layer reads (X) and the tensor it produces before its ReLU (W^T X + b), for messages. */
   input: string;
   output: string;
+  /** 'relu' when the program has inactive (or saturated) outputs to keep, 'linear' otherwise: see `structure`. */
   activation: Activation;
+  /** What follows the layer up to its activation, which the program keeps (graph/follow.ts). */
+  structure: LayerStructure;
   /** Names of the stored weight and bias tensors. */
   weight: string;
   bias: string | null;
@@ -52,6 +56,8 @@ export interface LayerSignals {
   inputs: Float32Array;
   /** P x outputWidth layer outputs before the activation: W^T x + b. */
   outputs: Float32Array;
+  /** P x outputWidth: the other branch of the residual Add after the layer (structure.skip), or null. */
+  skips: Float32Array | null;
   /** Conv geometry, for convolutions. */
   geometry?: ConvGeometry;
 }

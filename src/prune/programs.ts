@@ -3,7 +3,8 @@
 // constraint, so the l1 minimum sets them to zero anyway; leaving them out is exact and cheaper
 // (about a fifth of MNIST's pixels are zero in every calibration image).
 import type { LayerSignals, ModelBackend, ModelLayer, WeightValues } from './backend.ts';
-import { countNonzero, fromProgram, toProgram } from '../onnx/weights.ts';
+import { groupNorm, type ProgramData } from './constraints.ts';
+import { countNonzero, fromProgram, toProgram, type ProgramWeights } from '../onnx/weights.ts';
 import { TrimStatus, type LayerInput, type TrimResult } from '../types.ts';
 
 /** One group's program: the solver's input and how its rows map back to the layer's. */
@@ -11,8 +12,10 @@ export interface Program {
   input: LayerInput;
   /** Layer input index (within the group) of each program row. */
   rows: Int32Array;
-  /** ||Y||_F of this group's targets. */
+  /** ||Y||_F of this group's outputs after the activation: what a relative epsilon is relative to. */
   targetNorm: number;
+  /** ||input.outputs||_F, the norm the solver's relativeError is relative to. */
+  solverNorm: number;
 }
 
 /** The solved layer: stored tensors, per-group results and the full program weights (warm starts). */
@@ -26,51 +29,40 @@ export interface LayerSolution {
   columns: number;
   /** Absolute epsilon of each group. */
   epsilons: number[];
+  /** Per group: ||outputs after the activation||_F (relative figures) and the solver's ||Y||_F (its relativeError). */
   targetNorms: number[];
+  solverNorms: number[];
   /** Set when the opt-in refit moved the kept weights (refit.ts): the error before it, the mean step. */
   refit: { relativeErrorBefore: number; meanStep: number } | null;
   seconds: number;
 }
 
-/** Y = relu(Z) for ReLU layers, Z for linear ones. */
-export function targets(layer: ModelLayer, z: Float32Array): Float32Array {
-  return layer.activation === 'relu' ? z.map((v) => (v > 0 ? v : 0)) : z;
-}
-
 /**
- * The program of `group`: its columns of X (inputs), Y (targets) and, when given, V (slack),
- * zero-everywhere inputs left out. `warm` is a full (N [+1]) x M program solution to start from.
+ * The program of `group`: its columns of X (inputs) and of the targets, regions and bounds of
+ * `data` (constraints.ts), zero-everywhere inputs left out. `warm` is a full (N [+1]) x M program
+ * solution to start from.
  */
-export function buildProgram(
-  s: LayerSignals, group: number, y: Float32Array, slack: Float32Array | null, warm: Float32Array | null,
-): Program {
+export function buildProgram(s: LayerSignals, group: number, data: ProgramData, warm: Float32Array | null): Program {
   const { inputSize: n, outputSize: m, bias } = s.layer;
   const p = s.columns;
   const rows = liveRows(s.inputs, p, s.inputWidth, group * n, n);
   const live = rows.length;
   const inputs = new Float32Array(p * live);
-  const outputs = new Float32Array(p * m);
-  const v = slack ? new Float32Array(p * m) : undefined;
-  let norm = 0;
   for (let c = 0; c < p; c++) {
     const x = c * s.inputWidth + group * n;
     for (let r = 0; r < live; r++) inputs[c * live + r] = s.inputs[x + rows[r]!]!;
-    const o = c * s.outputWidth + group * m;
-    for (let j = 0; j < m; j++) {
-      const target = y[o + j]!;
-      outputs[c * m + j] = target;
-      norm += target * target;
-      if (v) v[c * m + j] = slack![o + j]!;
-    }
   }
-  const input: LayerInput = { inputs, outputs, samples: p, inputSize: live, outputSize: m, ...(v ? { slack: v } : {}) };
+  const outputs = groupColumns(s, data.targets, group, Float32Array);
+  const input: LayerInput = { inputs, outputs, samples: p, inputSize: live, outputSize: m };
+  if (data.bounds) input.slack = groupColumns(s, data.bounds, group, Float32Array);
+  if (data.regions) input.regions = groupColumns(s, data.regions, group, Uint8Array);
   if (warm) input.initialWeights = selectRows(warm, rows, m, bias !== null, n);
-  return { input, rows, targetNorm: Math.sqrt(norm) };
+  return { input, rows, targetNorm: groupNorm(s, data.outputs, group), solverNorm: frobenius(outputs) };
 }
 
-/** The program weights of the trained layer for `group`, in full program form ((N [+1]) x M). */
+/** The program weights of the trained layer for `group`, in full program form ((N [+1]) x M, u-space). */
 export function trainedProgram(layer: ModelLayer, group: number, weight: Float32Array, bias: Float32Array | null): Float32Array {
-  const p = toProgram(layer, group, weight, bias);
+  const p = scaled(layer, group, toProgram(layer, group, weight, bias), 'multiply');
   const { inputSize: n, outputSize: m } = layer;
   const full = new Float32Array((n + (layer.bias ? 1 : 0)) * m);
   full.set(p.weights);
@@ -88,8 +80,46 @@ export function storeResult(
     full.set(result.weights.subarray(r * m, (r + 1) * m), program.rows[r]! * m);
   }
   if (result.bias && layer.bias) full.set(result.bias, n * m);
-  fromProgram(layer, group, { weights: full.subarray(0, n * m), bias: layer.bias ? full.subarray(n * m) : null }, weight, bias);
+  const stored = scaled(layer, group, { weights: full.subarray(0, n * m), bias: layer.bias ? full.subarray(n * m) : null }, 'divide');
+  fromProgram(layer, group, stored, weight, bias);
   return full;
+}
+
+/**
+ * Program weights in u-space (constraints.ts: columns times the channel scale a of the folded
+ * affine part) from the layer's own ('multiply'), or back ('divide'). A channel with a = 0 has no
+ * effect on the output: its weights go to zero.
+ */
+function scaled(layer: ModelLayer, group: number, w: ProgramWeights, how: 'multiply' | 'divide'): ProgramWeights {
+  const scale = layer.structure.affine?.scale;
+  if (!scale) return w;
+  const m = layer.outputSize;
+  const factor = Float32Array.from({ length: m }, (_, j) => {
+    const a = scale[group * m + j]!;
+    return how === 'multiply' ? a : a === 0 ? 0 : 1 / a;
+  });
+  const weights = w.weights.map((v, i) => v * factor[i % m]!);
+  const bias = w.bias ? w.bias.map((v, j) => v * factor[j]!) : null;
+  return { weights, bias };
+}
+
+/** One group's M columns of a P x (groups M) array. */
+function groupColumns<T extends Float32Array | Uint8Array>(
+  s: LayerSignals, values: T, group: number, make: new (n: number) => T,
+): T {
+  const m = s.layer.outputSize;
+  const out = new make(s.columns * m);
+  for (let c = 0; c < s.columns; c++) {
+    const o = c * s.outputWidth + group * m;
+    out.set(values.subarray(o, o + m) as never, c * m);
+  }
+  return out;
+}
+
+function frobenius(a: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += a[i]! * a[i]!;
+  return Math.sqrt(sum);
 }
 
 const STATUS_RANK: Record<TrimStatus, number> = {
@@ -111,8 +141,9 @@ export function layerFigures(s: LayerSolution): { nnz: number; epsilon: number; 
   let y2 = 0;
   s.results.forEach((r, g) => {
     const norm = s.targetNorms[g]!;
+    const solverNorm = s.solverNorms[g]!;
     eps2 += s.epsilons[g]! ** 2;
-    err2 += (r.relativeError * (norm > 0 ? norm : 1)) ** 2;
+    err2 += (r.relativeError * (solverNorm > 0 ? solverNorm : 1)) ** 2;
     y2 += norm * norm;
   });
   const scale = y2 > 0 ? Math.sqrt(y2) : 1;

@@ -59,7 +59,8 @@ export function refitProgram(
   if (solution.length !== rows * m) throw new Error(`refit: solution has ${solution.length} entries, expected ${rows} x ${m}`);
   const columns = augmented(input, bias);
   const gram = gramMatrix(columns, rows, p);
-  const relu = activation === 'relu';
+  const regions = input.regions ?? null;
+  const relu = regions ? regions.some((r) => r !== 0) : activation === 'relu';
   let maxDiag = 0;
   for (let i = 0; i < rows; i++) maxDiag = Math.max(maxDiag, gram[i * rows + i]!);
   const threshold = relu ? activeThreshold * (maxDiag > 0 ? 0.3 * Math.sqrt(maxDiag) : 1) : -Infinity;
@@ -84,12 +85,15 @@ export function refitProgram(
     for (let s = 0; s < p; s++) {
       const y = input.outputs[s * m + j]!;
       y2 += y * y;
-      if (y > threshold) {
+      if (regions ? regions[s * m + j] === 0 : y > threshold) {
         active[s] = 1;
         activeCount++;
       }
     }
-    const neuron: Neuron = { columns, rows, p, support, active, y: (s) => input.outputs[s * m + j]!, v: (s) => (input.slack ? input.slack[s * m + j]! : 0) };
+    const neuron: Neuron = {
+      columns, rows, p, support, active, y: (s) => input.outputs[s * m + j]!, v: (s) => (input.slack ? input.slack[s * m + j]! : 0),
+      sign: (s) => (regions && regions[s * m + j] === 2 ? -1 : 1),
+    };
     const w0 = Float64Array.from(support, (i) => solution[i * m + j]!);
     responses(neuron, w0, z0);
     const err0 = activeError(neuron, z0);
@@ -109,7 +113,7 @@ export function refitProgram(
     const w = Float64Array.from(support, (i) => out[i * m + j]!);
     responses(neuron, w, z1);
     after2 += activeError(neuron, z1);
-    if (relu) for (let s = 0; s < p; s++) if (!active[s]) maxInactive = Math.max(maxInactive, z1[s]! - neuron.v(s));
+    if (relu) for (let s = 0; s < p; s++) if (!active[s]) maxInactive = Math.max(maxInactive, neuron.sign(s) * (z1[s]! - neuron.v(s)));
   }
   const norm = Math.sqrt(y2) || 1;
   return {
@@ -131,6 +135,8 @@ interface Neuron {
   active: Uint8Array;
   y: (s: number) => number;
   v: (s: number) => number;
+  /** +1 where the bound is z <= V (inactive), -1 where it is z >= V (saturated, LayerInput.regions 2). */
+  sign: (s: number) => number;
 }
 
 /** The samples as float64 rows of N (+1 for the bias, whose input is 1). */
@@ -238,9 +244,11 @@ function constrainedLeastSquares(nr: Neuron, gram: Float64Array, w0: Float64Arra
   const b = new Float64Array(q * k);
   const v = new Float64Array(q);
   for (let r = 0; r < q; r++) {
+    // sign * z <= sign * V: a lower bound is an upper bound on -z
     const base = inactive[r]! * rows;
-    for (let c = 0; c < k; c++) b[r * k + c] = columns[base + support[c]!]!;
-    v[r] = nr.v(inactive[r]!);
+    const sign = nr.sign(inactive[r]!);
+    for (let c = 0; c < k; c++) b[r * k + c] = sign * columns[base + support[c]!]!;
+    v[r] = sign * nr.v(inactive[r]!);
   }
   // H = A^T A over the active samples (lower triangle), K = Gram[S, S] - H.
   const h = new Float64Array(k * k);
@@ -368,14 +376,17 @@ function multiply(b: Float64Array, w: Float64Array, out: Float64Array, q: number
   }
 }
 
-/** Largest t in [0, 1] with z0 + t (z1 - z0) <= max(V, z0) + tau on every inactive sample. */
+/** Largest t in [0, 1] with z0 + t (z1 - z0) within max(V, z0) + tau on every bounded sample (signs as Neuron.sign). */
 function largestStep(nr: Neuron, z0: Float64Array, z1: Float64Array, tolerance: number): number {
   let t = 1;
   for (let s = 0; s < nr.p; s++) {
     if (nr.active[s]) continue;
-    const bound = Math.max(nr.v(s), z0[s]!) + tolerance;
-    const rise = z1[s]! - z0[s]!;
-    if (z1[s]! > bound && rise > 0) t = Math.min(t, (bound - z0[s]!) / rise);
+    const sign = nr.sign(s);
+    const a = sign * z0[s]!;
+    const b = sign * z1[s]!;
+    const bound = Math.max(sign * nr.v(s), a) + tolerance;
+    const rise = b - a;
+    if (b > bound && rise > 0) t = Math.min(t, (bound - a) / rise);
   }
   return Math.max(0, t);
 }

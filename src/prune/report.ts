@@ -29,7 +29,8 @@ export function buildReport(parts: ReportParts): PruneReport {
       name: s.layer.name,
       op: s.layer.op,
       nodes: s.layer.nodes,
-      activation: s.layer.activation,
+      activation: activationName(s.layer.structure.clip),
+      constraint: s.layer.structure.reason,
       inputs: s.layer.inputSize,
       outputs: s.layer.outputSize,
       groups: s.layer.groups,
@@ -70,6 +71,12 @@ export function buildReport(parts: ReportParts): PruneReport {
     maxOutputChange: parts.maxOutputChange,
     eval: parts.evaluation,
   };
+}
+
+/** 'relu', 'clip(0, 6)' or 'linear'. */
+function activationName(clip: { min: number; max: number } | null): string {
+  if (!clip) return 'linear';
+  return clip.min === 0 && clip.max === Infinity ? 'relu' : `clip(${clip.min}, ${clip.max})`;
 }
 
 /** The per-layer table and the totals, as printed by `nettrim prune`. */

@@ -1,4 +1,5 @@
-// The two schemes of method.md section 2 over a whole network.
+// The two schemes of method.md section 2 over a whole network, on the program data of
+// constraints.ts (which keeps what the graph puts between a layer and its activation).
 // Parallel: every layer's program uses the trained network's X and Y, V = 0, epsilon = g ||Y||_F.
 // Cascade: layer l reads Xhat from the network whose earlier layers are already pruned; Y stays the
 // trained one; V = W0^T Xhat + b0 (the trained layer on Xhat, which the runtime computes for us)
@@ -9,7 +10,8 @@ import type { LayerSignals, ModelBackend, ModelLayer, WeightValues } from './bac
 import { countNonzero } from '../onnx/weights.ts';
 import { DEFAULT_SETTINGS } from '../settings.ts';
 import type { TrimResult } from '../types.ts';
-import { buildProgram, storeResult, targets, type LayerSolution, type Program } from './programs.ts';
+import { cascadeData, cascadeGap, groupNorm, parallelData, type ProgramData } from './constraints.ts';
+import { buildProgram, storeResult, type LayerSolution, type Program } from './programs.ts';
 import { refitProgram } from './refit.ts';
 import type { ProgressEvent, PruneSettings } from './types.ts';
 
@@ -44,7 +46,7 @@ export async function solveParallel(ctx: PruneContext, g: number, warm: NetworkS
   const counter = programCounter();
   // every program of every layer is independent here: the pool solves them side by side
   const pending = ctx.trained.map((s) =>
-    layerPrograms(ctx, s, targets(s.layer, s.outputs), null, () => ({ relative: g }), warm?.layers[s.layer.index] ?? null));
+    layerPrograms(ctx, s, parallelData(s), () => ({ relative: g }), warm?.layers[s.layer.index] ?? null));
   const layers = await solveLayers(ctx, pending, counter);
   return { epsilon: g, layers, seconds: (performance.now() - started) / 1000, lanes: ctx.pool.lastPlan?.lanes ?? 1 };
 }
@@ -59,10 +61,10 @@ export async function solveCascade(ctx: PruneContext, g: number, warm: NetworkSo
     ctx.signal?.throwIfAborted();
     const step = await cascadeStep(ctx, trained, layers, g);
     const prior = warm?.layers[trained.layer.index] ?? null;
-    const [solved] = await solveLayers(ctx, [layerPrograms(ctx, step.signals, step.y, step.slack, step.epsilon, prior)], counter);
+    const [solved] = await solveLayers(ctx, [layerPrograms(ctx, step.signals, step.data, step.epsilon, prior)], counter);
     lanes = Math.max(lanes, ctx.pool.lastPlan?.lanes ?? 1);
     // The refit changes what the next layers see, so it happens here, before their Xhat is taken.
-    layers.push(ctx.settings.refit ? refitLayer(ctx, step.signals, step.y, step.slack, solved!) : solved!);
+    layers.push(ctx.settings.refit ? refitLayer(ctx, step.signals, step.data, solved!) : solved!);
   }
   return { epsilon: g, layers, seconds: (performance.now() - started) / 1000, lanes };
 }
@@ -75,18 +77,16 @@ export function refitParallel(ctx: PruneContext, solution: NetworkSolution): Net
   const started = performance.now();
   const layers = solution.layers.map((l) => {
     const s = ctx.trained[l.layer.index]!;
-    return refitLayer(ctx, s, targets(s.layer, s.outputs), null, l);
+    return refitLayer(ctx, s, parallelData(s), l);
   });
   return { ...solution, layers, seconds: solution.seconds + (performance.now() - started) / 1000 };
 }
 
 /**
  * A layer solution with its kept weights refit by least squares within the program's constraints
- * (refit.ts), on the program data it was solved with: signals `s`, targets `y`, slack V.
+ * (refit.ts), on the program data it was solved with: signals `s` and `data`.
  */
-export function refitLayer(
-  ctx: PruneContext, s: LayerSignals, y: Float32Array, slack: Float32Array | null, solved: LayerSolution,
-): LayerSolution {
+export function refitLayer(ctx: PruneContext, s: LayerSignals, data: ProgramData, solved: LayerSolution): LayerSolution {
   const started = performance.now();
   const layer = s.layer;
   const weight = solved.weight.slice();
@@ -96,7 +96,7 @@ export function refitLayer(
   let norm2 = 0;
   let steps = 0;
   for (let group = 0; group < layer.groups; group++) {
-    const program = buildProgram(s, group, y, slack, solved.programs[group]!);
+    const program = buildProgram(s, group, data, solved.programs[group]!);
     const r = refitProgram(
       program.input, layer.activation, layer.bias !== null, program.input.initialWeights!,
       ctx.settings.solver.activeThreshold ?? DEFAULT_SETTINGS.activeThreshold,
@@ -123,11 +123,10 @@ function sumAbs(a: Float32Array): number {
   return sum;
 }
 
-/** One cascade layer's program data: signals (Xhat, and Zhat = W0^T Xhat + b0), Y, V and epsilon. */
+/** One cascade layer's program data: signals (Xhat, and Zhat = W0^T Xhat + b0), targets, bounds and epsilon. */
 export interface CascadeStep {
   signals: LayerSignals;
-  y: Float32Array;
-  slack: Float32Array | null;
+  data: ProgramData;
   epsilon: (group: number) => Epsilon;
 }
 
@@ -137,20 +136,20 @@ export interface CascadeStep {
  */
 export async function cascadeStep(ctx: PruneContext, trained: LayerSignals, solved: readonly LayerSolution[], g: number): Promise<CascadeStep> {
   const layer = trained.layer;
-  const y = targets(layer, trained.outputs);
   if (!solved.some((done) => ctx.backend.reaches(done.layer, layer))) {
-    return { signals: trained, y, slack: null, epsilon: () => ({ relative: g }) };
+    return { signals: trained, data: parallelData(trained), epsilon: () => ({ relative: g }) };
   }
   const [hat] = await ctx.backend.collectSignals(solvedValues(solved), [layer], ctx.feeds, ctx.samples, {
     batchSize: ctx.settings.batchSize, maxColumns: ctx.settings.maxColumns, seed: ctx.settings.seed,
   });
   if (hat!.columns !== trained.columns) throw new Error(`${layer.name}: cascade pass gave ${hat!.columns} columns, expected ${trained.columns}`);
+  const data = cascadeData(trained, hat!);
   const epsilon = (group: number): Epsilon => {
-    const gap = cascadeGap(hat!, y, group);
+    const gap = cascadeGap(hat!, data, group);
     // A gap of (nearly) zero means pruning upstream did not reach this layer's signals.
-    return gap > 1e-6 * groupNorm(hat!, y, group) ? { absolute: Math.sqrt(ctx.settings.gamma) * gap } : { relative: g };
+    return gap > 1e-6 * groupNorm(hat!, data.outputs, group) ? { absolute: Math.sqrt(ctx.settings.gamma) * gap } : { relative: g };
   };
-  return { signals: hat!, y, slack: layer.activation === 'relu' ? hat!.outputs : null, epsilon };
+  return { signals: hat!, data, epsilon };
 }
 
 /** The solved layers' weights and biases, by stored tensor name (what a backend writes or runs). */
@@ -170,31 +169,29 @@ export type Epsilon = { relative: number } | { absolute: number };
 interface LayerPrograms {
   signals: LayerSignals;
   programs: Program[];
-  epsilons: Epsilon[];
+  /** Absolute epsilon of each group. */
+  epsilons: number[];
   jobs: LayerJob[];
 }
 
-/** Builds the programs of every group of one layer (warm-started from `warm` when given). */
+/**
+ * Builds the programs of every group of one layer (warm-started from `warm` when given). A relative
+ * epsilon is relative to the layer's output after its activation (ProgramData.outputs).
+ */
 function layerPrograms(
-  ctx: PruneContext, s: LayerSignals, y: Float32Array, slack: Float32Array | null,
-  epsilonOf: (group: number) => Epsilon, warm: LayerSolution | null,
+  ctx: PruneContext, s: LayerSignals, data: ProgramData, epsilonOf: (group: number) => Epsilon, warm: LayerSolution | null,
 ): LayerPrograms {
   const layer = s.layer;
   const out: LayerPrograms = { signals: s, programs: [], epsilons: [], jobs: [] };
   for (let group = 0; group < layer.groups; group++) {
-    const program = buildProgram(s, group, y, slack, warm?.programs[group] ?? null);
+    const program = buildProgram(s, group, data, warm?.programs[group] ?? null);
     const eps = epsilonOf(group);
+    const absolute = 'absolute' in eps ? eps.absolute : eps.relative * program.targetNorm;
     out.programs.push(program);
-    out.epsilons.push(eps);
+    out.epsilons.push(absolute);
     out.jobs.push({
       input: program.input,
-      settings: {
-        ...ctx.settings.solver,
-        epsilon: 'absolute' in eps ? eps.absolute : eps.relative,
-        epsilonMode: 'absolute' in eps ? 'absolute' : 'relative',
-        activation: layer.activation,
-        bias: layer.bias !== null,
-      },
+      settings: { ...ctx.settings.solver, epsilon: absolute, epsilonMode: 'absolute', activation: layer.activation, bias: layer.bias !== null },
     });
   }
   return out;
@@ -220,46 +217,19 @@ async function solveLayers(ctx: PruneContext, pending: readonly LayerPrograms[],
     const weight = ctx.backend.weightValues(layer.weight);
     const bias = layer.bias ? ctx.backend.weightValues(layer.bias) : null;
     const solution: LayerSolution = {
-      layer, weight, bias, results: [], programs: [], columns: p.signals.columns, epsilons: [], targetNorms: [], refit: null, seconds: 0,
+      layer, weight, bias, results: [], programs: [], columns: p.signals.columns, epsilons: [], targetNorms: [], solverNorms: [], refit: null, seconds: 0,
     };
     p.programs.forEach((program, group) => {
       const result = results[next++]!;
-      const eps = p.epsilons[group]!;
       solution.results.push(result);
       solution.programs.push(storeResult(layer, group, program, result, weight, bias));
-      solution.epsilons.push('absolute' in eps ? eps.absolute : eps.relative * program.targetNorm);
+      solution.epsilons.push(p.epsilons[group]!);
       solution.targetNorms.push(program.targetNorm);
+      solution.solverNorms.push(program.solverNorm);
       solution.seconds += result.seconds;
     });
     return solution;
   });
-}
-
-/** ||(Zhat - Y)_Omega||_F for one group: Omega = {Y > 0} for ReLU layers, every entry for linear ones. */
-function cascadeGap(hat: LayerSignals, y: Float32Array, group: number): number {
-  const m = hat.layer.outputSize;
-  const relu = hat.layer.activation === 'relu';
-  let sum = 0;
-  for (let c = 0; c < hat.columns; c++) {
-    const o = c * hat.outputWidth + group * m;
-    for (let j = 0; j < m; j++) {
-      const target = y[o + j]!;
-      if (relu && !(target > 0)) continue;
-      const d = hat.outputs[o + j]! - target;
-      sum += d * d;
-    }
-  }
-  return Math.sqrt(sum);
-}
-
-function groupNorm(hat: LayerSignals, y: Float32Array, group: number): number {
-  const m = hat.layer.outputSize;
-  let sum = 0;
-  for (let c = 0; c < hat.columns; c++) {
-    const o = c * hat.outputWidth + group * m;
-    for (let j = 0; j < m; j++) sum += y[o + j]! * y[o + j]!;
-  }
-  return Math.sqrt(sum);
 }
 
 /** r / tolerance, two digits ("3.2"): at or below 1 for both residuals means converged. */

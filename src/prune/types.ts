@@ -60,7 +60,10 @@ export interface LayerReport {
   name: string;
   op: string;
   nodes: string[];
-  activation: 'relu' | 'linear';
+  /** The program's activation: 'relu', 'clip(0, 6)' (ReLU6) or 'linear'. */
+  activation: string;
+  /** Which constraint the program applied and why: what follows the layer in the graph (graph/follow.ts). */
+  constraint: string;
   /** N: inputs of one program (C/groups * kh * kw for a conv), bias row not counted. */
   inputs: number;
   /** M: outputs of one program (output channels / groups for a conv). */

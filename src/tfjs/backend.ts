@@ -32,7 +32,7 @@ export function tfjsBackend(file: LayersModelFile): ModelBackend<LayersModelArti
       const collectors = wanted.map((layer) => new Collector(layer, samples, options));
       try {
         await model.forEachSignalBatch(wanted as TfjsLayer[], feeds, samples, options.batchSize, (signals, start, count) => {
-          signals.forEach((s, k) => collectors[k]!.add(s.x, s.z, start, count));
+          signals.forEach((s, k) => collectors[k]!.add(s.x, s.z, start, count, s.skip));
           options.onBatch?.(start + count, samples);
         });
       } finally {

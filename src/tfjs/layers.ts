@@ -1,13 +1,16 @@
 // Prunable layer discovery in a TensorFlow.js Layers topology (Sequential or functional): Dense
-// and channels-last Conv2D with a relu or linear activation. A linear layer whose output goes only
-// into ReLU layers (ReLU, or Activation('relu')) is a ReLU layer. Every other layer that owns
-// weights is listed in `skipped` with the reason, and left as it is.
+// and channels-last Conv2D. What follows a layer up to its activation (its own relu or relu6, or
+// BatchNormalization, Add and ReLU layers after it) is found by graph/follow.ts on the
+// format-neutral graph (graph-model.ts); other activations make the program linear on the layer's
+// pre-activation. Every other layer that owns weights is listed in `skipped` with the reason.
 import { InputError } from '../onnx/errors.ts';
 import type { ModelInput } from '../onnx/inputs.ts';
 import type { ConvParams, SkippedLayer } from '../onnx/layers.ts';
 import { FLOAT } from '../onnx/proto.ts';
+import { followLayer, plainStructure, type LayerStructure } from '../graph/follow.ts';
+import type { ModelGraph } from '../graph/model.ts';
 import type { ModelLayer } from '../prune/backend.ts';
-import type { Activation } from '../types.ts';
+import { activationKind, tfjsModelGraph } from './graph-model.ts';
 import { isObject, type LayersModelFile, type WeightEntry } from './model.ts';
 
 /** A prunable TensorFlow.js layer. Its `name` is the layer's name in the topology. */
@@ -52,17 +55,14 @@ const WEIGHTED = new Set([
 export function findTfjsLayers(file: LayersModelFile): TfjsDiscovery {
   const topology = parseTopology(file);
   const weights = new Map(file.weights.map((w) => [w.name, w]));
-  const consumers = consumersOf(topology);
-  const outputs = new Set(topology.outputs);
-  const byName = new Map(topology.layers.map((l) => [l.name, l]));
+  const graph = tfjsModelGraph(topology, weights);
   const layers: TfjsLayer[] = [];
   const skipped: SkippedLayer[] = [];
   for (const l of topology.layers) {
     if (l.className === 'InputLayer') continue;
     let found: Omit<TfjsLayer, 'index'> | string | null;
     if (l.className === 'Dense' || l.className === 'Conv2D') {
-      const activation = activationOf(l, (consumers.get(l.name) ?? []).map((n) => byName.get(n)!), outputs.has(l.name));
-      found = typeof activation === 'string' ? activation : prunable(l, weights, activation);
+      found = prunable(l, weights, graph);
     } else if (MODEL_CLASSES.has(l.className)) {
       found = `a nested model: the layers inside it are not pruned`;
     } else {
@@ -73,7 +73,7 @@ export function findTfjsLayers(file: LayersModelFile): TfjsDiscovery {
   }
   if (layers.length === 0) {
     const why = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
-    throw new InputError(`${file.source}: no prunable layer (Dense or Conv2D with relu or linear activation)${why ? `; skipped: ${why}` : ''}`);
+    throw new InputError(`${file.source}: no prunable layer (Dense or Conv2D)${why ? `; skipped: ${why}` : ''}`);
   }
   return { layers, skipped, topology };
 }
@@ -188,24 +188,30 @@ function consumersOf(topology: Topology): Map<string, string[]> {
   return out;
 }
 
-type ResolvedActivation = { activation: Activation; relu: string[] };
-
-/** The layer's activation, a linear layer read only by ReLU layers counting as relu; a string says why it is skipped. */
-function activationOf(l: TopologyLayer, readers: TopologyLayer[], isOutput: boolean): ResolvedActivation | string {
+/**
+ * What the layer's program keeps: its own relu or relu6, or (a linear layer) what follows it in the
+ * graph; any other activation leaves a linear program on the pre-activation, which the runtime
+ * computes for us.
+ */
+function structureOf(l: TopologyLayer, graph: ModelGraph, layer: Omit<TfjsLayer, 'index' | 'structure' | 'activation'>): LayerStructure {
   const a = l.config.activation ?? 'linear';
-  if (a === 'relu') return { activation: 'relu', relu: [] };
-  if (a !== 'linear') return `activation ${JSON.stringify(a)}: only relu and linear layers are pruned`;
-  const onlyRelu = readers.length > 0 && readers.every(isRelu) && !isOutput;
-  return onlyRelu ? { activation: 'relu', relu: readers.map((r) => r.name) } : { activation: 'linear', relu: [] };
+  const inside = activationKind(a);
+  if (inside.kind === 'clip') {
+    const clip = { min: inside.min, max: inside.max };
+    return { affine: null, skip: null, clip, ops: [], reason: `${a} (the layer's own activation)` };
+  }
+  if (inside.kind === 'affine') return followLayer(graph, { ...layer, index: -1, activation: 'linear', structure: plainStructure('') });
+  return plainStructure(`linear: the layer's own activation ${JSON.stringify(a)} is not piecewise linear, so the program fits its input`);
 }
 
-function isRelu(l: TopologyLayer): boolean {
-  const c = l.config;
-  if (l.className === 'Activation') return c.activation === 'relu';
-  return l.className === 'ReLU' && c.max_value == null && !c.negative_slope && !c.threshold;
+function prunable(l: TopologyLayer, weights: ReadonlyMap<string, WeightEntry>, graph: ModelGraph): Omit<TfjsLayer, 'index'> | string {
+  const found = layerRecord(l, weights);
+  if (typeof found === 'string') return found;
+  const structure = structureOf(l, graph, found);
+  return { ...found, nodes: [l.name, ...structure.ops], structure, activation: structure.clip ? 'relu' : 'linear' };
 }
 
-function prunable(l: TopologyLayer, weights: ReadonlyMap<string, WeightEntry>, act: ResolvedActivation): Omit<TfjsLayer, 'index'> | string {
+function layerRecord(l: TopologyLayer, weights: ReadonlyMap<string, WeightEntry>): Omit<TfjsLayer, 'index' | 'structure' | 'activation'> | string {
   if (l.inbound.length !== 1) return `applied ${l.inbound.length} times: shared layers are not pruned`;
   if (l.inbound[0]!.length !== 1) return `reads ${l.inbound[0]!.length} tensors`;
   const kernel = weightOf(weights, l.name, 'kernel');
@@ -214,7 +220,7 @@ function prunable(l: TopologyLayer, weights: ReadonlyMap<string, WeightEntry>, a
   const bias = useBias ? weightOf(weights, l.name, 'bias') : null;
   if (typeof bias === 'string') return bias;
   const common = {
-    name: l.name, nodes: [l.name, ...act.relu], input: l.inbound[0]![0]!, output: l.name, activation: act.activation,
+    name: l.name, nodes: [l.name], input: l.inbound[0]![0]!, output: l.name,
     weight: kernel.name, bias: bias?.name ?? null, weightDims: kernel.shape,
   };
   if (l.className === 'Dense') {

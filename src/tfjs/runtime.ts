@@ -64,21 +64,28 @@ export class TfjsModel {
    */
   async forEachSignalBatch(
     layers: readonly TfjsLayer[], feeds: Feeds, samples: number, batchSize: number,
-    visit: (signals: Array<{ x: RuntimeTensor; z: RuntimeTensor }>, start: number, count: number) => void,
+    visit: (signals: Array<{ x: RuntimeTensor; z: RuntimeTensor; skip: RuntimeTensor | null }>, start: number, count: number) => void,
   ): Promise<void> {
     const tf = this.tf;
     const symbolic = layers.map((l) => this.model.getLayer(l.name).input as Tf.SymbolicTensor);
-    const internal = [...new Set(symbolic.filter((t) => !this.model.inputs.includes(t)))];
+    // the other branch of a residual Add after the layer: another layer's output (or a model input)
+    const skips = layers.map((l) => (l.structure.skip ? this.model.getLayer(l.structure.skip).output as Tf.SymbolicTensor : null));
+    const wanted = [...symbolic, ...skips.filter((t): t is Tf.SymbolicTensor => t !== null)];
+    const internal = [...new Set(wanted.filter((t) => !this.model.inputs.includes(t)))];
     const probe = internal.length > 0 ? tf.model({ inputs: this.model.inputs, outputs: internal }) : null;
     for (let start = 0; start < samples; start += batchSize) {
       const end = Math.min(samples, start + batchSize);
       const signals = this.scoped(() => {
         const inputs = this.inputTensors(feeds, start, end);
         const computed = probe ? this.predict(probe, inputs) : [];
+        const valueOf = (t: Tf.SymbolicTensor): Tf.Tensor => {
+          const at = this.model.inputs.indexOf(t); // model.inputs and topology.inputs share their order
+          return at >= 0 ? inputs[at]! : computed[internal.indexOf(t)]!;
+        };
         return layers.map((l, k) => {
-          const at = this.model.inputs.indexOf(symbolic[k]!); // model.inputs and topology.inputs share their order
-          const x = at >= 0 ? inputs[at]! : computed[internal.indexOf(symbolic[k]!)]!;
-          return { x: readTensor(x), z: readTensor(this.preActivation(l, x)) };
+          const x = valueOf(symbolic[k]!);
+          const skip = skips[k];
+          return { x: readTensor(x), z: readTensor(this.preActivation(l, x)), skip: skip ? readTensor(valueOf(skip)) : null };
         });
       });
       visit(signals, start, end - start);
