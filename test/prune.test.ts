@@ -156,7 +156,7 @@ test('cascade: with V = W0^T Xhat + b0 and the gamma rule the trained weights ar
   const solution = await solveCascade(ctx, 0.1, null);
   for (const layer of layers.slice(1)) {
     const step = await cascadeStep(ctx, trained[layer.index]!, solution.layers.slice(0, layer.index), 0.1);
-    assert.ok(step.slack !== null || layer.activation === 'linear');
+    assert.ok(step.data.bounds !== null || layer.activation === 'linear');
     const eps = step.epsilon(0);
     assert.ok('absolute' in eps, `${layer.name} should use the gamma rule`);
     // W0^T Xhat + b0 computed here from the stored tensors, not taken from the runtime.
@@ -172,16 +172,16 @@ test('cascade: with V = W0^T Xhat + b0 and the gamma rule the trained weights ar
         let z = layer.bias ? w0[n * m + j]! : 0;
         for (let i = 0; i < n; i++) z += xhat[c * n + i]! * w0[i * m + j]!;
         assert.ok(Math.abs(z - step.signals.outputs[c * m + j]!) < 1e-4, 'runtime Zhat differs from W0^T Xhat + b0');
-        const y = step.y[c * m + j]!;
-        if (layer.activation === 'linear' || y > 0) gap += (z - y) ** 2;
-        else worstInactive = Math.max(worstInactive, z - step.slack![c * m + j]!);
+        const inBall = !step.data.regions || step.data.regions[c * m + j] === 0;
+        if (inBall) gap += (z - step.data.targets[c * m + j]!) ** 2;
+        else worstInactive = Math.max(worstInactive, z - step.data.bounds![c * m + j]!);
       }
     }
     assert.ok(Math.sqrt(gap) <= eps.absolute / Math.sqrt(1.1) * (1 + 1e-5), `${layer.name}: W0 outside the ball`);
     assert.ok(Math.sqrt(gap) > 0, `${layer.name}: pruning upstream should move its signals`);
     if (layer.activation === 'relu') assert.ok(worstInactive <= 1e-5, `${layer.name}: W0 violates V by ${worstInactive}`);
     // The l1 minimum over a set containing W0 cannot weigh more than W0 (up to solver tolerance).
-    const program = buildProgram(step.signals, 0, step.y, step.slack, null);
+    const program = buildProgram(step.signals, 0, step.data, null);
     const [result] = await ctx.pool.solveAll([{ input: program.input, settings: { epsilon: eps.absolute, epsilonMode: 'absolute', activation: layer.activation, bias: layer.bias !== null } }]);
     assert.ok(result!.l1 <= l1w0 * 1.01, `${layer.name}: l1 ${result!.l1} > trained ${l1w0}`);
     assert.ok(result!.relativeError <= result!.relativeEpsilon * 1.02 + 1e-6);

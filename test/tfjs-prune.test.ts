@@ -73,7 +73,7 @@ for (const c of CASES) {
   });
 }
 
-test('unsupported layers (BatchNormalization, a tanh Dense) are skipped and kept; a linear Dense before a ReLU layer is a ReLU layer', async () => {
+test('a BatchNormalization after an activation is skipped and kept; a tanh Dense is linear on its pre-activation; a linear Dense before a ReLU layer is a ReLU layer', async () => {
   const random = gaussian(seededRandom(41));
   const input = tf.input({ shape: [12], name: 'x' });
   let h = tf.layers.dense({ units: 16, activation: 'relu', name: 'hidden' }).apply(input) as tf.SymbolicTensor;
@@ -92,11 +92,12 @@ test('unsupported layers (BatchNormalization, a tanh Dense) are skipped and kept
   const x = fill(200 * 12, random);
   const { model, report } = await pruneLayersModel(source, { data: x, shape: [200, 12] }, { epsilon: 0.1 });
   assert.equal(report.layers.map((l) => [l.name, l.op, l.activation, l.nodes]), [
-    ['hidden', 'Dense', 'relu', ['hidden']], ['pre', 'Dense', 'relu', ['pre', 'pre_relu']], ['logits', 'Dense', 'linear', ['logits']],
+    ['hidden', 'Dense', 'relu', ['hidden']], ['squash', 'Dense', 'linear', ['squash']], ['pre', 'Dense', 'relu', ['pre', 'pre_relu']],
+    ['logits', 'Dense', 'linear', ['logits']],
   ]);
+  assert.match(report.layers[1]!.constraint, /"tanh" is not piecewise linear/);
   assert.equal(report.skipped, [
     { name: 'norm', op: 'BatchNormalization', reason: 'BatchNormalization is not a prunable layer' },
-    { name: 'squash', op: 'Dense', reason: 'activation "tanh": only relu and linear layers are pruned' },
   ]);
   for (const l of report.layers) assert.ok(l.nnzAfter < l.nnzBefore, `${l.name} kept every weight`);
 
@@ -105,7 +106,7 @@ test('unsupported layers (BatchNormalization, a tanh Dense) are skipped and kept
   const loaded = await loadLayersModelFile(join(dir, 'mixed-pruned', 'model.json'));
   const after = weightsByName(loaded);
   for (const [name, values] of original) {
-    if (/^(norm|squash)\//.test(name)) assert.equal(Array.from(after.get(name)!), Array.from(values), `${name} changed`);
+    if (/^norm\//.test(name)) assert.equal(Array.from(after.get(name)!), Array.from(values), `${name} changed`);
   }
   const y0 = predictFlat(loaded, x.subarray(0, 5 * 12), [5, 12]);
   assert.is(y0.length, 15);
