@@ -40,6 +40,8 @@ export interface TrimSettings {
   inactiveTolerance: number;
   /** Cap on conjugate-gradient steps per ADMM iteration (warm-started, so a few suffice). */
   maxCgSteps: number;
+  /** Count the bias row in the l1 objective (the paper's choice); false leaves the biases unpenalised. */
+  penalizeBias: boolean;
   /** Keep the residuals of every iteration in the result (for tuning and plots). */
   recordHistory: boolean;
 }
@@ -65,6 +67,13 @@ export interface LayerInput {
   outputSize: number; // M
   /** Optional P x M slack V for the inactive outputs (cascade scheme); 0 when absent. */
   slack?: Float32Array;
+  /**
+   * Optional P x M constraint region of each entry (sample-major like outputs), overriding the one
+   * `activation` implies: 0 = in the epsilon ball around Y, 1 = bounded above (W^T x <= V),
+   * 2 = bounded below (W^T x >= V; needs `slack`). E.g. a Clip(0, c) layer: 1 where Y <= 0 (V = 0),
+   * 2 where Y >= c (V = c), 0 in between.
+   */
+  regions?: Uint8Array;
   /** Optional warm start: N(+1) x M weights (e.g. the previous try of a sparsity search). */
   initialWeights?: Float32Array;
 }
@@ -105,7 +114,10 @@ export interface TrimResult {
   relativeError: number;
   /** The epsilon used, relative to ||Y||_F. */
   relativeEpsilon: number;
-  /** Largest (W^T X - V) on Omega^c (ReLU layers; 0 for linear): > 0 means a violation. */
+  /**
+   * Largest bound violation on Omega^c, (W^T X - V) on upper-bounded and (V - W^T X) on lower-bounded
+   * entries (ReLU layers or regions; 0 for linear): > 0 means a violation.
+   */
   maxInactive: number;
   /** Same, relative to max |Y|. */
   maxInactiveRelative: number;
