@@ -54,6 +54,7 @@ function solve(block: usize): void {
   const n = <i32>param(block, Param.Rows), m = <i32>param(block, Param.Cols), p = <i32>param(block, Param.Samples);
   const x = <usize>param(block, Param.XPtr), y = <usize>param(block, Param.YPtr);
   const v = <usize>param(block, Param.VPtr), wOut = <usize>param(block, Param.WOutPtr);
+  const regions = <usize>param(block, Param.RegionsPtr), freeRow = <i32>param(block, Param.FreeRow);
   const wInit = <usize>param(block, Param.WInitPtr);
   const relu = param(block, Param.Relu) != 0;
   const thr = <f32>param(block, Param.ActiveThreshold);
@@ -113,10 +114,10 @@ function solve(block: usize): void {
     if (atomicCancelled(block)) { status = Status.Cancelled; break; }
     it++;
     // W1 and W2 steps (the sparse copy W2 is written straight into the output)
-    const dist = Math.sqrt(activeDistanceSq(t, u1, y, pm, relu, thr));
+    const dist = Math.sqrt(activeDistanceSq(t, u1, y, regions, pm, relu, thr));
     const gain = <f32>(dist > eps ? eps / dist : 1);
-    const w1Sq = updateW1(w1, t, u1, y, v, pm, relu, thr, gain, alpha);
-    const w2Sq = updateW2(w2, w3, u2, nm, <f32>(1 / rho), alpha);
+    const w1Sq = updateW1(w1, t, u1, y, v, regions, pm, relu, thr, gain, alpha);
+    const w2Sq = updateSparseCopy(w2, w3, u2, n, m, freeRow, <f32>(1 / rho), alpha);
     // W3 step: (I + X^T X) W3 = X^T (W1hat + U1) + W2hat + U2, and Tnew = X W3
     memory.copy(w3Prev, w3, nm << 2);
     const steps = updateW3(x, u1, u2, w3, tNew, n, m, p, maxCg, cgTol, (it - 1) % REFRESH_EVERY == 0);
@@ -144,7 +145,7 @@ function solve(block: usize): void {
     }
     if (!isFinite(r) || !isFinite(s)) { status = Status.NonFinite; break; }
     if (r <= epsPri && s <= epsDual) {
-      if (sparseCopyFeasible(w2, tNew, x, y, v, n, m, p, realP, realM, relu, thr, ballLimit, inactiveSlack)) {
+      if (sparseCopyFeasible(w2, tNew, x, y, v, regions, n, m, p, realP, realM, relu, thr, ballLimit, inactiveSlack)) {
         status = Status.Solved;
         break;
       }
@@ -169,7 +170,7 @@ function solve(block: usize): void {
   // (already measured, by the feasibility check, when solved).
   if (status != Status.Solved && status != Status.Cancelled) {
     gemm(tNew, m, x, n, 1, w2, m, p, m, n, false);
-    measureFit(tNew, y, v, realP, realM, m, relu, thr);
+    measureFit(tNew, y, v, regions, realP, realM, m, relu, thr);
   }
   setParam(block, Param.Status, status);
   setParam(block, Param.Iterations, it);
@@ -204,12 +205,25 @@ function adaptRho(rho: f64, r: f64, s: f64, epsPri: f64, epsDual: f64): f64 {
   return Math.min(RHO_MAX, Math.max(RHO_MIN, rho * factor));
 }
 
+/**
+ * The W2 step over the N x M block; a free row (the bias, when not penalised) is thresholded by 0,
+ * i.e. copied: rows are contiguous, so that is three calls of the same pass.
+ */
+function updateSparseCopy(w2: usize, w3: usize, u2: usize, n: i32, m: i32, freeRow: i32, kappa: f32, alpha: f32): f64 {
+  const nm = <usize>n * m;
+  if (freeRow < 0) return updateW2(w2, w3, u2, nm, kappa, alpha);
+  const head = <usize>freeRow * m, tail = head + m, off = head << 2, offTail = tail << 2;
+  return updateW2(w2, w3, u2, head, kappa, alpha) +
+    updateW2(w2 + off, w3 + off, u2 + off, <usize>m, 0, alpha) +
+    updateW2(w2 + offTail, w3 + offTail, u2 + offTail, nm - tail, kappa, alpha);
+}
+
 /** Whether the sparse copy meets both constraints to the slack above; W^T X goes to the scratch `t`. */
 function sparseCopyFeasible(
-  w: usize, t: usize, x: usize, y: usize, v: usize, n: i32, m: i32, p: i32, realP: i32, realM: i32,
+  w: usize, t: usize, x: usize, y: usize, v: usize, regions: usize, n: i32, m: i32, p: i32, realP: i32, realM: i32,
   relu: bool, thr: f32, ballLimit: f64, inactiveSlack: f64,
 ): bool {
   gemm(t, m, x, n, 1, w, m, p, m, n, false);
-  measureFit(t, y, v, realP, realM, m, relu, thr);
+  measureFit(t, y, v, regions, realP, realM, m, relu, thr);
   return Math.sqrt(sumA) <= ballLimit && (!relu || sumC <= inactiveSlack * sumD);
 }

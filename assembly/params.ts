@@ -18,6 +18,9 @@ export const enum Param {
   Threads = 27,
   // input, written by another thread while the solve runs: nonzero asks the loop to stop
   Cancel = 28,
+  // inputs: per-entry regions (P x M f32 signs: 0 ball, +1 z <= V, -1 z >= V; 0 = absent: from Y and
+  // the threshold), and the row of W left out of the l1 (the bias row when it is not penalised; -1: none)
+  RegionsPtr = 29, FreeRow = 30,
   // outputs
   Status = 32, Iterations = 33, PrimalResidual = 34, DualResidual = 35, PrimalTolerance = 36,
   DualTolerance = 37, FinalRho = 38, CgSteps = 39, C0 = 40, ErrorNormSq = 41,

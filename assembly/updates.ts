@@ -17,21 +17,26 @@ function resetSums(): void {
 // Passes accumulate in f32 lanes for CHUNK entries, then add into f64, so long sums keep digits.
 const CHUNK: usize = 1024;
 
+// Entry regions. Without a region array (s == 0), Omega = {Y > threshold} for ReLU layers (every
+// entry for linear ones) and the rest is bounded above by V. With one, s holds a sign per entry:
+// 0 = in the ball (Omega), +1 = bounded above (z <= V), -1 = bounded below (z >= V).
+// The bound is then V + s min(s (z - V), 0): min(z, V) for s = +1, max(z, V) for s = -1.
+
 /**
  * ||(Z - Y)_Omega||_F^2 with Z = T - U1: the distance the projection onto the epsilon ball needs.
- * Omega = {Y > threshold} for ReLU layers, every entry for linear ones.
+ * Omega = {Y > threshold} (or {s = 0} with regions) for ReLU layers, every entry for linear ones.
  */
-export function activeDistanceSq(t: usize, u: usize, y: usize, count: usize, relu: bool, thr: f32): f64 {
+export function activeDistanceSq(t: usize, u: usize, y: usize, s: usize, count: usize, relu: bool, thr: f32): f64 {
   let total: f64 = 0;
   if (ASC_FEATURE_SIMD) {
-    const vthr = f32x4.splat(thr);
+    const vthr = f32x4.splat(thr), zero = f32x4.splat(0);
     for (let e0: usize = 0; e0 < count; e0 += CHUNK) {
       const e1 = min(e0 + CHUNK, count);
       let acc = f32x4.splat(0);
       for (let e = e0; e < e1; e += 4) {
         const o = e << 2, yv = v128.load(y + o);
         let d = f32x4.sub(f32x4.sub(v128.load(t + o), v128.load(u + o)), yv);
-        if (relu) d = v128.and(d, f32x4.gt(yv, vthr));
+        if (relu) d = v128.and(d, s == 0 ? f32x4.gt(yv, vthr) : f32x4.eq(v128.load(s + o), zero));
         acc = madd(d, d, acc);
       }
       total += hsum(acc);
@@ -39,7 +44,7 @@ export function activeDistanceSq(t: usize, u: usize, y: usize, count: usize, rel
   } else {
     for (let e: usize = 0; e < count; e++) {
       const yv = getF(y, e);
-      if (relu && !(yv > thr)) continue;
+      if (relu && !inBall(s, e, yv, thr)) continue;
       const d = getF(t, e) - getF(u, e) - yv;
       total += <f64>(d * d);
     }
@@ -47,14 +52,28 @@ export function activeDistanceSq(t: usize, u: usize, y: usize, count: usize, rel
   return total;
 }
 
+/** Whether entry e is in Omega (ReLU-like layers; scalar paths). */
+// @ts-ignore: decorator
+@inline function inBall(s: usize, e: usize, yv: f32, thr: f32): bool {
+  return s == 0 ? yv > thr : getF(s, e) == 0;
+}
+
+/** The bound of a bounded entry: min(z, V) above (s = +1, or no regions), max(z, V) below (s = -1). */
+// @ts-ignore: decorator
+@inline function clampToBound(s: usize, e: usize, z: f32, cap: f32): f32 {
+  if (s == 0) return min(z, cap);
+  const sign = getF(s, e);
+  return cap + sign * min(sign * (z - cap), <f32>0);
+}
+
 /**
  * W1 = project(T - U1): on Omega, Y + gain (Z - Y) (gain < 1 pulls Z into the epsilon ball);
- * on Omega^c, min(Z, V) for ReLU layers. Then the relaxed copy alpha W1 + (1 - alpha) T is added
+ * on Omega^c, min(Z, V) for ReLU layers (max(Z, V) on lower-bounded entries). Then the relaxed copy alpha W1 + (1 - alpha) T is added
  * into U1, which from here on holds W1hat + U1, the right-hand side of the W3 step.
  * Returns ||W1||^2.
  */
 export function updateW1(
-  w1: usize, t: usize, u: usize, y: usize, v: usize, count: usize,
+  w1: usize, t: usize, u: usize, y: usize, v: usize, s: usize, count: usize,
   relu: bool, thr: f32, gain: f32, alpha: f32,
 ): f64 {
   let total: f64 = 0;
@@ -72,7 +91,13 @@ export function updateW1(
         let w = madd(vg, f32x4.sub(z, yv), yv);
         if (relu) {
           const cap = v == 0 ? zero : v128.load(v + o);
-          w = v128.bitselect(w, f32x4.min(z, cap), f32x4.gt(yv, vthr));
+          if (s == 0) {
+            w = v128.bitselect(w, f32x4.min(z, cap), f32x4.gt(yv, vthr));
+          } else {
+            const sv = v128.load(s + o);
+            const bound = madd(sv, f32x4.min(f32x4.mul(sv, f32x4.sub(z, cap)), zero), cap);
+            w = v128.bitselect(w, bound, f32x4.eq(sv, zero));
+          }
         }
         v128.store(w1 + o, w);
         acc = madd(w, w, acc);
@@ -84,8 +109,8 @@ export function updateW1(
     for (let e: usize = 0; e < count; e++) {
       const tv = getF(t, e), uv = getF(u, e), yv = getF(y, e), z = tv - uv;
       let w: f32;
-      if (!relu || yv > thr) w = yv + gain * (z - yv);
-      else w = min(z, v == 0 ? <f32>0 : getF(v, e));
+      if (!relu || inBall(s, e, yv, thr)) w = yv + gain * (z - yv);
+      else w = clampToBound(s, e, z, v == 0 ? <f32>0 : getF(v, e));
       setF(w1, e, w);
       total += <f64>(w * w);
       setF(u, e, uv + alpha * w + beta * tv);
@@ -183,10 +208,11 @@ export function scaleInPlace(a: usize, count: usize, s: f32): void {
 /**
  * Quality of the returned weights, from T = W^T X over the real rows x cols of blocks with leading
  * dimension ld (padding excluded): sumA = ||(T - Y)_Omega||^2,
- * sumC = max over Omega^c of (T - V) (ReLU layers, -Infinity when Omega^c is empty), sumD = max |Y|.
+ * sumC = the largest bound violation over Omega^c, T - V above and V - T below (ReLU layers,
+ * -Infinity when Omega^c is empty), sumD = max |Y|.
  */
 export function measureFit(
-  t: usize, y: usize, v: usize, rows: i32, cols: i32, ld: i32, relu: bool, thr: f32,
+  t: usize, y: usize, v: usize, s: usize, rows: i32, cols: i32, ld: i32, relu: bool, thr: f32,
 ): void {
   resetSums();
   let worst: f32 = -Infinity, ymax: f32 = 0;
@@ -194,11 +220,12 @@ export function measureFit(
     for (let j = 0; j < cols; j++) {
       const e = <usize>i * ld + j, tv = getF(t, e), yv = getF(y, e);
       ymax = max(ymax, abs(yv));
-      if (!relu || yv > thr) {
+      if (!relu || inBall(s, e, yv, thr)) {
         const d = tv - yv;
         sumA += <f64>(d * d);
       } else {
-        worst = max(worst, tv - (v == 0 ? <f32>0 : getF(v, e)));
+        const over = tv - (v == 0 ? <f32>0 : getF(v, e));
+        worst = max(worst, s == 0 ? over : getF(s, e) * over);
       }
     }
   }

@@ -20,6 +20,7 @@ export const DEFAULT_SETTINGS: Readonly<TrimSettings> = Object.freeze({
   ballTolerance: 1e-3,
   inactiveTolerance: 1e-2,
   maxCgSteps: 25,
+  penalizeBias: true,
   recordHistory: false,
 });
 
@@ -49,6 +50,7 @@ export function resolveSettings(partial: Partial<TrimSettings> = {}): TrimSettin
   nonNegative('ballTolerance', s.ballTolerance);
   nonNegative('inactiveTolerance', s.inactiveTolerance);
   if (typeof s.recordHistory !== 'boolean') throw new Error(`nettrim: setting 'recordHistory' must be true or false, got ${s.recordHistory}`);
+  if (typeof s.penalizeBias !== 'boolean') throw new Error(`nettrim: setting 'penalizeBias' must be true or false, got ${s.penalizeBias}`);
   if (typeof s.adaptiveRho !== 'boolean') throw new Error(`nettrim: setting 'adaptiveRho' must be true or false, got ${s.adaptiveRho}`);
   return s;
 }

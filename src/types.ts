@@ -40,6 +40,8 @@ export interface TrimSettings {
   inactiveTolerance: number;
   /** Cap on conjugate-gradient steps per ADMM iteration (warm-started, so a few suffice). */
   maxCgSteps: number;
+  /** Count the bias row in the l1 objective (the paper's choice); false leaves the biases unpenalised. */
+  penalizeBias: boolean;
   /** Keep the residuals of every iteration in the result (for tuning and plots). */
   recordHistory: boolean;
 }
@@ -112,7 +114,10 @@ export interface TrimResult {
   relativeError: number;
   /** The epsilon used, relative to ||Y||_F. */
   relativeEpsilon: number;
-  /** Largest (W^T X - V) on Omega^c (ReLU layers; 0 for linear): > 0 means a violation. */
+  /**
+   * Largest bound violation on Omega^c, (W^T X - V) on upper-bounded and (V - W^T X) on lower-bounded
+   * entries (ReLU layers or regions; 0 for linear): > 0 means a violation.
+   */
   maxInactive: number;
   /** Same, relative to max |Y|. */
   maxInactiveRelative: number;

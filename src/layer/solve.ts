@@ -104,7 +104,8 @@ function prepare(input: LayerInput, partial: Partial<TrimSettings>, threads: num
   const epsilon = settings.epsilonMode === 'relative' ? settings.epsilon * targetNorm : settings.epsilon;
   const params: AdmmParams = {
     epsilon,
-    relu: settings.activation === 'relu',
+    // regions given: the bounded entries are whichever the caller says, whatever the activation
+    relu: input.regions !== undefined || settings.activation === 'relu',
     absTol: settings.absTol,
     relTol: settings.relTol,
     maxIterations: settings.maxIterations,
@@ -119,6 +120,7 @@ function prepare(input: LayerInput, partial: Partial<TrimSettings>, threads: num
     targetNorm,
     traceCapacity: settings.recordHistory ? settings.maxIterations : 0,
     threads: bestThreads(shapeOf(input, settings.bias), threads),
+    freeRow: settings.bias && !settings.penalizeBias ? input.inputSize : -1,
   };
   return { input, settings, targetNorm, epsilon, problem: padProblem(input, settings.bias), params, started };
 }
@@ -182,7 +184,17 @@ function padProblem(input: LayerInput, bias: boolean): PaddedProblem {
     fillInputs,
     fillOutputs: copyRows(input.outputs, m, cols),
     fillSlack: input.slack ? copyRows(input.slack, m, cols) : undefined,
+    fillRegions: input.regions ? fillRegionSigns(input.regions, m, cols) : undefined,
     fillInitial: initial ? (view) => { for (let r = 0; r < realRows; r++) view.set(initial.subarray(r * m, (r + 1) * m), r * cols); } : undefined,
+  };
+}
+
+/** Region codes 0 / 1 / 2 as the signs the kernels read: 0 ball, +1 upper bound, -1 lower bound. */
+const REGION_SIGN = [0, 1, -1];
+
+function fillRegionSigns(regions: Uint8Array, m: number, ld: number) {
+  return (view: Float32Array) => {
+    for (let e = 0; e < regions.length; e++) view[Math.floor(e / m) * ld + (e % m)] = REGION_SIGN[regions[e]];
   };
 }
 

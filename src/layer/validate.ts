@@ -10,8 +10,24 @@ export function validateLayerInput(input: LayerInput, rows: number): void {
   checkArray('inputs', input.inputs, p * n, `${p} samples x ${n} inputs`);
   checkArray('outputs', input.outputs, p * m, `${p} samples x ${m} outputs`);
   if (input.slack !== undefined) checkArray('slack', input.slack, p * m, `${p} samples x ${m} outputs`);
+  if (input.regions !== undefined) checkRegions(input, p * m);
   if (input.initialWeights !== undefined) {
     checkArray('initialWeights', input.initialWeights, rows * m, `${rows} rows x ${m} outputs`);
+  }
+}
+
+/** Regions: P x M values 0 (ball), 1 (upper bound), 2 (lower bound); a lower bound needs a slack V. */
+function checkRegions(input: LayerInput, expected: number): void {
+  const r = input.regions!;
+  if (!(r instanceof Uint8Array)) throw new Error(`nettrim: regions must be a Uint8Array`);
+  if (r.length !== expected) {
+    throw new Error(`nettrim: regions has ${r.length} entries, expected ${expected} (${input.samples} samples x ${input.outputSize} outputs)`);
+  }
+  for (let i = 0; i < r.length; i++) {
+    if (r[i] > 2) throw new Error(`nettrim: regions has value ${r[i]} at index ${i}; allowed are 0 (ball), 1 (upper bound), 2 (lower bound)`);
+    if (r[i] === 2 && input.slack === undefined) {
+      throw new Error(`nettrim: regions has a lower bound (2) at index ${i} but no slack gives its value V`);
+    }
   }
 }
 

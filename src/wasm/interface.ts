@@ -16,6 +16,8 @@ export interface PaddedProblem {
   fillOutputs(view: Float32Array): void;
   /** Write V (samples x cols), when the program has a slack. */
   fillSlack?: (view: Float32Array) => void;
+  /** Write the region signs (samples x cols: 0 ball, +1 z <= V, -1 z >= V), when given per entry. */
+  fillRegions?: (view: Float32Array) => void;
   /** Write a rows x cols warm start. */
   fillInitial?: (view: Float32Array) => void;
 }
@@ -33,6 +35,8 @@ export interface AdmmParams {
   traceCapacity: number;
   /** Threads the products may use, at most the kernels' own (0: all of them). */
   threads: number;
+  /** Row of W left out of the l1 (the bias row when it is not penalised), -1 for none. */
+  freeRow: number;
 }
 
 /** How often solveAsync reads a running solve's figures for onIteration. */
@@ -208,12 +212,14 @@ export class WasmKernels {
     const { rows, cols, samples } = problem;
     const x = this.alloc(samples * rows), y = this.alloc(samples * cols), w = this.alloc(rows * cols);
     const v = problem.fillSlack ? this.alloc(samples * cols) : 0;
+    const regions = problem.fillRegions ? this.alloc(samples * cols) : 0;
     const w0 = problem.fillInitial ? this.alloc(rows * cols) : 0;
     const traceCap = params.traceCapacity;
     const trace = traceCap > 0 ? this.alloc(traceCap * TRACE_FIELDS * 2) : 0;
     problem.fillInputs(this.f32(x, samples * rows));
     problem.fillOutputs(this.f32(y, samples * cols));
     if (problem.fillSlack) problem.fillSlack(this.f32(v, samples * cols));
+    if (problem.fillRegions) problem.fillRegions(this.f32(regions, samples * cols));
     if (problem.fillInitial) problem.fillInitial(this.f32(w0, rows * cols));
     const set = (k: Param, value: number) => { this.f64(block, Param.Count)[k] = value; };
     set(Param.Rows, rows); set(Param.Cols, cols); set(Param.Samples, samples);
@@ -230,6 +236,7 @@ export class WasmKernels {
     set(Param.BallTolerance, params.ballTolerance); set(Param.InactiveTolerance, params.inactiveTolerance);
     set(Param.TargetNorm, params.targetNorm);
     set(Param.Threads, params.threads);
+    set(Param.RegionsPtr, regions); set(Param.FreeRow, params.freeRow);
     return { block, w, trace, size: rows * cols };
   }
 

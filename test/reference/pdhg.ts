@@ -2,6 +2,7 @@
 //
 //   ReLU:   minimize ||W||_1  s.t.  ||(X W - Y)_Omega||_F <= eps,  (X W)_{Omega^c} <= V_{Omega^c}
 //   linear: minimize ||W||_1  s.t.  ||X W - Y||_F <= eps
+//   regions (input.regions): Omega = region 0, X W <= V on region 1, X W >= V on region 2
 //
 // (sample-major here: X is P x R, W is R x M, so X W is the P x M matrix W^T X of method.md, transposed).
 // It shares nothing with the project's solver but the data layout: plain TypeScript, Float64Array,
@@ -55,7 +56,7 @@ export interface ReferenceResult {
   ballRatio: number;
   /** ||(X W - Y)_Omega||_F / ||Y||_F. */
   relativeError: number;
-  /** max (X W - V) over Omega^c (ReLU; -Infinity when Omega^c is empty or linear). */
+  /** Largest bound violation over Omega^c: X W - V above, V - X W below (-Infinity when Omega^c is empty). */
   maxInactive: number;
   /** maxInactive / max |Y|. */
   maxInactiveRelative: number;
@@ -78,6 +79,7 @@ interface Program {
   y: Float64Array; // P x M
   v: Float64Array; // P x M (0 where no slack was given)
   active: Uint8Array; // P x M, 1 on Omega
+  lower: Uint8Array; // P x M, 1 where bounded below (X W >= V); the rest of Omega^c is bounded above
   epsilon: number;
   yNorm: number;
   yMax: number;
@@ -146,12 +148,20 @@ function buildProgram(input: LayerInput, opts: Required<ReferenceOptions>): Prog
   // of X with its ones column: reproduce it so both programs have the same Omega.
   const c0 = 0.3 * Math.sqrt(maxGramEntry(x, p, r)) || 1;
   const active = new Uint8Array(p * m);
-  for (let e = 0; e < p * m; e++) active[e] = !relu || y[e] > opts.activeThreshold * c0 ? 1 : 0;
+  const lower = new Uint8Array(p * m);
+  if (input.regions) {
+    for (let e = 0; e < p * m; e++) {
+      active[e] = input.regions[e] === 0 ? 1 : 0;
+      lower[e] = input.regions[e] === 2 ? 1 : 0;
+    }
+  } else {
+    for (let e = 0; e < p * m; e++) active[e] = !relu || y[e] > opts.activeThreshold * c0 ? 1 : 0;
+  }
   const yNorm = norm2(y);
   const epsilon = opts.epsilonMode === 'relative' ? opts.epsilon * yNorm : opts.epsilon;
   let yMax = 0;
   for (const value of y) yMax = Math.max(yMax, Math.abs(value));
-  return { p, r, m, x, y, v, active, epsilon, yNorm, yMax };
+  return { p, r, m, x, y, v, active, lower, epsilon, yNorm, yMax };
 }
 
 function maxGramEntry(x: Float64Array, p: number, r: number): number {
@@ -254,14 +264,19 @@ function operatorNorm(prog: Program, primal: Float64Array, dual: Float64Array): 
 // ---------------------------------------------------------------------------------------------
 // The two proximal maps.
 
-/** proj_C(u) into out: Omega onto the eps ball around Y_Omega (one ball for all of Omega), Omega^c min(u, V). */
+/**
+ * proj_C(u) into out: Omega onto the eps ball around Y_Omega (one ball for all of Omega), Omega^c
+ * min(u, V) (max(u, V) where bounded below).
+ */
 function projectConstraint(prog: Program, u: Float64Array, out: Float64Array): void {
-  const { y, v, active, epsilon } = prog;
+  const { y, v, active, lower, epsilon } = prog;
   let distSq = 0;
   for (let e = 0; e < u.length; e++) if (active[e]) distSq += (u[e] - y[e]) ** 2;
   const dist = Math.sqrt(distSq);
   const gain = dist > epsilon ? epsilon / dist : 1;
-  for (let e = 0; e < u.length; e++) out[e] = active[e] ? y[e] + gain * (u[e] - y[e]) : Math.min(u[e], v[e]);
+  for (let e = 0; e < u.length; e++) {
+    out[e] = active[e] ? y[e] + gain * (u[e] - y[e]) : lower[e] ? Math.max(u[e], v[e]) : Math.min(u[e], v[e]);
+  }
 }
 
 /** Soft threshold, row-wise step: w = sign(a) max(|a| - tau_j, 0), a = w - tau_j (K^T L). */
@@ -285,9 +300,9 @@ function dualStep(prog: Program, lambda: Float64Array, kBar: Float64Array, sigma
   projectConstraint(prog, scratch, out);
   for (let e = 0; e < lambda.length; e++) {
     const next = lambda[e] + sigma[e] * (kBar[e] - out[e]);
-    // on Omega^c this is max(u - sigma V, 0) >= 0 exactly; rounding the Moreau form can leave -1e-17,
-    // which would make the multiplier dual infeasible for the certificate
-    out[e] = prog.active[e] ? next : Math.max(next, 0);
+    // on Omega^c this is max(u - sigma V, 0) >= 0 exactly (min(., 0) <= 0 where bounded below);
+    // rounding the Moreau form can leave -1e-17, which would make the multiplier dual infeasible
+    out[e] = prog.active[e] ? next : prog.lower[e] ? Math.min(next, 0) : Math.max(next, 0);
   }
 }
 
@@ -446,7 +461,7 @@ function measure(prog: Program, w: Float64Array): PrimalMeasures {
   let errSq = 0, maxInactive = -Infinity;
   for (let e = 0; e < kw.length; e++) {
     if (prog.active[e]) errSq += (kw[e] - prog.y[e]) ** 2;
-    else maxInactive = Math.max(maxInactive, kw[e] - prog.v[e]);
+    else maxInactive = Math.max(maxInactive, prog.lower[e] ? prog.v[e] - kw[e] : kw[e] - prog.v[e]);
   }
   const error = Math.sqrt(errSq);
   return {
@@ -459,9 +474,10 @@ function measure(prog: Program, w: Float64Array): PrimalMeasures {
 }
 
 /**
- * Weak duality: for a multiplier L with ||X^T L||_inf <= 1 and L >= 0 on Omega^c, every feasible W has
+ * Weak duality: for a multiplier L with ||X^T L||_inf <= 1, L >= 0 on upper- and L <= 0 on lower-bounded
+ * entries of Omega^c, every feasible W has
  * ||W||_1 >= -<L, X W> >= -sup_{Z in C} <L, Z> = -(<L, Y>_Omega + eps ||L_Omega||_F + <L, V>_{Omega^c}).
- * The iterate L is >= 0 on Omega^c by construction (Moreau step); dividing it by max(1, ||X^T L||_inf)
+ * The iterate L has those signs by construction (Moreau step); dividing it by max(1, ||X^T L||_inf)
  * makes it dual feasible, and the bound is positively homogeneous, so it scales with it.
  */
 function dualBound(prog: Program, lambda: Float64Array): number {
@@ -475,8 +491,10 @@ function dualBound(prog: Program, lambda: Float64Array): number {
       support += lambda[e] * prog.y[e];
       lambdaSq += lambda[e] ** 2;
     } else {
-      // g* is +infinity for a negative multiplier on Omega^c: no bound at all, say so
-      support += lambda[e] >= 0 ? lambda[e] * prog.v[e] : Infinity;
+      // g* is +infinity for a multiplier of the wrong sign on Omega^c (negative on an upper bound,
+      // positive on a lower one): no bound at all, say so
+      const allowed = prog.lower[e] ? lambda[e] <= 0 : lambda[e] >= 0;
+      support += allowed ? lambda[e] * prog.v[e] : Infinity;
     }
   }
   support += prog.epsilon * Math.sqrt(lambdaSq);
