@@ -191,7 +191,11 @@ function layerPrograms(
     out.epsilons.push(absolute);
     out.jobs.push({
       input: program.input,
-      settings: { ...ctx.settings.solver, epsilon: absolute, epsilonMode: 'absolute', activation: layer.activation, bias: layer.bias !== null },
+      settings: {
+        // biases are not counted in the sparsity, so the program does not pay for them: a layer keeps its biases
+        penalizeBias: false,
+        ...ctx.settings.solver, epsilon: absolute, epsilonMode: 'absolute', activation: layer.activation, bias: layer.bias !== null,
+      },
     });
   }
   return out;

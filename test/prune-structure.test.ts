@@ -1,0 +1,79 @@
+// Pruning through the structure the graph gives (BatchNormalization, residual Add, Clip(0, 6),
+// LeakyRelu), checked in onnxruntime: with only one layer pruned, the tensor after its activation,
+// as the runtime computes it, stays within the layer's epsilon of the trained one, inactive outputs
+// stay inactive and saturated ones saturated; both schemes write a model the runtime runs.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as ort from 'onnxruntime-node';
+import { initializerValues, parseModel } from '../src/onnx/model.ts';
+import { patchInitializers, withExtraOutputs } from '../src/onnx/patch.ts';
+import { pruneModel } from '../src/prune/index.ts';
+import { fill, gaussian, seededRandom } from './helpers/random.ts';
+import { residualNet } from './helpers/structured-models.ts';
+
+const net = residualNet(seededRandom(7));
+const trained = parseModel(net.bytes, 'residual');
+// 100 samples x 36 positions: every position fits in the program (maxColumns 4096)
+const SAMPLES = 100;
+const x = { data: fill(SAMPLES * 72, gaussian(seededRandom(8))), shape: [SAMPLES, 2, 6, 6] };
+/** The tensor after each layer's activation (or where its program ends). */
+const AFTER: Record<string, string> = { c1: 'a1', c2: 'a2', c3: 'a3', fc: 'hf', head: 'y' };
+
+async function run(bytes: Uint8Array, names: string[]): Promise<Map<string, Float32Array>> {
+  const session = await ort.InferenceSession.create(withExtraOutputs(bytes, names.filter((n) => n !== 'y')));
+  const out = await session.run({ x: new ort.Tensor('float32', x.data, x.shape) });
+  return new Map(names.map((n) => [n, out[n]!.data as Float32Array]));
+}
+
+test('parallel: each layer alone pruned keeps its activation output within epsilon in onnxruntime; ReLU and Clip regions hold', async () => {
+  const epsilon = 0.1;
+  const { model, report } = await pruneModel(net.bytes, x, { epsilon });
+  assert.equal(report.layers.map((l) => [l.name, l.activation]), [
+    ['c1', 'relu'], ['c2', 'relu'], ['c3', 'clip(0, 6)'], ['fc', 'linear'], ['head', 'linear'],
+  ]);
+  assert.match(report.layers[1]!.constraint, /relu \(Relu 'r2'\) after BatchNormalization 'bn2' \(folded\) and a residual Add 'add' \(skip 'a1'\)/);
+  const pruned = parseModel(model, 'pruned');
+  const base = await run(net.bytes, Object.values(AFTER));
+  for (const layer of report.layers) {
+    assert.ok(layer.nnzAfter < layer.nnzBefore, `${layer.name} kept every weight`);
+    const names = [`${layer.name === 'head' ? 'Wh' : layer.name === 'fc' ? 'Wf' : `K${layer.name[1]}`}`];
+    const bias = { c1: 'B1', c2: 'B2', c3: 'B3', head: 'bh' }[layer.name];
+    if (bias) names.push(bias);
+    const only = patchInitializers(trained, new Map(names.map((n) => [n, initializerValues(pruned, n)])));
+    const tensor = AFTER[layer.name]!;
+    const before = base.get(tensor)!;
+    const after = (await run(only, [tensor])).get(tensor)!;
+    let diff = 0, norm = 0, lifted = 0, dropped = 0, top = 0;
+    for (let i = 0; i < before.length; i++) {
+      diff += (after[i]! - before[i]!) ** 2;
+      norm += before[i]! ** 2;
+      top = Math.max(top, Math.abs(before[i]!));
+      if (layer.activation !== 'linear' && before[i] === 0) lifted = Math.max(lifted, after[i]!);
+      if (layer.activation === 'clip(0, 6)' && before[i] === 6) dropped = Math.max(dropped, 6 - after[i]!);
+    }
+    const relative = Math.sqrt(diff / norm);
+    // the ball bounds the error on the active outputs; the bounded ones may move by the solver's tolerance
+    // (inactiveTolerance of max |Y| of the program, whose targets before the skip can be larger than these outputs)
+    assert.ok(relative <= epsilon * 1.05, `${layer.name}: error after the activation ${relative} > epsilon ${epsilon}`);
+    assert.ok(lifted <= 0.02 * top, `${layer.name}: an inactive output rose to ${lifted} (max ${top})`);
+    assert.ok(dropped <= 0.02 * top, `${layer.name}: a saturated output fell by ${dropped}`);
+  }
+  // the head kept its biases: they are not counted in the sparsity, so the program does not pay for them
+  assert.ok(Array.from(initializerValues(pruned, 'bh')).every((v) => v !== 0));
+});
+
+test('cascade: the pruned residual net runs in onnxruntime, every program solved, outputs near the trained ones', async () => {
+  const { model, report } = await pruneModel(net.bytes, x, { epsilon: 0.05, scheme: 'cascade' });
+  assert.ok(report.layers.every((l) => l.status === 'solved' || l.status === 'solved-inaccurate'), JSON.stringify(report.layers.map((l) => l.status)));
+  const y0 = (await run(net.bytes, ['y'])).get('y')!;
+  const y1 = (await run(model, ['y'])).get('y')!;
+  let diff = 0, norm = 0;
+  for (let i = 0; i < y0.length; i++) {
+    diff += (y1[i]! - y0[i]!) ** 2;
+    norm += y0[i]! ** 2;
+  }
+  assert.ok(Math.sqrt(diff / norm) < 0.2, `outputs moved by ${Math.sqrt(diff / norm)}`);
+  assert.ok(report.total.removedFraction > 0.1, `removed only ${report.total.removedFraction}`);
+});
+
+test.run();
