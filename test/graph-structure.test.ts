@@ -97,4 +97,30 @@ test('TensorFlow.js: BatchNormalization and Add layers, ReLU(maxValue 6), relu6 
   assert.match(byName.get('d2')!.reason, /"gelu" is not piecewise linear/);
 });
 
+test('ONNX skipped: every node with weights that no layer program covers, with its reason (embeddings, LayerNorm, attention products, constants)', () => {
+  const r = gaussian(seededRandom(5));
+  const bytes = new GraphBuilder('encoder')
+    .input('ids', ['N', 3])
+    .initializer('table', [10, 4], fill(40, r)).node('Gather', ['table', 'ids'], ['e'], {}, 'embed')
+    .initializer('pos', [1, 3, 4], fill(12, r)).node('Add', ['e', 'pos'], ['p'], {}, 'position')
+    .initializer('ln_s', [4], fill(4, r)).initializer('ln_b', [4], fill(4, r))
+    .node('LayerNormalization', ['p', 'ln_s', 'ln_b'], ['n'], { axis: -1 }, 'ln')
+    .initializer('Wq', [4, 4], fill(16, r)).node('MatMul', ['n', 'Wq'], ['q'], {}, 'q_proj')
+    .node('Transpose', ['n'], ['nt'], { perm: [0, 2, 1] }, 'kt')
+    .node('MatMul', ['q', 'nt'], ['scores'], {}, 'qk')
+    .initializer('s1', [4], fill(4, r)).initializer('b1', [4], fill(4, r)).initializer('m1', [4], fill(4, r)).initializer('v1', [4], fill(4, () => 1))
+    .node('BatchNormalization', ['scores', 's1', 'b1', 'm1', 'v1'], ['bn'], {}, 'lonely_bn')
+    .output('bn')
+    .toBytes({ opset: 17 });
+  const { layers, skipped } = findLayers(parseModel(bytes, 'encoder'));
+  assert.equal(layers.map((l) => l.name), ['q_proj']);
+  const reasons = Object.fromEntries(skipped.map((s) => [s.name, s.reason]));
+  assert.equal(Object.keys(reasons), ['embed', 'position', 'ln', 'qk', 'lonely_bn']);
+  assert.match(reasons.embed!, /embedding table \[10, 4\]/);
+  assert.match(reasons.position!, /Add of a constant \[1, 3, 4\]/);
+  assert.match(reasons.ln!, /normalization's scale and shift/);
+  assert.match(reasons.qk!, /computed at run time \(as in an attention product/);
+  assert.match(reasons.lonely_bn!, /not folded into a layer program/);
+});
+
 test.run();

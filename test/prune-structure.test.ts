@@ -8,8 +8,16 @@ import * as ort from 'onnxruntime-node';
 import { initializerValues, parseModel } from '../src/onnx/model.ts';
 import { patchInitializers, withExtraOutputs } from '../src/onnx/patch.ts';
 import { pruneModel } from '../src/prune/index.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pruneLayersModel, writeLayersModel } from '../src/tfjs/prune.ts';
 import { fill, gaussian, seededRandom } from './helpers/random.ts';
 import { residualNet } from './helpers/structured-models.ts';
+import { loadLayersModelFile, predictFlat, saveLayersModelFile, tf } from './helpers/tfjs.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'nettrim-structure-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 const net = residualNet(seededRandom(7));
 const trained = parseModel(net.bytes, 'residual');
@@ -74,6 +82,41 @@ test('cascade: the pruned residual net runs in onnxruntime, every program solved
   }
   assert.ok(Math.sqrt(diff / norm) < 0.2, `outputs moved by ${Math.sqrt(diff / norm)}`);
   assert.ok(report.total.removedFraction > 0.1, `removed only ${report.total.removedFraction}`);
+});
+
+test('TensorFlow.js: BatchNormalization, Add and ReLU(maxValue 6) layers kept by the programs; tf.loadLayersModel runs the pruned model', async () => {
+  const random = gaussian(seededRandom(11));
+  const input = tf.input({ shape: [6, 6, 2], name: 'x' });
+  const c1 = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', name: 'c1' }).apply(input) as tf.SymbolicTensor;
+  const a1 = tf.layers.reLU({ name: 'r1' }).apply(tf.layers.batchNormalization({ name: 'bn1' }).apply(c1)) as tf.SymbolicTensor;
+  const c2 = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', name: 'c2' }).apply(a1) as tf.SymbolicTensor;
+  const s2 = tf.layers.add({ name: 'add' }).apply([tf.layers.batchNormalization({ name: 'bn2' }).apply(c2) as tf.SymbolicTensor, a1]);
+  const a2 = tf.layers.reLU({ maxValue: 6, name: 'r6' }).apply(s2) as tf.SymbolicTensor;
+  const f = tf.layers.flatten({ name: 'flat' }).apply(a2) as tf.SymbolicTensor;
+  const y = tf.layers.dense({ units: 5, name: 'head' }).apply(f) as tf.SymbolicTensor;
+  const built = tf.model({ inputs: input, outputs: y });
+  for (const bn of ['bn1', 'bn2']) {
+    const layer = built.getLayer(bn);
+    layer.setWeights(layer.getWeights().map((w, i) => tf.tensor(fill(4, () => (i === 3 ? 0.5 + Math.abs(random()) : i === 0 ? 1 + 0.5 * random() : 0.3 * random())), w.shape)));
+  }
+  const source = await saveLayersModelFile(built, join(dir, 'structured'));
+  built.dispose();
+  const data = fill(SAMPLES * 72, random);
+  const { model, report } = await pruneLayersModel(source, { data, shape: [SAMPLES, 6, 6, 2] }, { epsilon: 0.05 });
+  assert.equal(report.layers.map((l) => [l.name, l.activation, l.nodes]), [
+    ['c1', 'relu', ['c1', 'bn1', 'r1']], ['c2', 'clip(0, 6)', ['c2', 'bn2', 'add', 'r6']], ['head', 'linear', ['head']],
+  ]);
+  assert.equal(report.skipped, []);
+  for (const l of report.layers) assert.ok(l.nnzAfter < l.nnzBefore && l.relativeError <= l.epsilon * 1.001 + 1e-6, JSON.stringify(l));
+  await writeLayersModel(join(dir, 'structured-pruned'), model, [source]);
+  const before = predictFlat(await loadLayersModelFile(source), data, [SAMPLES, 6, 6, 2]);
+  const after = predictFlat(await loadLayersModelFile(join(dir, 'structured-pruned', 'model.json')), data, [SAMPLES, 6, 6, 2]);
+  let diff = 0, norm = 0;
+  for (let i = 0; i < before.length; i++) {
+    diff += (after[i]! - before[i]!) ** 2;
+    norm += before[i]! ** 2;
+  }
+  assert.ok(Math.sqrt(diff / norm) < 0.15, `outputs moved by ${Math.sqrt(diff / norm)}`);
 });
 
 test.run();

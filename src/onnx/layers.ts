@@ -6,7 +6,7 @@ import { InputError } from './errors.ts';
 import { followLayer, plainStructure } from '../graph/follow.ts';
 import { consumersOf, indexGraph, type GraphIndex } from './graph.ts';
 import { onnxModelGraph } from './graph-model.ts';
-import { tensorDims, type OnnxModel } from './model.ts';
+import { elementCount, tensorDims, type OnnxModel } from './model.ts';
 import {
   FLOAT, dataTypeName, floatAttribute, intAttribute, intsAttribute, nodeLabel, stringAttribute, type NodeProto,
 } from './proto.ts';
@@ -55,12 +55,12 @@ const WEIGHTED_OPS = new Set([
 ]);
 const SUBGRAPH_OPS = new Set(['If', 'Loop', 'Scan']);
 
-/** Finds the prunable layers of the main graph. */
+/** Finds the prunable layers of the main graph, and every other node with weights, with the reason it is left alone. */
 export function findLayers(model: OnnxModel): LayerDiscovery {
   const index = indexGraph(model.graph);
   const graph = onnxModelGraph(model, index);
   const layers: PrunableLayer[] = [];
-  const skipped: SkippedLayer[] = [];
+  const reasons = new Map<NodeProto, string>();
   for (const node of index.nodes) {
     const op = node.opType ?? '';
     let found: Found | null;
@@ -70,15 +70,43 @@ export function findLayers(model: OnnxModel): LayerDiscovery {
     else if (op === 'MatMul') found = matMulLayer(model, index, node);
     else if (op === 'Conv') found = convLayer(model, index, node);
     else if (SUBGRAPH_OPS.has(op)) found = 'layers inside subgraphs (If, Loop, Scan) are not pruned';
-    else found = WEIGHTED_OPS.has(op) || hasMatrixInitializer(model, node) ? `${op} is not a prunable operator` : null;
-    if (typeof found === 'string') skipped.push({ name: nodeLabel(node), op, reason: found });
+    else found = null;
+    if (typeof found === 'string') reasons.set(node, found);
     else if (found) {
       const base: PrunableLayer = { ...found, index: layers.length, activation: 'linear', structure: plainStructure('') };
       const structure = followLayer(graph, base);
       layers.push({ ...base, structure, activation: structure.clip ? 'relu' : 'linear' });
     }
   }
+  // Nodes with weights that no layer program covers (a BatchNormalization folded into one is covered).
+  const covered = new Set(layers.flatMap((l) => [...l.nodes, ...l.structure.ops]));
+  const skipped: SkippedLayer[] = [];
+  for (const node of index.nodes) {
+    const name = nodeLabel(node);
+    const reason = reasons.get(node) ?? (covered.has(name) ? null : unprunedReason(model, node));
+    if (reason) skipped.push({ name, op: node.opType ?? '', reason });
+  }
   return { layers, skipped };
+}
+
+/** Why a node that is not a Gemm, MatMul or Conv but holds float weights is left alone; null when it holds none. */
+function unprunedReason(model: OnnxModel, node: NodeProto): string | null {
+  const op = node.opType ?? '';
+  const weights = (node.input ?? []).map((n) => model.initializers.get(n)).filter((t) => t && t.dataType === FLOAT && elementCount(t) > 1);
+  if (!WEIGHTED_OPS.has(op) && weights.length === 0) return null;
+  const dims = weights.map((t) => `[${tensorDims(t!).join(', ')}]`).join(', ');
+  switch (op) {
+    case 'BatchNormalization':
+      return 'not folded into a layer program: it does not follow a prunable layer alone (see that layer\'s constraint)';
+    case 'LayerNormalization': case 'InstanceNormalization': case 'GroupNormalization':
+      return `a normalization's scale and shift (${dims}), not a weight matrix: left as they are`;
+    case 'Gather':
+      return `an embedding table ${dims}: rows are looked up, not multiplied, so there is no program to solve`;
+    case 'Add': case 'Sub': case 'Mul': case 'Div':
+      return `${op} of a constant ${dims} not folded into a layer program (a position embedding, a scale or a bias of another op): left as it is`;
+    default:
+      return `${op} is not a prunable operator${dims ? ` (constant ${dims})` : ''}`;
+  }
 }
 
 /** Like findLayers, but an InputError when nothing can be pruned (the message lists why). */
@@ -200,7 +228,11 @@ function dense(
 function weightProblem(model: OnnxModel, index: GraphIndex, name: string | undefined, rank: number | number[]): number[] | string {
   if (!name) return 'no weight input';
   const tensor = model.initializers.get(name);
-  if (!tensor) return `weight '${name}' is not an initializer (computed or fed at run time)`;
+  if (!tensor) {
+    return index.producer.has(name) || index.dataInputs.includes(name)
+      ? `its weight operand '${name}' is not an initializer but computed at run time (as in an attention product, Q K^T or attention x V): no stored weights to prune`
+      : `weight '${name}' is not an initializer (computed or fed at run time)`;
+  }
   if (tensor.dataType !== FLOAT) return `weight '${name}' is ${dataTypeName(tensor.dataType)}; only float32 is pruned`;
   const dims = tensorDims(tensor);
   const ranks = Array.isArray(rank) ? rank : [rank];
@@ -221,11 +253,4 @@ function biasProblem(model: OnnxModel, index: GraphIndex, name: string, m: numbe
   if (!perOutput) return `'${name}' has dims [${dims.join(', ')}], not one value per output (${m})`;
   if (consumersOf(index, name).length > 1) return `'${name}' is shared by several nodes`;
   return null;
-}
-
-function hasMatrixInitializer(model: OnnxModel, node: NodeProto): boolean {
-  return (node.input ?? []).some((name) => {
-    const t = model.initializers.get(name);
-    return t !== undefined && t.dataType === FLOAT && tensorDims(t).length >= 2;
-  });
 }

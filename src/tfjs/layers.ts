@@ -71,6 +71,9 @@ export function findTfjsLayers(file: LayersModelFile): TfjsDiscovery {
     if (typeof found === 'string') skipped.push({ name: l.name, op: l.className, reason: found });
     else if (found) layers.push({ ...found, index: layers.length });
   }
+  // a BatchNormalization folded into a layer's program is part of that layer, not left alone
+  const covered = new Set(layers.flatMap((l) => l.structure.ops));
+  for (let i = skipped.length - 1; i >= 0; i--) if (covered.has(skipped[i]!.name)) skipped.splice(i, 1);
   if (layers.length === 0) {
     const why = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
     throw new InputError(`${file.source}: no prunable layer (Dense or Conv2D)${why ? `; skipped: ${why}` : ''}`);
@@ -171,21 +174,6 @@ function inputDims(config: Record<string, unknown>, where: string): Array<number
 function dtypeOf(config: Record<string, unknown>): number {
   const d = config.dtype ?? 'float32';
   return d === 'float32' ? FLOAT : d === 'int32' ? INT32 : 0;
-}
-
-/** Layer name -> the layers reading its output. */
-function consumersOf(topology: Topology): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const l of topology.layers) {
-    for (const call of l.inbound) {
-      for (const from of call) {
-        const list = out.get(from) ?? [];
-        if (!list.includes(l.name)) list.push(l.name);
-        out.set(from, list);
-      }
-    }
-  }
-  return out;
 }
 
 /**
