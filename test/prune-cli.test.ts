@@ -109,6 +109,28 @@ test('nettrim prune through src/cli/main.ts: exit code 0, the default output bes
   assert.match(r.stdout, /sparsity search: target 50.0%/);
 });
 
+test('--sparsity with --allocation sensitivity and --refit: per-layer epsilons from measured output changes, the refit applied', async () => {
+  const r = await prune([
+    path('model.onnx'), '--calib', path('calib.npy'), '--sparsity', '0.6', '--refit', '--out', path('alloc.onnx'),
+    '--report', path('alloc.json'), '--no-progress',
+  ]);
+  assert.is(r.code, 0, r.stderr);
+  const report = JSON.parse(readFileSync(path('alloc.json'), 'utf8'));
+  assert.is(report.refit, true);
+  assert.ok(report.layers.every((l: { refit: unknown }) => l.refit !== null));
+  const allocation = report.search.allocation;
+  assert.equal(allocation.layers.map((l: { name: string }) => l.name), ['fc1', 'fc2']);
+  assert.ok(allocation.layers.every((l: { nnz: number; outputChange: number }) => l.nnz > 0 && l.outputChange >= 0));
+  assert.ok(Math.abs(report.total.removedFraction - 0.6) <= 0.01, `removed ${report.total.removedFraction}`);
+  assert.match(r.stdout, /allocation by sensitivity: fc1 eps/);
+  const uniform = await prune([
+    path('model.onnx'), '--calib', path('calib.npy'), '--sparsity', '0.6', '--allocation', 'uniform', '--out', path('uniform.onnx'),
+    '--report', path('uniform.json'), '--no-progress',
+  ]);
+  assert.is(uniform.code, 0, uniform.stderr);
+  assert.is(JSON.parse(readFileSync(path('uniform.json'), 'utf8')).search.allocation, undefined);
+});
+
 test('several inputs: --calib NAME=FILE.npy per input', async () => {
   const r = await prune([
     path('two-inputs.onnx'), '--calib', `right=${path('right.npy')}`, '--calib', `left=${path('left.npy')}`,

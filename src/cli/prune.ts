@@ -23,6 +23,7 @@ interface PruneFlags {
   epsilon?: number;
   sparsity?: number;
   scheme: PruneSettings['scheme'];
+  allocation: PruneSettings['allocation'];
   gamma: number;
   out?: string;
   report?: string;
@@ -48,6 +49,7 @@ export function registerPruneCommand(program: Command): void {
     .option('--epsilon <g>', `allowed relative discrepancy per layer, epsilon = g ||Y||_F (default ${d.epsilon})`, number('--epsilon'))
     .option('--sparsity <s>', 'instead of --epsilon: remove this fraction of the prunable weights network-wide, e.g. 0.9', number('--sparsity'))
     .addOption(new Option('--scheme <scheme>', 'parallel: layers independent; cascade: each layer fed by the pruned network').choices(['parallel', 'cascade']).default(d.scheme))
+    .addOption(new Option('--allocation <rule>', 'with --sparsity (parallel scheme): sensitivity: per-layer epsilons from each layer\'s measured effect on the outputs; uniform: one epsilon for all').choices(['sensitivity', 'uniform']).default(d.allocation))
     .option('--gamma <gamma>', 'cascade: epsilon_l = sqrt(gamma) ||(W0^T Xhat - Y)_Omega||_F', number('--gamma'), d.gamma)
     .option('--out <file>', 'pruned model (default: MODEL.pruned.onnx beside the input; TensorFlow.js: a directory, default MODEL.pruned/ beside model.json, or a NAME.json path)')
     .option('--report <file>', 'write the JSON report here')
@@ -139,12 +141,14 @@ async function evaluationOf(model: Parameters<typeof readFeeds>[0], flags: Prune
 function settingsOf(flags: PruneFlags): Partial<PruneSettings> {
   return {
     scheme: flags.scheme,
+    allocation: flags.allocation,
     gamma: flags.gamma,
     ...(flags.epsilon !== undefined ? { epsilon: flags.epsilon } : {}),
     ...(flags.sparsity !== undefined ? { sparsity: flags.sparsity } : {}),
     maxColumns: flags.maxColumns,
     batchSize: flags.batchSize,
     seed: flags.seed,
+    refit: flags.refit,
     solver: flags.maxIterations !== undefined ? { maxIterations: flags.maxIterations } : {},
     ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
   };

@@ -15,8 +15,9 @@ import { wandaValues } from './wanda.ts';
 import { buildReport } from './report.ts';
 import { refitParallel, solveCascade, solveParallel, solvedValues, type NetworkSolution, type PruneContext } from './schemes.ts';
 import { searchSparsity } from './search.ts';
+import { allocateSparsity } from './allocate.ts';
 import { resolvePruneSettings } from './settings.ts';
-import type { EvalReport, ProgressEvent, PruneReport, PruneSettings, SearchReport } from './types.ts';
+import type { EvalReport, ProgressEvent, PruneReport, PruneSettings, SearchReport, SearchTry } from './types.ts';
 
 export { DEFAULT_PRUNE_SETTINGS } from './types.ts';
 export type { PruneSettings, PruneReport, LayerReport, EvalReport, SearchReport, ProgressEvent, Scheme } from './types.ts';
@@ -92,12 +93,16 @@ export async function pruneNetwork<Written>(
   let solution: NetworkSolution;
   let search: SearchReport | null = null;
   try {
+    const onTry = (t: SearchTry, n: number) =>
+      progress({ stage: 'search', done: n, total: s.maxSearchTries, detail: `eps ${t.epsilon.toPrecision(3)}: removed ${(100 * t.removedFraction).toFixed(1)}%` });
     if (s.sparsity === null) {
       solution = await scheme(ctx, s.epsilon, null);
+    } else if (s.scheme === 'parallel' && s.allocation === 'sensitivity') {
+      ({ solution, report: search } = await allocateSparsity(ctx, s.sparsity, s.sparsityTolerance, onTry));
     } else {
       const found = await searchSparsity((g, warm) => scheme(ctx, g, warm), {
         target: s.sparsity, tolerance: s.sparsityTolerance, start: s.epsilon, maxTries: s.maxSearchTries, mixLayers: s.scheme === 'parallel',
-        onTry: (t, n) => progress({ stage: 'search', done: n, total: s.maxSearchTries, detail: `eps ${t.epsilon.toPrecision(3)}: removed ${(100 * t.removedFraction).toFixed(1)}%` }),
+        onTry,
       });
       solution = found.solution;
       search = found.report;

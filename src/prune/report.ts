@@ -103,7 +103,12 @@ export function formatReport(report: PruneReport): string {
     const s = report.search;
     const how = s.mixed ? ', layers combined from several tries' : '';
     lines.push(`sparsity search: target ${percent(s.target)}, reached ${percent(s.removedFraction)} in ${s.tries.length} tries${how}${s.reached ? '' : ' (NOT within tolerance)'}`);
+    if (s.allocation) {
+      const each = s.allocation.layers.map((l) => `${l.name} eps ${l.epsilon.toPrecision(2)} (output change ${l.outputChange.toPrecision(2)})`);
+      lines.push(`allocation by sensitivity: ${each.join(', ')}`);
+    }
   }
+  for (const l of report.layers) lines.push(`program of ${l.name}: ${l.constraint}`);
   if (report.refit) {
     const errors = report.layers.map((l) => (l.refit ? `${l.name} ${l.refit.relativeErrorBefore.toFixed(3)} -> ${l.relativeError.toFixed(3)}` : `${l.name} -`));
     lines.push(`refit (opt-in least squares on the kept weights, not Net-Trim's program): error ${errors.join(', ')}`);

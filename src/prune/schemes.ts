@@ -51,6 +51,13 @@ export async function solveParallel(ctx: PruneContext, g: number, warm: NetworkS
   return { epsilon: g, layers, seconds: (performance.now() - started) / 1000, lanes: ctx.pool.lastPlan?.lanes ?? 1 };
 }
 
+/** One layer of the parallel scheme at relative gain g, warm-started from `warm` (a solution of that layer). */
+export async function solveLayerAt(ctx: PruneContext, index: number, g: number, warm: LayerSolution | null): Promise<LayerSolution> {
+  const s = ctx.trained[index]!;
+  const [solved] = await solveLayers(ctx, [layerPrograms(ctx, s, parallelData(s), () => ({ relative: g }), warm)], programCounter());
+  return solved!;
+}
+
 /** Cascade scheme at relative gain g (first layers) and ctx.settings.gamma (the others). */
 export async function solveCascade(ctx: PruneContext, g: number, warm: NetworkSolution | null): Promise<NetworkSolution> {
   const started = performance.now();

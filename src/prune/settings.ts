@@ -15,6 +15,7 @@ export function resolvePruneSettings(partial: Partial<PruneSettings> = {}): Prun
   }
   if (!(s.sparsityTolerance > 0 && s.sparsityTolerance < 0.5)) throw new InputError(`sparsityTolerance must be in (0, 0.5), got ${s.sparsityTolerance}`);
   if (!(s.gamma >= 1 && Number.isFinite(s.gamma))) throw new InputError(`gamma must be a finite number >= 1, got ${s.gamma}`);
+  if (s.allocation !== 'sensitivity' && s.allocation !== 'uniform') throw new InputError(`allocation must be sensitivity or uniform, got '${s.allocation}'`);
   if (typeof s.refit !== 'boolean') throw new InputError(`refit must be true or false, got ${s.refit}`);
   integer('maxSearchTries', s.maxSearchTries, 1);
   integer('maxColumns', s.maxColumns, 1);

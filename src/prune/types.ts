@@ -17,6 +17,12 @@ export interface PruneSettings {
   sparsityTolerance: number;
   /** Most whole-network solves the sparsity search may spend. */
   maxSearchTries: number;
+  /**
+   * How a `sparsity` target is shared among the layers (parallel scheme): 'sensitivity' chooses each
+   * layer's epsilon from the measured effect of pruning it on the model's outputs (allocate.ts);
+   * 'uniform' searches one epsilon for every layer (search.ts). The cascade always searches one.
+   */
+  allocation: 'sensitivity' | 'uniform';
   /** Cascade: epsilon_l = sqrt(gamma) * ||(W0^T Xhat - Y)_Omega||_F, gamma >= 1. */
   gamma: number;
   /** Most program columns (samples x positions) per layer; convolutions sample positions at random. */
@@ -45,6 +51,7 @@ export const DEFAULT_PRUNE_SETTINGS: Readonly<PruneSettings> = Object.freeze({
   epsilon: 0.05, // the middle of the authors' 0.01..0.3; method.md section 2
   sparsity: null,
   sparsityTolerance: 0.01, // one percentage point, as the issue asks
+  allocation: 'sensitivity', // measured: see allocate.ts and the README's numbers
   maxSearchTries: 10, // the search usually lands in 4 to 6 tries (search.ts)
   gamma: 1.1, // the authors' experiments
   maxColumns: 4096, // program cost grows with the columns; 4096 keep conv layers within a minute here
@@ -111,6 +118,19 @@ export interface SearchReport {
   /** Layer solutions of different tries were combined (parallel scheme; see search.ts). */
   mixed: boolean;
   tries: SearchTry[];
+  /** With allocation 'sensitivity': the gain each layer got and why (allocate.ts). */
+  allocation?: AllocationReport;
+}
+
+/** How a sparsity target was shared among the layers (allocate.ts). */
+export interface AllocationReport {
+  rule: 'sensitivity';
+  /** Calibration samples the sensitivity passes ran on. */
+  samples: number;
+  /** Per layer: its relative gain, nonzero weights, and ||f' - f|| / ||f|| of the outputs with it alone pruned. */
+  layers: Array<{ name: string; epsilon: number; nnz: number; outputChange: number }>;
+  /** sqrt of the sum of the layers' squared output changes: the proxy the allocation minimised. */
+  predictedOutputChange: number;
 }
 
 export interface EvalReport {
