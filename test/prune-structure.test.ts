@@ -119,4 +119,33 @@ test('TensorFlow.js: BatchNormalization, Add and ReLU(maxValue 6) layers kept by
   assert.ok(Math.sqrt(diff / norm) < 0.15, `outputs moved by ${Math.sqrt(diff / norm)}`);
 });
 
+test('TensorFlow.js DepthwiseConv2D (MobileNet block: depthwise, BN, ReLU6, pointwise, BN, relu6) is pruned as one program per channel', async () => {
+  const random = gaussian(seededRandom(12));
+  const input = tf.input({ shape: [6, 6, 3], name: 'x' });
+  const dw = tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', depthMultiplier: 2, name: 'dw' }).apply(input) as tf.SymbolicTensor;
+  const a1 = tf.layers.reLU({ maxValue: 6, name: 'r6a' }).apply(tf.layers.batchNormalization({ name: 'bn_dw' }).apply(dw)) as tf.SymbolicTensor;
+  const pw = tf.layers.conv2d({ filters: 4, kernelSize: 1, name: 'pw' }).apply(a1) as tf.SymbolicTensor;
+  const a2 = tf.layers.activation({ activation: 'relu6', name: 'r6b' }).apply(tf.layers.batchNormalization({ name: 'bn_pw' }).apply(pw)) as tf.SymbolicTensor;
+  const y = tf.layers.dense({ units: 3, name: 'head' }).apply(tf.layers.flatten().apply(a2)) as tf.SymbolicTensor;
+  const built = tf.model({ inputs: input, outputs: y });
+  const source = await saveLayersModelFile(built, join(dir, 'mobile'));
+  built.dispose();
+  const data = fill(SAMPLES * 108, () => 2 * random());
+  const { model, report } = await pruneLayersModel(source, { data, shape: [SAMPLES, 6, 6, 3] }, { epsilon: 0.05 });
+  const dwReport = report.layers.find((l) => l.name === 'dw')!;
+  assert.equal([dwReport.op, dwReport.groups, dwReport.inputs, dwReport.outputs, dwReport.activation], ['DepthwiseConv2D', 3, 9, 2, 'clip(0, 6)']);
+  assert.equal(report.layers.map((l) => l.nodes), [['dw', 'bn_dw', 'r6a'], ['pw', 'bn_pw', 'r6b'], ['head']]);
+  assert.ok(report.layers.every((l) => l.relativeError <= l.epsilon * 1.001 + 1e-6), JSON.stringify(report.layers.map((l) => [l.relativeError, l.epsilon])));
+  await writeLayersModel(join(dir, 'mobile-pruned'), model, [source]);
+  const before = predictFlat(await loadLayersModelFile(source), data, [SAMPLES, 6, 6, 3]);
+  const after = predictFlat(await loadLayersModelFile(join(dir, 'mobile-pruned', 'model.json')), data, [SAMPLES, 6, 6, 3]);
+  let diff = 0, norm = 0;
+  for (let i = 0; i < before.length; i++) {
+    diff += (after[i]! - before[i]!) ** 2;
+    norm += before[i]! ** 2;
+  }
+  // three layers at epsilon 0.05 each: a wrong kernel layout would move the outputs by far more
+  assert.ok(Math.sqrt(diff / norm) < 0.15, `outputs moved by ${Math.sqrt(diff / norm)}`);
+});
+
 test.run();

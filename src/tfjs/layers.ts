@@ -15,7 +15,7 @@ import { isObject, type LayersModelFile, type WeightEntry } from './model.ts';
 
 /** A prunable TensorFlow.js layer. Its `name` is the layer's name in the topology. */
 export interface TfjsLayer extends ModelLayer {
-  op: 'Dense' | 'Conv2D';
+  op: 'Dense' | 'Conv2D' | 'DepthwiseConv2D';
 }
 
 /** One layer of the topology and the layers each of its calls reads. */
@@ -61,7 +61,7 @@ export function findTfjsLayers(file: LayersModelFile): TfjsDiscovery {
   for (const l of topology.layers) {
     if (l.className === 'InputLayer') continue;
     let found: Omit<TfjsLayer, 'index'> | string | null;
-    if (l.className === 'Dense' || l.className === 'Conv2D') {
+    if (l.className === 'Dense' || l.className === 'Conv2D' || l.className === 'DepthwiseConv2D') {
       found = prunable(l, weights, graph);
     } else if (MODEL_CLASSES.has(l.className)) {
       found = `a nested model: the layers inside it are not pruned`;
@@ -76,7 +76,7 @@ export function findTfjsLayers(file: LayersModelFile): TfjsDiscovery {
   for (let i = skipped.length - 1; i >= 0; i--) if (covered.has(skipped[i]!.name)) skipped.splice(i, 1);
   if (layers.length === 0) {
     const why = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
-    throw new InputError(`${file.source}: no prunable layer (Dense or Conv2D)${why ? `; skipped: ${why}` : ''}`);
+    throw new InputError(`${file.source}: no prunable layer (Dense, Conv2D or DepthwiseConv2D)${why ? `; skipped: ${why}` : ''}`);
   }
   return { layers, skipped, topology };
 }
@@ -202,7 +202,8 @@ function prunable(l: TopologyLayer, weights: ReadonlyMap<string, WeightEntry>, g
 function layerRecord(l: TopologyLayer, weights: ReadonlyMap<string, WeightEntry>): Omit<TfjsLayer, 'index' | 'structure' | 'activation'> | string {
   if (l.inbound.length !== 1) return `applied ${l.inbound.length} times: shared layers are not pruned`;
   if (l.inbound[0]!.length !== 1) return `reads ${l.inbound[0]!.length} tensors`;
-  const kernel = weightOf(weights, l.name, 'kernel');
+  const depthwise = l.className === 'DepthwiseConv2D';
+  const kernel = weightOf(weights, l.name, depthwise ? 'depthwise_kernel' : 'kernel');
   if (typeof kernel === 'string') return kernel;
   const useBias = l.config.use_bias !== false;
   const bias = useBias ? weightOf(weights, l.name, 'bias') : null;
@@ -217,13 +218,22 @@ function layerRecord(l: TopologyLayer, weights: ReadonlyMap<string, WeightEntry>
     if (bias && bias.shape.join() !== String(m)) return `bias '${bias.name}' has shape [${bias.shape}], expected [${m}]`;
     return { ...common, op: 'Dense', inputSize: n, outputSize: m, groups: 1 };
   }
-  const conv = convParams(l.config, kernel);
+  // A depthwise kernel [kh, kw, C, multiplier] is a grouped Conv2D kernel [kh, kw, 1, C multiplier]
+  // with C groups, the same values in the same order.
+  const conv = depthwise ? depthwiseParams(l.config, kernel) : convParams(l.config, kernel);
   if (typeof conv === 'string') return conv;
   if (bias && bias.shape.join() !== String(conv.outChannels)) return `bias '${bias.name}' has shape [${bias.shape}], expected [${conv.outChannels}]`;
   return {
-    ...common, op: 'Conv2D', conv, layout: 'nhwc', groups: conv.group,
+    ...common, op: depthwise ? 'DepthwiseConv2D' : 'Conv2D', conv, layout: 'nhwc', groups: conv.group,
     inputSize: conv.kernel[0] * conv.kernel[1] * (conv.inChannels / conv.group), outputSize: conv.outChannels / conv.group,
   };
+}
+
+/** DepthwiseConv2D as a Conv2D with one group per input channel. */
+function depthwiseParams(c: Record<string, unknown>, kernel: WeightEntry): ConvParams | string {
+  if (kernel.shape.length !== 4) return `kernel '${kernel.name}' has shape [${kernel.shape}], expected [kh, kw, channels, depth multiplier]`;
+  const [kh, kw, channels, multiplier] = kernel.shape as [number, number, number, number];
+  return convParams({ ...c, groups: channels }, { ...kernel, shape: [kh, kw, 1, channels * multiplier] });
 }
 
 /** Conv2D config as the shared ConvParams: TensorFlow's 'same' pads like ONNX SAME_UPPER. */
@@ -251,7 +261,7 @@ function convParams(c: Record<string, unknown>, kernel: WeightEntry): ConvParams
 }
 
 /** The float32 manifest weight `layer/kind` (or the one weight whose name ends with it); a string says why not. */
-function weightOf(weights: ReadonlyMap<string, WeightEntry>, layer: string, kind: 'kernel' | 'bias'): WeightEntry | string {
+function weightOf(weights: ReadonlyMap<string, WeightEntry>, layer: string, kind: 'kernel' | 'depthwise_kernel' | 'bias'): WeightEntry | string {
   let w = weights.get(`${layer}/${kind}`);
   if (!w) {
     const matches = [...weights.values()].filter((e) => e.name.endsWith(`/${layer}/${kind}`));

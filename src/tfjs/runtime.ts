@@ -118,7 +118,8 @@ export class TfjsModel {
       const c = layer.conv!;
       const padding = c.autoPad === 'SAME_UPPER' ? 'same' : 'valid';
       const conv = (input: Tf.Tensor4D, k: Tf.Tensor4D): Tf.Tensor4D => tf.conv2d(input, k, c.strides, padding, 'NHWC', c.dilations);
-      if (c.group === 1) z = conv(x as Tf.Tensor4D, kernel as Tf.Tensor4D);
+      if (layer.op === 'DepthwiseConv2D') z = tf.depthwiseConv2d(x as Tf.Tensor4D, kernel as Tf.Tensor4D, c.strides, padding, 'NHWC', c.dilations);
+      else if (c.group === 1) z = conv(x as Tf.Tensor4D, kernel as Tf.Tensor4D);
       else {
         // Ready for grouped kernels [kh, kw, C/groups, Cout]; TensorFlow.js 4 cannot load them yet.
         const inputs = tf.split(x as Tf.Tensor4D, c.group, 3) as Tf.Tensor4D[];
