@@ -4,6 +4,7 @@ import { Param, Status, TRACE_FIELDS } from './params';
 import { arenaAllocF32, arenaUsed } from './memory';
 import { gemm } from './gemm';
 import { getThreads, limitThreads } from './threads';
+import { dualBound } from './certificate';
 import { gramMax, systemReserve, systemScratchCount, systemSetup, updateW3 } from './system';
 import {
   sumA, sumB, sumC, sumD, activeDistanceSq, updateW1, updateW2, updateDualsSamples, updateDualsWeights,
@@ -191,6 +192,10 @@ function solve(block: usize): void {
     gemm(tNew, m, x, n, 1, w2, m, p, m, n, false);
     measureFit(tNew, y, v, regions, realP, realM, m, relu, thr);
   }
+  const errorSq = sumA, worst = sumC, targetMax = sumD; // the certificate's product reuses the sums
+  // the certificate: a lower bound on the optimum from the dual U1 (consumed; w3Prev is scratch)
+  const bound = status == Status.Cancelled || status == Status.NonFinite ? 0
+    : dualBound(u1, x, y, v, regions, w3Prev, n, m, p, realP, realM, relu, thr, eps, rho, freeRow);
   setParam(block, Param.Status, status);
   setParam(block, Param.Iterations, it);
   setParam(block, Param.PrimalResidual, r);
@@ -199,9 +204,10 @@ function solve(block: usize): void {
   setParam(block, Param.DualTolerance, epsDual);
   setParam(block, Param.FinalRho, rho);
   setParam(block, Param.CgSteps, cgSteps);
-  setParam(block, Param.ErrorNormSq, sumA * c0 * c0);
-  setParam(block, Param.MaxInactive, sumC * c0);
-  setParam(block, Param.TargetMax, sumD * c0);
+  setParam(block, Param.ErrorNormSq, errorSq * c0 * c0);
+  setParam(block, Param.MaxInactive, worst * c0);
+  setParam(block, Param.TargetMax, targetMax * c0);
+  setParam(block, Param.DualBound, bound);
 }
 
 /** Whether Param.Cancel is set; an atomic read where other threads can write it. */
