@@ -24,6 +24,8 @@ export const enum Param {
   // outputs
   Status = 32, Iterations = 33, PrimalResidual = 34, DualResidual = 35, PrimalTolerance = 36,
   DualTolerance = 37, FinalRho = 38, CgSteps = 39, C0 = 40, ErrorNormSq = 41,
+  // lower bound on the optimal ||W||_1 from the dual (certificate.ts)
+  DualBound = 42,
   MaxInactive = 43, TargetMax = 44, WorkspaceBytes = 45, InverseResidual = 46,
   Count = 48,
 }

@@ -18,7 +18,7 @@ export const DEFAULT_SETTINGS: Readonly<TrimSettings> = Object.freeze({
   relaxation: 1,
   activeThreshold: 1e-6,
   ballTolerance: 1e-3,
-  inactiveTolerance: 1e-2,
+  inactiveTolerance: 1e-3,
   maxCgSteps: 25,
   penalizeBias: true,
   recordHistory: false,

@@ -121,6 +121,14 @@ export interface TrimResult {
   maxInactive: number;
   /** Same, relative to max |Y|. */
   maxInactiveRelative: number;
+  /**
+   * Certificate (method.md section 8): a lower bound on the program's optimal objective (the l1 of
+   * weights and bias, without the bias when penalizeBias is false), from the dual, and the relative
+   * gap (objective - dualBound) / objective of the returned W: it is at most that far from optimal.
+   * The gap can be slightly negative only when W crosses the constraints within their tolerances.
+   */
+  dualBound: number;
+  gap: number;
   status: TrimStatus;
   iterations: number;
   /** Final primal and dual residuals and their tolerances (scaled units). */

@@ -91,7 +91,7 @@ function summary(r: TrimResult) {
     keptFraction: r.nnz / r.weights.length, l1: r.l1, relativeError: r.relativeError, epsilon: r.relativeEpsilon,
     maxInactive: r.maxInactive, maxInactiveRelative: r.maxInactiveRelative, iterations: r.iterations,
     primalResidual: r.primalResidual, dualResidual: r.dualResidual, primalTolerance: r.primalTolerance,
-    dualTolerance: r.dualTolerance, rho: r.rho, seconds: r.seconds,
+    dualTolerance: r.dualTolerance, rho: r.rho, dualBound: r.dualBound, gap: r.gap, seconds: r.seconds,
   };
 }
 
@@ -101,7 +101,7 @@ function printSummary(r: TrimResult, out: string | undefined): void {
     (r.bias ? `, ${r.nnzBias} of ${r.bias.length} biases` : ''));
   console.log(`  relative error ${fmt(r.relativeError)} (epsilon ${fmt(r.relativeEpsilon)}), ` +
     `largest inactive violation ${fmt(r.maxInactive)}, l1 ${fmt(r.l1)}`);
-  console.log(`  ${r.status} in ${r.iterations} iterations, ${r.seconds.toFixed(2)} s` + (out ? `; wrote ${out}` : ''));
+  console.log(`  ${r.status} in ${r.iterations} iterations, ${r.seconds.toFixed(2)} s, within ${(100 * r.gap).toFixed(2)}% of the optimal l1 (dual bound ${fmt(r.dualBound)})` + (out ? `; wrote ${out}` : ''));
 }
 
 /** W with the bias appended as its last row, as W.npy stores it. */

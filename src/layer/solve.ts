@@ -129,6 +129,8 @@ function finish(job: PreparedSolve, out: AdmmOutput): TrimResult {
   const { input, settings, targetNorm, epsilon } = job;
   const { weights, bias } = unpad(out.weights, input.inputSize, input.outputSize, roundUp(input.outputSize, 8), settings.bias);
   const maxInactive = out.maxInactive === -Infinity ? 0 : out.maxInactive;
+  const l1 = sumAbs(weights) + (bias ? sumAbs(bias) : 0);
+  const objective = settings.penalizeBias || !bias ? l1 : l1 - sumAbs(bias);
   return {
     weights,
     bias,
@@ -136,11 +138,13 @@ function finish(job: PreparedSolve, out: AdmmOutput): TrimResult {
     outputSize: input.outputSize,
     nnz: countNonzero(weights),
     nnzBias: bias ? countNonzero(bias) : 0,
-    l1: sumAbs(weights) + (bias ? sumAbs(bias) : 0),
+    l1,
     relativeError: targetNorm > 0 ? out.errorNorm / targetNorm : out.errorNorm,
     relativeEpsilon: targetNorm > 0 ? epsilon / targetNorm : epsilon,
     maxInactive,
     maxInactiveRelative: out.targetMax > 0 ? maxInactive / out.targetMax : maxInactive,
+    dualBound: out.dualBound,
+    gap: objective > 0 ? (objective - out.dualBound) / objective : 0,
     status: out.status as TrimStatus,
     iterations: out.iterations,
     primalResidual: out.primalResidual,

@@ -5,6 +5,7 @@ import { countNonzero } from '../onnx/weights.ts';
 import { layerFigures, worstStatus } from './programs.ts';
 import type { NetworkSolution } from './schemes.ts';
 import type { EvalReport, LayerReport, PruneReport, PruneSettings, SearchReport } from './types.ts';
+import type { TrimResult } from '../types.ts';
 
 export interface ReportParts {
   model: string;
@@ -43,6 +44,7 @@ export function buildReport(parts: ReportParts): PruneReport {
       relativeError: figures.relativeError,
       status: worstStatus(s.results.map((r) => r.status)),
       iterations: Math.max(...s.results.map((r) => r.iterations)),
+      ...certificate(s.results),
       refit: s.refit ? { ...s.refit } : null,
       seconds: s.seconds,
     };
@@ -79,22 +81,28 @@ function activationName(clip: { min: number; max: number } | null): string {
   return clip.min === 0 && clip.max === Infinity ? 'relu' : `clip(${clip.min}, ${clip.max})`;
 }
 
+/** The layer's dual bound and gap: the programs' bounds and l1 summed. */
+function certificate(results: readonly TrimResult[]): { dualBound: number; gap: number } {
+  const dualBound = sum(results.map((r) => r.dualBound)), l1 = sum(results.map((r) => r.l1));
+  return { dualBound, gap: l1 > 0 ? (l1 - dualBound) / l1 : 0 };
+}
+
 /** The per-layer table and the totals, as printed by `nettrim prune`. */
 export function formatReport(report: PruneReport): string {
   const table = new Table({
-    head: ['layer', 'op', 'shape (N x M)', 'act', 'P', 'kept', 'eps', 'error', 'status', 'iter', 'time'],
-    colAligns: ['left', 'left', 'right', 'left', 'right', 'right', 'right', 'right', 'left', 'right', 'right'],
+    head: ['layer', 'op', 'shape (N x M)', 'act', 'P', 'kept', 'eps', 'error', 'status', 'iter', 'gap', 'time'],
+    colAligns: ['left', 'left', 'right', 'left', 'right', 'right', 'right', 'right', 'left', 'right', 'right', 'right'],
     style: { head: [], border: [] },
   });
   for (const l of report.layers) {
     const shape = `${l.inputs} x ${l.outputs}${l.groups > 1 ? ` x${l.groups}` : ''}`;
     table.push([
       l.name, l.op, shape, l.activation, l.samples, percent(l.keptFraction), l.epsilon.toFixed(3), l.relativeError.toFixed(3),
-      l.status, l.iterations, `${l.seconds.toFixed(1)} s`,
+      l.status, l.iterations, `${(100 * l.gap).toFixed(2)}%`, `${l.seconds.toFixed(1)} s`,
     ]);
   }
   const t = report.total;
-  table.push(['total', '', `${t.weights} weights`, '', '', percent(t.keptFraction), '', '', '', '', `${t.seconds.toFixed(1)} s`]);
+  table.push(['total', '', `${t.weights} weights`, '', '', percent(t.keptFraction), '', '', '', '', '', `${t.seconds.toFixed(1)} s`]);
   const lines = [table.toString()];
   lines.push(`removed ${percent(t.removedFraction)} of ${t.weights} weights (${t.nnzBefore} -> ${t.nnzAfter} nonzero), ${report.scheme} scheme, epsilon ${report.epsilon.toPrecision(3)}`);
   const { total, lanes } = report.threads;

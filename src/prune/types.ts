@@ -91,6 +91,12 @@ export interface LayerReport {
   status: TrimStatus;
   /** Most ADMM iterations over the layer's programs. */
   iterations: number;
+  /**
+   * Certificate over the layer's programs: the sum of their dual lower bounds on the optimal l1, and
+   * (l1 - dualBound) / l1 of the returned weights (bias included): how far from optimal they can be.
+   */
+  dualBound: number;
+  gap: number;
   /** With the `refit` setting: Net-Trim's relativeError before the refit and the mean step t taken. */
   refit: { relativeErrorBefore: number; meanStep: number } | null;
   seconds: number;

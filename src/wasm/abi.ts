@@ -8,7 +8,7 @@ export const enum Param {
   BallTolerance = 24, InactiveTolerance = 25, TargetNorm = 26, Threads = 27, Cancel = 28,
   RegionsPtr = 29, FreeRow = 30,
   Status = 32, Iterations = 33, PrimalResidual = 34, DualResidual = 35, PrimalTolerance = 36,
-  DualTolerance = 37, FinalRho = 38, CgSteps = 39, C0 = 40, ErrorNormSq = 41,
+  DualTolerance = 37, FinalRho = 38, CgSteps = 39, C0 = 40, ErrorNormSq = 41, DualBound = 42,
   MaxInactive = 43, TargetMax = 44, WorkspaceBytes = 45, InverseResidual = 46,
   Count = 48,
 }

@@ -58,6 +58,8 @@ export interface AdmmOutput {
   primalResidual: number; dualResidual: number; primalTolerance: number; dualTolerance: number;
   rho: number; cgSteps: number; c0: number;
   errorNorm: number; maxInactive: number; targetMax: number;
+  /** Lower bound on the optimal objective, from the dual (assembly/certificate.ts). */
+  dualBound: number;
   workspaceBytes: number; memoryBytes: number;
   /** ||I - A Z||_F of the Newton-Schulz preconditioner. */
   inverseResidual: number;
@@ -257,7 +259,7 @@ export class WasmKernels {
       primalTolerance: out[Param.PrimalTolerance], dualTolerance: out[Param.DualTolerance],
       rho: out[Param.FinalRho], cgSteps: out[Param.CgSteps], c0: out[Param.C0],
       errorNorm: Math.sqrt(out[Param.ErrorNormSq]),
-      maxInactive: out[Param.MaxInactive], targetMax: out[Param.TargetMax],
+      maxInactive: out[Param.MaxInactive], targetMax: out[Param.TargetMax], dualBound: out[Param.DualBound],
       workspaceBytes: out[Param.WorkspaceBytes], memoryBytes: this.memoryBytes,
       inverseResidual: out[Param.InverseResidual],
       trace: trace ? this.f64(trace, Math.min(traceCap, out[Param.Iterations]) * TRACE_FIELDS).slice() : null,
