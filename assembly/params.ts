@@ -22,7 +22,10 @@ export const enum Param {
   Status = 32, Iterations = 33, PrimalResidual = 34, DualResidual = 35, PrimalTolerance = 36,
   DualTolerance = 37, FinalRho = 38, CgSteps = 39, C0 = 40, ErrorNormSq = 41,
   MaxInactive = 43, TargetMax = 44, WorkspaceBytes = 45, InverseResidual = 46,
-  Count = 48,
+  // inputs: the group program (groups.ts): i32 group id per padded row of W (0 = element-wise l1),
+  // f32 weight per group, the number of groups
+  GroupIdsPtr = 48, GroupWeightsPtr = 49, GroupCount = 50,
+  Count = 56,
 }
 
 export const enum Status {

@@ -21,6 +21,7 @@ export const DEFAULT_SETTINGS: Readonly<TrimSettings> = Object.freeze({
   inactiveTolerance: 1e-2,
   maxCgSteps: 25,
   recordHistory: false,
+  penalty: 'l1',
 });
 
 /** Tolerance of the inner CG solves, relative to each right-hand side (not a user setting). */
@@ -49,6 +50,7 @@ export function resolveSettings(partial: Partial<TrimSettings> = {}): TrimSettin
   nonNegative('ballTolerance', s.ballTolerance);
   nonNegative('inactiveTolerance', s.inactiveTolerance);
   if (typeof s.recordHistory !== 'boolean') throw new Error(`nettrim: setting 'recordHistory' must be true or false, got ${s.recordHistory}`);
+  oneOf('penalty', s.penalty, ['l1', 'group']);
   if (typeof s.adaptiveRho !== 'boolean') throw new Error(`nettrim: setting 'adaptiveRho' must be true or false, got ${s.adaptiveRho}`);
   return s;
 }
