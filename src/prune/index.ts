@@ -19,7 +19,9 @@ import { resolvePruneSettings } from './settings.ts';
 import type { EvalReport, ProgressEvent, PruneReport, PruneSettings, SearchReport } from './types.ts';
 
 export { DEFAULT_PRUNE_SETTINGS } from './types.ts';
-export type { PruneSettings, PruneReport, LayerReport, EvalReport, SearchReport, ProgressEvent, Scheme } from './types.ts';
+export type { PruneSettings, PruneReport, LayerReport, EvalReport, SearchReport, ProgressEvent, Scheme, WeightFormat, FileReport } from './types.ts';
+// the structured baseline (Li et al. 2017), for the structured pipeline to call
+export { l1NeuronValues, neuronL1Norms, largestNeurons, oneRowPerNeuron, rowsPerNeuron, type NeuronCut } from './l1-neurons.ts';
 export type { ModelBackend, ModelLayer, WeightValues } from './backend.ts';
 export { formatReport } from './report.ts';
 export { InputError } from '../onnx/errors.ts';
