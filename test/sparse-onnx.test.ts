@@ -112,6 +112,30 @@ test('pruneModel writes sparse by default and reports the file sizes', async () 
   assert.throws(() => resolvePruneSettings({ weightFormat: 'csr' as 'sparse' }), /weightFormat must be dense, sparse or sparse-int64, got 'csr'/);
 });
 
+test('sparse initializers written by others (coordinate indices, int8) read back as onnxruntime reads them', async () => {
+  const w = new Float32Array(12 * 8);
+  for (let i = 0; i < w.length; i += 5) w[i] = 0.1 * i - 3;
+  const kept = [...w.keys()].filter((i) => w[i] !== 0);
+  const bytes = onnx.ModelProto.encode({
+    irVersion: 8, opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'g', node: [{ opType: 'MatMul', input: ['x', 'W'], output: ['y'] }],
+      sparseInitializer: [{
+        values: { name: 'W', dims: [kept.length], dataType: 1, floatData: kept.map((i) => w[i]!) },
+        indices: { dims: [kept.length, 2], dataType: 3, rawData: Uint8Array.from(kept.flatMap((i) => [Math.floor(i / 8), i % 8])) },
+        dims: [12, 8],
+      }],
+      input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 2 }, { dimValue: 12 }] } } } }],
+      output: [{ name: 'y', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 2 }, { dimValue: 8 }] } } } }],
+    },
+  }).finish();
+  const model = parseModel(bytes, 'coordinates.onnx');
+  assert.equal(Array.from(initializerValues(model, 'W')), Array.from(w));
+  const feeds = new Map([['x', { data: Float32Array.from({ length: 24 }, (_, i) => i / 7), shape: [2, 12] }]]);
+  const [a, b] = [await runOutputs(bytes, 'sparse', feeds, 2, 2), await runOutputs(model.bytes, 'dense', feeds, 2, 2)];
+  assert.equal(Array.from(b.get('y')!), Array.from(a.get('y')!));
+});
+
 test('a sparse initializer with an index outside its tensor is refused, naming the file and the tensor', () => {
   const bytes = onnx.ModelProto.encode({
     irVersion: 8, opsetImport: [{ domain: '', version: 13 }],
