@@ -7,7 +7,8 @@ import * as ort from 'onnxruntime-node';
 import { onnxBackend } from '../src/onnx/backend.ts';
 import { GraphBuilder } from '../src/onnx/builder.ts';
 import { parseModel } from '../src/onnx/model.ts';
-import { l1NeuronValues, largestNeurons, neuronL1Norms, oneRowPerNeuron, rowsPerNeuron } from '../src/prune/l1-neurons.ts';
+import { inputChannelOfRows, l1NeuronValues, largestNeurons, neuronL1Norms, oneRowPerNeuron, rowsPerNeuron } from '../src/prune/l1-neurons.ts';
+import type { ModelLayer } from '../src/prune/backend.ts';
 import { fill, gaussian, seededRandom } from './helpers/random.ts';
 
 const draw = gaussian(seededRandom(77));
@@ -93,9 +94,12 @@ test('CNN: cut filters, the next convolution\'s channel rows (grouped) and the G
   const backend = onnxBackend(parseModel(bytes));
   const [conv1, conv2, fc] = backend.layers;
   const v = l1NeuronValues(backend, [
-    { producer: conv1!, keep: 2, consumers: [{ layer: conv2!, rowNeuron: rowsPerNeuron(conv2!, 9) }] },
+    { producer: conv1!, keep: 2, consumers: [{ layer: conv2!, rowNeuron: inputChannelOfRows(conv2!) }] },
     { producer: conv2!, keep: 4, consumers: [{ layer: fc!, rowNeuron: rowsPerNeuron(fc!, 16) }] },
   ]);
+  // ONNX rows are [C/groups][kh][kw]: 9 rows per channel, group 1 starting at channel 2
+  assert.equal(Array.from(inputChannelOfRows(conv2!)), Array.from(rowsPerNeuron(conv2!, 9)));
+  assert.equal([0, 8, 9, 17, 18, 35].map((r) => inputChannelOfRows(conv2!)[r]), [0, 0, 1, 1, 2, 3]);
   const kept1 = largestNeurons(neuronL1Norms(conv1!, new Float32Array(k1)), 2);
   const kept2 = largestNeurons(neuronL1Norms(conv2!, new Float32Array(k2)), 4);
   const K1 = v.get('K1')!, K2 = v.get('K2')!, W3 = v.get('W3')!, B1 = v.get('B1')!;
@@ -117,6 +121,13 @@ test('CNN: cut filters, the next convolution\'s channel rows (grouped) and the G
     for (let r = 0; r < 96; r++) assert.is(W3[j * 96 + r], kept2[Math.floor(r / 16)] ? Math.fround(w3[j * 96 + r]!) : 0, `W3[${j}][${r}]`);
   }
   assert.throws(() => l1NeuronValues(backend, [{ producer: conv1!, keep: 2, consumers: [{ layer: fc!, rowNeuron: rowsPerNeuron(fc!, 16) }] }]), /names neuron 4; the producer has 4/);
+});
+
+test('TensorFlow.js channels-last rows: [kh][kw][C/groups], channels innermost', () => {
+  const conv2d = { name: 'conv', inputSize: 18, groups: 2, layout: 'nhwc', conv: { kernel: [3, 3] } } as unknown as ModelLayer;
+  const channels = inputChannelOfRows(conv2d);
+  assert.equal(Array.from(channels.subarray(0, 4)), [0, 1, 0, 1]);
+  assert.equal(Array.from(channels.subarray(18, 22)), [2, 3, 2, 3]);
 });
 
 test.run();

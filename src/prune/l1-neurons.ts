@@ -11,8 +11,9 @@ import type { ModelBackend, ModelLayer, WeightValues } from './backend.ts';
 /**
  * One layer whose output neurons are cut, and the layers reading them. `rowNeuron` maps each
  * program row of a consumer (group-major: row i of group g at g * N + i) to the producer neuron it
- * reads, or -1: the identity for Dense after Dense, floor(i / (kh * kw)) for a convolution after a
- * convolution (program rows are [C][kh][kw]), floor(i / (H * W)) for Dense after Flatten of NCHW.
+ * reads, or -1: the identity for Dense after Dense (oneRowPerNeuron), inputChannelOfRows for a
+ * convolution after a convolution, floor(i / (H * W)) after an NCHW Flatten (rowsPerNeuron), i % C
+ * after a channels-last one.
  */
 export interface NeuronCut {
   producer: ModelLayer;
@@ -48,11 +49,31 @@ export function oneRowPerNeuron(consumer: ModelLayer): Int32Array {
   return rowsPerNeuron(consumer, 1);
 }
 
-/** `rows` consecutive program rows per producer neuron: kh * kw for a convolution, H * W after Flatten. */
+/**
+ * `rows` consecutive program rows per producer neuron: H * W after an NCHW Flatten (a convolution
+ * consumer is better served by inputChannelOfRows, which knows both layouts).
+ */
 export function rowsPerNeuron(consumer: ModelLayer, rows: number): Int32Array {
   const { inputSize: n, groups } = consumer;
   const perGroup = n / rows;
   return Int32Array.from({ length: groups * n }, (_, r) => Math.floor(r / n) * perGroup + Math.floor((r % n) / rows));
+}
+
+/**
+ * For a convolution, the input channel each program row reads (group-major: row i of group g at
+ * g * N + i): rows are [C/groups][kh][kw] for ONNX (NCHW) and [kh][kw][C/groups] for TensorFlow.js
+ * (NHWC). This is the rowNeuron of a convolution after a convolution, and its channel, taken
+ * within the group, is the row group of the group program (programs.ts).
+ */
+export function inputChannelOfRows(layer: ModelLayer): Int32Array {
+  const { inputSize: n, groups, conv } = layer;
+  if (!conv) throw new Error(`nettrim: '${layer.name}' is not a convolution`);
+  const perGroup = n / (conv.kernel[0] * conv.kernel[1]), taps = conv.kernel[0] * conv.kernel[1];
+  const nhwc = layer.layout === 'nhwc';
+  return Int32Array.from({ length: groups * n }, (_, r) => {
+    const g = Math.floor(r / n), i = r % n;
+    return g * perGroup + (nhwc ? i % perGroup : Math.floor(i / taps));
+  });
 }
 
 /**
