@@ -3,9 +3,11 @@
 // are and compute the same outputs as the zero-masked dense model, on real held-out digits.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readNpyFile } from '../src/io/npy.ts';
+import { encodeNpy, readNpyFile } from '../src/io/npy.ts';
 import { InputError } from '../src/onnx/errors.ts';
 import { initializerValues, parseModel, readModel, type OnnxModel } from '../src/onnx/model.ts';
 import { patchInitializers } from '../src/onnx/patch.ts';
@@ -15,6 +17,7 @@ import { runOutputs } from '../src/prune/evaluate.ts';
 import { keepLargest } from '../src/prune/magnitude.ts';
 import { pruneModel } from '../src/prune/index.ts';
 import { resolvePruneSettings } from '../src/prune/settings.ts';
+import { prune } from './helpers/cli.ts';
 
 const EXAMPLES = fileURLToPath(new URL('../examples/', import.meta.url));
 const DIGITS = 500;
@@ -134,6 +137,26 @@ test('sparse initializers written by others (coordinate indices, int8) read back
   const feeds = new Map([['x', { data: Float32Array.from({ length: 24 }, (_, i) => i / 7), shape: [2, 12] }]]);
   const [a, b] = [await runOutputs(bytes, 'sparse', feeds, 2, 2), await runOutputs(model.bytes, 'dense', feeds, 2, 2)];
   assert.equal(Array.from(b.get('y')!), Array.from(a.get('y')!));
+});
+
+test('nettrim prune --weight-format: sparse-int64 writes int64 positions; an unknown format is refused before any work', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nettrim-sparse-cli-'));
+  try {
+    writeFileSync(join(dir, 'calib.npy'), encodeNpy(heldOut.data.slice(0, 200 * 784), [200, 784]));
+    const common = [join(EXAMPLES, 'models/mnist-mlp.onnx'), '--calib', join(dir, 'calib.npy'), '--epsilon', '0.3', '--max-iterations', '200', '--no-progress'];
+    const ok = await prune([...common, '--weight-format', 'sparse-int64', '--out', join(dir, 'int64.onnx')]);
+    assert.is(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /file: [\d,]+ bytes \(gzip [\d,]+\), weights stored sparse-int64; trained 1,068,112/);
+    const written = onnx.ModelProto.decode(readFileSync(join(dir, 'int64.onnx')));
+    assert.ok(written.graph!.sparseInitializer.length >= 1);
+    for (const t of written.graph!.sparseInitializer) assert.is(t.indices!.dataType, 7);
+    const bad = await prune([...common, '--weight-format', 'csr', '--out', join(dir, 'bad.onnx')]);
+    assert.is(bad.code, 1);
+    assert.match(bad.stderr, /weightFormat must be dense, sparse or sparse-int64, got 'csr'/);
+    assert.not.ok(existsSync(join(dir, 'bad.onnx')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a sparse initializer with an index outside its tensor is refused, naming the file and the tensor', () => {
