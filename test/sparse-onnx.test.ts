@@ -148,8 +148,8 @@ test('nettrim prune --weight-format: sparse-int64 writes int64 positions; an unk
     assert.is(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /file: [\d,]+ bytes \(gzip [\d,]+\), weights stored sparse-int64; trained 1,068,112/);
     const written = onnx.ModelProto.decode(readFileSync(join(dir, 'int64.onnx')));
-    assert.ok(written.graph!.sparseInitializer.length >= 1);
-    for (const t of written.graph!.sparseInitializer) assert.is(t.indices!.dataType, 7);
+    assert.ok((written.graph!.sparseInitializer ?? []).length >= 1);
+    for (const t of written.graph!.sparseInitializer ?? []) assert.is(t.indices!.dataType, 7);
     const bad = await prune([...common, '--weight-format', 'csr', '--out', join(dir, 'bad.onnx')]);
     assert.is(bad.code, 1);
     assert.match(bad.stderr, /weightFormat must be dense, sparse or sparse-int64, got 'csr'/);
