@@ -10,6 +10,7 @@ import {
   sumA, sumB, sumC, sumD, activeDistanceSq, updateW1, updateW2, updateDualsSamples, updateDualsWeights,
   scaleInPlace, measureFit,
 } from './updates';
+import { groupsReserve, groupsReserved, updateW2Groups } from './groups';
 
 // Residual balancing (Boyd et al. 2011, 3.4.1): rho moves by the square root of the ratio of the
 // residuals, each over its tolerance, when that ratio leaves [1/MU, MU].
@@ -83,6 +84,8 @@ function solve(block: usize): void {
   const scratch = systemScratchCount(), borrow = pm >= scratch;
   const scratchA = borrow ? w1 : arenaAllocF32(scratch), scratchB = borrow ? tNew : arenaAllocF32(scratch);
   reserved = reserved && scratchB != 0;
+  const grouped = groupsReserve(block); // the group program (method.md 7): only its W2 step differs
+  reserved = reserved && (!grouped || groupsReserved());
   setParam(block, Param.WorkspaceBytes, <f64>arenaUsed());
   if (!reserved) { setParam(block, Param.Status, Status.OutOfMemory); return; }
   const w2 = wOut;
@@ -124,7 +127,9 @@ function solve(block: usize): void {
     const dist = Math.sqrt(activeDistanceSq(t, u1, y, regions, pm, relu, thr));
     const gain = <f32>(dist > eps ? eps / dist : 1);
     const w1Sq = updateW1(w1, t, u1, y, v, regions, pm, relu, thr, gain, alpha);
-    const w2Sq = updateSparseCopy(w2, w3, u2, n, m, freeRow, <f32>(1 / rho), alpha);
+    const w2Sq = grouped
+      ? updateW2Groups(w2, w3, u2, n, m, <f32>(1 / rho), alpha)
+      : updateSparseCopy(w2, w3, u2, n, m, freeRow, <f32>(1 / rho), alpha);
     // W3 step: (I + X^T X) W3 = X^T (W1hat + U1) + W2hat + U2, and Tnew = X W3
     memory.copy(w3Prev, w3, nm << 2);
     const steps = updateW3(x, u1, u2, w3, tNew, n, m, p, maxCg, cgTol, (it - 1) % REFRESH_EVERY == 0);

@@ -27,7 +27,10 @@ export const enum Param {
   // lower bound on the optimal ||W||_1 from the dual (certificate.ts)
   DualBound = 42,
   MaxInactive = 43, TargetMax = 44, WorkspaceBytes = 45, InverseResidual = 46,
-  Count = 48,
+  // inputs: the group program (groups.ts): i32 group id per padded row of W (0 = element-wise l1),
+  // f32 weight per group, the number of groups
+  GroupIdsPtr = 48, GroupWeightsPtr = 49, GroupCount = 50,
+  Count = 56,
 }
 
 export const enum Status {

@@ -22,6 +22,7 @@ export const DEFAULT_SETTINGS: Readonly<TrimSettings> = Object.freeze({
   maxCgSteps: 25,
   penalizeBias: true,
   recordHistory: false,
+  penalty: 'l1',
 });
 
 /** Tolerance of the inner CG solves, relative to each right-hand side (not a user setting). */
@@ -51,6 +52,7 @@ export function resolveSettings(partial: Partial<TrimSettings> = {}): TrimSettin
   nonNegative('inactiveTolerance', s.inactiveTolerance);
   if (typeof s.recordHistory !== 'boolean') throw new Error(`nettrim: setting 'recordHistory' must be true or false, got ${s.recordHistory}`);
   if (typeof s.penalizeBias !== 'boolean') throw new Error(`nettrim: setting 'penalizeBias' must be true or false, got ${s.penalizeBias}`);
+  oneOf('penalty', s.penalty, ['l1', 'group']);
   if (typeof s.adaptiveRho !== 'boolean') throw new Error(`nettrim: setting 'adaptiveRho' must be true or false, got ${s.adaptiveRho}`);
   return s;
 }

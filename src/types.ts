@@ -6,6 +6,12 @@ export type Activation = 'relu' | 'linear';
 /** Whether `epsilon` is a fraction of ||Y||_F (the paper's gain g) or an absolute Frobenius bound. */
 export type EpsilonMode = 'relative' | 'absolute';
 
+/**
+ * What the program minimizes: 'l1', the sum of |entries| (method.md 1); 'group', the sum over row
+ * groups of w_g ||W_g||_2 (method.md 7), which zeroes whole input neurons or channels.
+ */
+export type Penalty = 'l1' | 'group';
+
 /** Every knob of one layer solve. Defaults live in DEFAULT_SETTINGS (settings.ts) and nowhere else. */
 export interface TrimSettings {
   /** Allowed discrepancy on the active outputs; see epsilonMode. Relative default 0.05. */
@@ -44,6 +50,11 @@ export interface TrimSettings {
   penalizeBias: boolean;
   /** Keep the residuals of every iteration in the result (for tuning and plots). */
   recordHistory: boolean;
+  /**
+   * 'l1' (element-wise) or 'group' (whole rows of W: LayerInput.rowGroups, default each row its
+   * own group). In group mode the bias row is not penalized.
+   */
+  penalty: Penalty;
 }
 
 /** One ADMM iteration as recorded with recordHistory (scaled units). */
@@ -76,6 +87,17 @@ export interface LayerInput {
   regions?: Uint8Array;
   /** Optional warm start: N(+1) x M weights (e.g. the previous try of a sparsity search). */
   initialWeights?: Float32Array;
+  /**
+   * penalty 'group' only (ignored for 'l1'): the group id (an integer >= 0) of each of the N input
+   * rows, e.g. for a convolution the kh * kw rows of one input channel share an id. Default: each
+   * row its own group. The bias row is never in a group.
+   */
+  rowGroups?: Int32Array;
+  /**
+   * penalty 'group' only: the weight w_g of each group id (length > the largest id, entries > 0).
+   * Default sqrt(group size), the standard choice when sizes differ.
+   */
+  groupWeights?: Float32Array;
 }
 
 export enum TrimStatus {
@@ -110,6 +132,9 @@ export interface TrimResult {
   nnzBias: number;
   /** Sum of |entries| of weights and bias. */
   l1: number;
+  /** penalty 'group': input rows with a nonzero weight (bias row excluded), and sum_g w_g ||W_g||_2. */
+  rowsKept?: number;
+  groupNorm?: number;
   /** ||(W^T X - Y)_Omega||_F / ||Y||_F reached by the returned weights. */
   relativeError: number;
   /** The epsilon used, relative to ||Y||_F. */

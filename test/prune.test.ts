@@ -81,7 +81,8 @@ function structure(bytes: Uint8Array): unknown {
 test('MLP (Gemm, MatMul+Add, MatMul): the pruned model runs in onnxruntime, only weights changed', async () => {
   const bytes = mlp();
   const calib = data(400, 24);
-  const { model, report } = await pruneModel(bytes, calib, { epsilon: 0.1 });
+  // dense: this checks the patch writer's promise (test/sparse-onnx.test.ts covers the sparse files)
+  const { model, report } = await pruneModel(bytes, calib, { epsilon: 0.1, weightFormat: 'dense' });
   assert.equal(structure(model), structure(bytes));
   const y = await runModel(model, 'logits', data(7, 24));
   assert.equal(y.dims, [7, 5]);
@@ -134,7 +135,7 @@ test('a planted sparse network: at a small epsilon the weights land on the plant
 test('conv network: both convolutions (grouped, strided) and the Gemm are pruned; the result runs', async () => {
   const bytes = convNet();
   const calib = { data: Float32Array.from({ length: 300 * 64 }, gaussian), shape: [300, 1, 8, 8] };
-  const { model, report } = await pruneModel(bytes, calib, { epsilon: 0.1, maxColumns: 2000 });
+  const { model, report } = await pruneModel(bytes, calib, { epsilon: 0.1, maxColumns: 2000, weightFormat: 'dense' });
   assert.equal(report.layers.map((l) => [l.name, l.groups, l.inputs, l.outputs]), [['conv1', 1, 9, 4], ['conv2', 2, 18, 3], ['fc', 1, 24, 3]]);
   assert.is(report.layers[0]!.samples, 2000); // 300 samples x 64 positions, sampled down to the budget
   assert.is(report.layers[1]!.samples, 300 * 4); // 2x2 outputs per sample: all of them fit

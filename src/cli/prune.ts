@@ -36,6 +36,7 @@ interface PruneFlags {
   maxIterations?: number;
   threads?: number;
   refit: boolean;
+  weightFormat: PruneSettings['weightFormat'];
   progress: boolean;
 }
 
@@ -62,6 +63,7 @@ export function registerPruneCommand(program: Command): void {
     .option('--max-iterations <n>', 'ADMM iteration cap per layer program', integer('--max-iterations'))
     .option('--threads <n>', 'threads for the solves (default: the cores); independent layers run side by side when that is faster', integer('--threads'))
     .option('--refit', 'after pruning, refit the kept weights by least squares within the program\'s constraints (same nonzero counts; not Net-Trim\'s own program)', false)
+    .option('--weight-format <format>', 'ONNX: how the written files store the pruned weights: sparse (sparse_initializer with the smallest index type onnxruntime loads), sparse-int64 (int64 indices, as the ONNX checker wants) or dense', d.weightFormat)
     .option('--no-progress', 'no progress bars')
     .action(async (model: string, flags: PruneFlags) => {
       try {
@@ -151,6 +153,7 @@ function settingsOf(flags: PruneFlags): Partial<PruneSettings> {
     refit: flags.refit,
     solver: flags.maxIterations !== undefined ? { maxIterations: flags.maxIterations } : {},
     ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
+    weightFormat: flags.weightFormat,
   };
 }
 

@@ -3,6 +3,7 @@ import { CG_TOLERANCE, resolveSettings } from '../settings.ts';
 import { TrimStatus, type IterationRecord, type LayerInput, type TrimResult, type TrimSettings } from '../types.ts';
 import { TRACE_FIELDS } from '../wasm/abi.ts';
 import { WasmKernels, type AdmmOutput, type AdmmParams, type KernelOptions, type LiveFigures, type PaddedProblem } from '../wasm/interface.ts';
+import { groupFigures, paddedRowGroups } from './groups.ts';
 import { bestThreads, shapeOf } from './lanes.ts';
 import { validateLayerInput } from './validate.ts';
 
@@ -122,7 +123,10 @@ function prepare(input: LayerInput, partial: Partial<TrimSettings>, threads: num
     threads: bestThreads(shapeOf(input, settings.bias), threads),
     freeRow: settings.bias && !settings.penalizeBias ? input.inputSize : -1,
   };
-  return { input, settings, targetNorm, epsilon, problem: padProblem(input, settings.bias), params, started };
+  const problem = padProblem(input, settings.bias);
+  // the group program: rows of W in groups (the bias row and the padding unpenalized)
+  if (settings.penalty === 'group') problem.groups = paddedRowGroups(input, problem.rows);
+  return { input, settings, targetNorm, epsilon, problem, params, started };
 }
 
 function finish(job: PreparedSolve, out: AdmmOutput): TrimResult {
@@ -139,6 +143,7 @@ function finish(job: PreparedSolve, out: AdmmOutput): TrimResult {
     nnz: countNonzero(weights),
     nnzBias: bias ? countNonzero(bias) : 0,
     l1,
+    ...(job.problem.groups ? groupFigures(weights, input.outputSize, job.problem.groups) : {}),
     relativeError: targetNorm > 0 ? out.errorNorm / targetNorm : out.errorNorm,
     relativeEpsilon: targetNorm > 0 ? epsilon / targetNorm : epsilon,
     maxInactive,

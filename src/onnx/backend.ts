@@ -7,10 +7,12 @@ import { modelInputs } from './inputs.ts';
 import { requireLayers } from './layers.ts';
 import { initializerValues, type OnnxModel } from './model.ts';
 import { patchInitializers } from './patch.ts';
+import { writeSparse } from './sparse.ts';
+import type { WeightFormat } from '../prune/types.ts';
 import { collectSignals } from './signals.ts';
 
-/** The backend of one ONNX model; an InputError when it has no prunable layer. */
-export function onnxBackend(model: OnnxModel): ModelBackend<Uint8Array> {
+/** The backend of one ONNX model, writing weights as `weightFormat` says; an InputError when it has no prunable layer. */
+export function onnxBackend(model: OnnxModel, weightFormat: WeightFormat = 'dense'): ModelBackend<Uint8Array> {
   const { layers, skipped } = requireLayers(model);
   const index = indexGraph(model.graph);
   const upstream = new Map<ModelLayer, Set<string>>();
@@ -28,6 +30,8 @@ export function onnxBackend(model: OnnxModel): ModelBackend<Uint8Array> {
     collectSignals: (values, wanted, feeds, samples, options) =>
       collectSignals(bytesWith(values), model.source, wanted, feeds, samples, options),
     runOutputs: (values, label, feeds, samples, batchSize) => runOutputs(bytesWith(values), label, feeds, samples, batchSize),
-    write: (values) => patchInitializers(model, values),
+    write: (values) => (weightFormat === 'dense'
+      ? patchInitializers(model, values)
+      : writeSparse(model, values, weightFormat === 'sparse' ? 'compact' : 'int64').bytes),
   };
 }

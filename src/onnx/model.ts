@@ -1,12 +1,13 @@
 // Reading an ONNX model: decode with the official schema, validate what a hostile or broken file
 // could get wrong, and read float32 initializers. Writing is in patch.ts (only weight values change).
 import { readFile } from 'node:fs/promises';
+import { densifySparseInitializers } from './densify.ts';
 import { InputError } from './errors.ts';
 import { FLOAT, dataTypeName, onnx, toInt, type GraphProto, type ModelProto, type TensorProto } from './proto.ts';
 
 /** A decoded model and the exact bytes it came from (never modified: outputs are patched copies). */
 export interface OnnxModel {
-  /** The file as read. */
+  /** The file as read (sparse initializers, if any, stored dense: densify.ts). */
   readonly bytes: Uint8Array;
   /** Decoded with onnx-proto (schema of onnx 1.10); fields newer than that survive in `bytes` only. */
   readonly proto: ModelProto;
@@ -34,9 +35,13 @@ export async function readModel(path: string): Promise<OnnxModel> {
 }
 
 /** Decodes and validates ONNX bytes. `source` names them in messages. */
-export function parseModel(bytes: Uint8Array, source = 'model'): OnnxModel {
-  if (bytes.length === 0) throw new InputError(`${source}: the file is empty, not an ONNX model`);
-  const proto = decode(bytes, source);
+export function parseModel(file: Uint8Array, source = 'model'): OnnxModel {
+  if (file.length === 0) throw new InputError(`${source}: the file is empty, not an ONNX model`);
+  let bytes = file, proto = decode(bytes, source);
+  if ((proto.graph?.sparseInitializer ?? []).length > 0) {
+    bytes = densifySparseInitializers(file, source);
+    proto = decode(bytes, source);
+  }
   const graph = proto.graph;
   if (toInt(proto.irVersion) <= 0 || !graph || (graph.node ?? []).length === 0) {
     throw new InputError(

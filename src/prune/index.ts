@@ -12,7 +12,7 @@ import { labelIndices, maxRelativeChange, topOneAccuracy } from './evaluate.ts';
 import { magnitudeValues } from './magnitude.ts';
 import { sparseGptValues } from './sparsegpt.ts';
 import { wandaValues } from './wanda.ts';
-import { buildReport } from './report.ts';
+import { buildReport, fileReport } from './report.ts';
 import { refitParallel, solveCascade, solveParallel, solvedValues, type NetworkSolution, type PruneContext } from './schemes.ts';
 import { searchSparsity } from './search.ts';
 import { allocateSparsity } from './allocate.ts';
@@ -20,7 +20,9 @@ import { resolvePruneSettings } from './settings.ts';
 import type { EvalReport, ProgressEvent, PruneReport, PruneSettings, SearchReport, SearchTry } from './types.ts';
 
 export { DEFAULT_PRUNE_SETTINGS } from './types.ts';
-export type { PruneSettings, PruneReport, LayerReport, EvalReport, SearchReport, ProgressEvent, Scheme } from './types.ts';
+export type { PruneSettings, PruneReport, LayerReport, EvalReport, SearchReport, ProgressEvent, Scheme, WeightFormat, FileReport } from './types.ts';
+// the structured baseline (Li et al. 2017), for the structured pipeline to call
+export { l1NeuronValues, neuronL1Norms, largestNeurons, oneRowPerNeuron, rowsPerNeuron, type NeuronCut } from './l1-neurons.ts';
 export type { ModelBackend, ModelLayer, WeightValues } from './backend.ts';
 export { formatReport } from './report.ts';
 export { InputError } from '../onnx/errors.ts';
@@ -62,9 +64,11 @@ export async function pruneModel(
   model: OnnxModel | Uint8Array | string, calibration: Feeds | TensorData, settings: Partial<PruneSettings> = {},
   options: PruneOptions = {},
 ): Promise<PruneOutcome> {
-  resolvePruneSettings(settings); // bad settings fail before the model is read
+  const { weightFormat } = resolvePruneSettings(settings); // bad settings fail before the model is read
   const m = typeof model === 'string' ? await readModel(model) : model instanceof Uint8Array ? parseModel(model) : model;
-  return pruneNetwork(onnxBackend(m), calibration, settings, options);
+  const outcome = await pruneNetwork(onnxBackend(m, weightFormat), calibration, settings, options);
+  outcome.report.file = fileReport(weightFormat, outcome.model, m.bytes);
+  return outcome;
 }
 
 /** pruneModel for any model backend: the same schemes, search, baseline, evaluation and report. */

@@ -4,6 +4,7 @@
 // (about a fifth of MNIST's pixels are zero in every calibration image).
 import type { LayerSignals, ModelBackend, ModelLayer, WeightValues } from './backend.ts';
 import { groupNorm, type ProgramData } from './constraints.ts';
+import { inputChannelOfRows } from './l1-neurons.ts';
 import { countNonzero, fromProgram, toProgram, type ProgramWeights } from '../onnx/weights.ts';
 import { TrimStatus, type LayerInput, type TrimResult } from '../types.ts';
 
@@ -56,6 +57,13 @@ export function buildProgram(s: LayerSignals, group: number, data: ProgramData, 
   const input: LayerInput = { inputs, outputs, samples: p, inputSize: live, outputSize: m };
   if (data.bounds) input.slack = groupColumns(s, data.bounds, group, Float32Array);
   if (data.regions) input.regions = groupColumns(s, data.regions, group, Uint8Array);
+  // the group program (penalty 'group'; the l1 program ignores them): a convolution's row groups are
+  // its input channels, weighted by the full kh * kw taps even where dead rows were left out
+  if (s.layer.conv) {
+    const channels = inputChannelOfRows(s.layer), taps = s.layer.conv.kernel[0] * s.layer.conv.kernel[1];
+    input.rowGroups = Int32Array.from(rows, (r) => channels[r]!);
+    input.groupWeights = new Float32Array(n / taps).fill(Math.sqrt(taps));
+  }
   if (warm) input.initialWeights = selectRows(warm, rows, m, bias !== null, n);
   return { input, rows, targetNorm: groupNorm(s, data.outputs, group), solverNorm: frobenius(outputs) };
 }

@@ -1,10 +1,11 @@
 // The report of a run (JSON, camelCase keys) and the table printed at the end of the command.
+import { gzipSync } from 'node:zlib';
 import Table from 'cli-table3';
 import type { SkippedLayer } from '../onnx/layers.ts';
 import { countNonzero } from '../onnx/weights.ts';
 import { layerFigures, worstStatus } from './programs.ts';
 import type { NetworkSolution } from './schemes.ts';
-import type { EvalReport, LayerReport, PruneReport, PruneSettings, SearchReport } from './types.ts';
+import type { EvalReport, FileReport, LayerReport, PruneReport, PruneSettings, SearchReport, WeightFormat } from './types.ts';
 import type { TrimResult } from '../types.ts';
 
 export interface ReportParts {
@@ -87,6 +88,17 @@ function certificate(results: readonly TrimResult[]): { dualBound: number; gap: 
   return { dualBound, gap: l1 > 0 ? (l1 - dualBound) / l1 : 0 };
 }
 
+/** Sizes of the written file and of the trained one, raw and gzipped (what a download would cost). */
+export function fileReport(weightFormat: WeightFormat, written: Uint8Array, trained: Uint8Array): FileReport {
+  return {
+    weightFormat,
+    bytes: written.length,
+    gzipBytes: gzipSync(written).length,
+    trainedBytes: trained.length,
+    trainedGzipBytes: gzipSync(trained).length,
+  };
+}
+
 /** The per-layer table and the totals, as printed by `nettrim prune`. */
 export function formatReport(report: PruneReport): string {
   const table = new Table({
@@ -123,6 +135,13 @@ export function formatReport(report: PruneReport): string {
   }
   for (const s of report.skipped) lines.push(`skipped ${s.name} (${s.op}): ${s.reason}`);
   lines.push(`largest relative change of the outputs on the calibration data: ${report.maxOutputChange.toPrecision(3)}`);
+  if (report.file) {
+    const f = report.file, size = (n: number) => n.toLocaleString('en-US');
+    lines.push(
+      `file: ${size(f.bytes)} bytes (gzip ${size(f.gzipBytes)}), weights stored ${f.weightFormat}; trained ${size(f.trainedBytes)} ` +
+        `(gzip ${size(f.trainedGzipBytes)}): ${(f.trainedBytes / f.bytes).toFixed(2)}x smaller`,
+    );
+  }
   if (report.eval) {
     const e = report.eval;
     lines.push(

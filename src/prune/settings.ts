@@ -22,6 +22,9 @@ export function resolvePruneSettings(partial: Partial<PruneSettings> = {}): Prun
   integer('batchSize', s.batchSize, 1);
   integer('seed', s.seed, 0);
   if (s.threads !== null) integer('threads', s.threads, 1);
+  if (!['dense', 'sparse', 'sparse-int64'].includes(s.weightFormat)) {
+    throw new InputError(`weightFormat must be dense, sparse or sparse-int64, got '${s.weightFormat}'`);
+  }
   return s;
 }
 

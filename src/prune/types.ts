@@ -4,6 +4,15 @@ import type { TrimSettings, TrimStatus } from '../types.ts';
 /** method.md section 2: layers solved independently, or each fed by the already pruned network. */
 export type Scheme = 'parallel' | 'cascade';
 
+/**
+ * How an ONNX file stores the pruned weight tensors: 'dense' (as trained, zeros included);
+ * 'sparse', as sparse_initializer entries with the smallest integer positions onnxruntime loads;
+ * 'sparse-int64', the same with int64 positions, the only kind the ONNX checker accepts (larger).
+ * A tensor whose sparse form would not be smaller stays dense. onnxruntime expands sparse
+ * initializers when it loads the model: same outputs, same speed. TensorFlow.js models: always dense.
+ */
+export type WeightFormat = 'dense' | 'sparse' | 'sparse-int64';
+
 export interface PruneSettings {
   scheme: Scheme;
   /**
@@ -44,6 +53,8 @@ export interface PruneSettings {
    * layers, a grouped conv's groups) run side by side when that is predicted faster (layer/lanes.ts).
    */
   threads: number | null;
+  /** ONNX: how the written files store the pruned weights (see WeightFormat). */
+  weightFormat: WeightFormat;
 }
 
 export const DEFAULT_PRUNE_SETTINGS: Readonly<PruneSettings> = Object.freeze({
@@ -60,6 +71,7 @@ export const DEFAULT_PRUNE_SETTINGS: Readonly<PruneSettings> = Object.freeze({
   refit: false, // Net-Trim's own solution unless asked (refit.ts)
   solver: Object.freeze({}),
   threads: null,
+  weightFormat: 'sparse', // the smallest file onnxruntime loads as is (README, Numbers)
 });
 
 /** What happened to one layer. Sizes are per program; a grouped conv solves `groups` programs. */
@@ -173,6 +185,16 @@ export interface PruneReport {
   /** Largest relative change of the model's outputs over the calibration samples. */
   maxOutputChange: number;
   eval: EvalReport | null;
+  /** ONNX: the written pruned file and the trained one, in bytes and gzipped (node:zlib, level 6). */
+  file?: FileReport;
+}
+
+export interface FileReport {
+  weightFormat: WeightFormat;
+  bytes: number;
+  gzipBytes: number;
+  trainedBytes: number;
+  trainedGzipBytes: number;
 }
 
 /** Progress of a run, for bars: a stage, how far it is, and what it works on. */

@@ -10,7 +10,8 @@ export const enum Param {
   Status = 32, Iterations = 33, PrimalResidual = 34, DualResidual = 35, PrimalTolerance = 36,
   DualTolerance = 37, FinalRho = 38, CgSteps = 39, C0 = 40, ErrorNormSq = 41, DualBound = 42,
   MaxInactive = 43, TargetMax = 44, WorkspaceBytes = 45, InverseResidual = 46,
-  Count = 48,
+  GroupIdsPtr = 48, GroupWeightsPtr = 49, GroupCount = 50,
+  Count = 56,
 }
 
 /** f64 per trace record: primal, dual residual, their tolerances, rho, CG steps. */

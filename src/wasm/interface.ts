@@ -20,6 +20,14 @@ export interface PaddedProblem {
   fillRegions?: (view: Float32Array) => void;
   /** Write a rows x cols warm start. */
   fillInitial?: (view: Float32Array) => void;
+  /** The group program (method.md 7): each padded row's group (-1: unpenalized) and each group's weight. */
+  groups?: RowGroups;
+}
+
+/** Row groups of a padded problem: `ids` has one entry per padded row, `weights` one per group. */
+export interface RowGroups {
+  ids: Int32Array;
+  weights: Float32Array;
 }
 
 /** The numeric settings the ADMM loop reads (absolute epsilon, unscaled). */
@@ -218,6 +226,12 @@ export class WasmKernels {
     const w0 = problem.fillInitial ? this.alloc(rows * cols) : 0;
     const traceCap = params.traceCapacity;
     const trace = traceCap > 0 ? this.alloc(traceCap * TRACE_FIELDS * 2) : 0;
+    const groups = problem.groups;
+    const groupIds = groups ? this.alloc(rows) : 0, groupWeights = groups ? this.alloc(Math.max(groups.weights.length, 1)) : 0;
+    if (groups) {
+      new Int32Array(this.ex.memory.buffer, groupIds, rows).set(groups.ids);
+      this.f32(groupWeights, groups.weights.length).set(groups.weights);
+    }
     problem.fillInputs(this.f32(x, samples * rows));
     problem.fillOutputs(this.f32(y, samples * cols));
     if (problem.fillSlack) problem.fillSlack(this.f32(v, samples * cols));
@@ -239,6 +253,7 @@ export class WasmKernels {
     set(Param.TargetNorm, params.targetNorm);
     set(Param.Threads, params.threads);
     set(Param.RegionsPtr, regions); set(Param.FreeRow, params.freeRow);
+    set(Param.GroupIdsPtr, groupIds); set(Param.GroupWeightsPtr, groupWeights); set(Param.GroupCount, groups?.weights.length ?? 0);
     return { block, w, trace, size: rows * cols };
   }
 

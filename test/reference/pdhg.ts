@@ -16,6 +16,10 @@
 // dual steps (Lu and Yang 2024, cuPDLP+; Applegate et al. 2021, PDLP). Plain PDHG with scalar steps
 // and a fixed weight of 1 also certifies the test problems, in up to 8x more iterations (the cascade
 // one); it does so only because the test data have unit scale, and the adaptive weight does not need that.
+// Group variant (method.md section 7, penalty 'group'): f = sum_g w_g ||W_g||_F over the row groups of
+// input.rowGroups (default one row each; w_g = input.groupWeights[g] or sqrt(size)), the bias row not
+// penalized. Its prox is the block soft threshold, with one step for all rows of a group (the smallest
+// of theirs). The dual feasible set becomes ||(X^T L)_g||_F <= w_g and (X^T L)_bias = 0 (see dualBound).
 // It returns a certificate that can be checked without trusting the iteration: the duality gap
 // between ||W||_1 and the value of a dual-feasible multiplier, and the feasibility of W.
 //
@@ -30,6 +34,8 @@ export interface ReferenceOptions {
   epsilon: number;
   epsilonMode: 'relative' | 'absolute';
   activation: 'relu' | 'linear';
+  /** 'l1' (default) or 'group': sum_g w_g ||W_g||_F over input.rowGroups, the bias row unpenalized. */
+  penalty?: 'l1' | 'group';
   /** Append a ones column to X: the bias is the last row of W, penalised like any weight. */
   bias: boolean;
   /** Omega = {Y > activeThreshold * c0}, c0 = 0.3 sqrt(max (X^T X)): the project's rule. */
@@ -46,8 +52,10 @@ export interface ReferenceResult {
   weights: Float64Array;
   rows: number;
   outputs: number;
-  /** ||W||_1 of the returned W: the optimal value up to `gap`. */
+  /** ||W||_1 of the returned W (the optimal value up to `gap` for penalty 'l1'). */
   l1: number;
+  /** The objective of the returned W: ||W||_1, or sum_g w_g ||W_g||_F for penalty 'group'. */
+  objective: number;
   /** Dual objective of the returned multiplier, scaled to be dual feasible: a lower bound on the optimum. */
   dualValue: number;
   /** (l1 - dualValue) / max(l1, dualValue): relative duality gap. */
@@ -83,10 +91,12 @@ interface Program {
   epsilon: number;
   yNorm: number;
   yMax: number;
+  /** Group program: each row's group (-1: not penalized, the bias row) and each group's weight. */
+  groups: { of: Int32Array; weights: Float64Array } | null;
 }
 
 // the time limit is generous: on a shared 2-core machine 3 s stopped cases short of their 1e-9 gap
-const DEFAULTS = { activeThreshold: 1e-6, tolerance: 1e-9, maxIterations: 400_000, timeLimitSeconds: 30 };
+const DEFAULTS = { penalty: 'l1' as const, activeThreshold: 1e-6, tolerance: 1e-9, maxIterations: 400_000, timeLimitSeconds: 30 };
 
 // Step safety factor: ||sigma^(1/2) K tau^(1/2)||^2 = STEP^2 < 1 (the PDHG convergence condition).
 const STEP = 0.95;
@@ -162,7 +172,22 @@ function buildProgram(input: LayerInput, opts: Required<ReferenceOptions>): Prog
   const epsilon = opts.epsilonMode === 'relative' ? opts.epsilon * yNorm : opts.epsilon;
   let yMax = 0;
   for (const value of y) yMax = Math.max(yMax, Math.abs(value));
-  return { p, r, m, x, y, v, active, lower, epsilon, yNorm, yMax };
+  const groups = opts.penalty === 'group' ? rowGroups(input, r) : null;
+  return { p, r, m, x, y, v, active, lower, epsilon, yNorm, yMax, groups };
+}
+
+/** Group of each of the R rows (renumbered 0..G-1, -1 for the bias row) and the groups' weights. */
+function rowGroups(input: LayerInput, r: number): { of: Int32Array; weights: Float64Array } {
+  const of = new Int32Array(r).fill(-1), number = new Map<number, number>(), size: number[] = [];
+  for (let j = 0; j < input.inputSize; j++) {
+    const id = input.rowGroups ? input.rowGroups[j]! : j;
+    if (!number.has(id)) { number.set(id, size.length); size.push(0); }
+    of[j] = number.get(id)!;
+    size[of[j]!]! += 1;
+  }
+  const weights = new Float64Array(size.length);
+  for (const [id, g] of number) weights[g] = input.groupWeights ? input.groupWeights[id]! : Math.sqrt(size[g]!);
+  return { of, weights };
 }
 
 function maxGramEntry(x: Float64Array, p: number, r: number): number {
@@ -223,6 +248,12 @@ function preconditioners(prog: Program): { primal: Float64Array; dual: Float64Ar
     }
   }
   for (let j = 0; j < r; j++) primal[j] = primal[j] > 0 ? 1 / primal[j] : 1;
+  if (prog.groups) {
+    // the block prox needs one step for all rows of a group: the smallest of theirs
+    const least = new Float64Array(prog.groups.weights.length).fill(Infinity);
+    for (let j = 0; j < r; j++) if (prog.groups.of[j]! >= 0) least[prog.groups.of[j]!] = Math.min(least[prog.groups.of[j]!]!, primal[j]!);
+    for (let j = 0; j < r; j++) if (prog.groups.of[j]! >= 0) primal[j] = least[prog.groups.of[j]!]!;
+  }
   const dual = new Float64Array(p * m);
   let ball = Infinity;
   for (let e = 0; e < p * m; e++) {
@@ -283,12 +314,34 @@ function projectConstraint(prog: Program, u: Float64Array, out: Float64Array): v
 /** Soft threshold, row-wise step: w = sign(a) max(|a| - tau_j, 0), a = w - tau_j (K^T L). */
 function primalStep(prog: Program, w: Float64Array, grad: Float64Array, tau: Float64Array, out: Float64Array): void {
   const { r, m } = prog;
+  if (prog.groups) return groupStep(prog, w, grad, tau, out);
   for (let j = 0; j < r; j++) {
     for (let c = 0; c < m; c++) {
       const e = j * m + c;
       const a = w[e] - tau[j] * grad[e];
       out[e] = Math.sign(a) * Math.max(Math.abs(a) - tau[j], 0);
     }
+  }
+}
+
+/**
+ * Block soft threshold: a = w - tau_j (K^T L); each group scaled by max(0, 1 - tau_g w_g / ||a_g||_F)
+ * (tau is the same on a group's rows); unpenalized rows (the bias) keep a.
+ */
+function groupStep(prog: Program, w: Float64Array, grad: Float64Array, tau: Float64Array, out: Float64Array): void {
+  const { r, m } = prog, { of, weights } = prog.groups!;
+  const sq = new Float64Array(weights.length), cut = new Float64Array(weights.length);
+  for (let j = 0; j < r; j++) {
+    for (let c = 0; c < m; c++) out[j * m + c] = w[j * m + c] - tau[j] * grad[j * m + c];
+    if (of[j]! < 0) continue;
+    for (let c = 0; c < m; c++) sq[of[j]!] += out[j * m + c] ** 2;
+    cut[of[j]!] = tau[j] * weights[of[j]!]!;
+  }
+  for (let j = 0; j < r; j++) {
+    const g = of[j]!;
+    if (g < 0) continue;
+    const norm = Math.sqrt(sq[g]!), f = norm > cut[g]! ? 1 - cut[g]! / norm : 0;
+    for (let c = 0; c < m; c++) out[j * m + c] *= f;
   }
 }
 
@@ -431,6 +484,8 @@ function distance(a: Float64Array, b: Float64Array, d: Float64Array): number {
 
 export interface PrimalMeasures {
   l1: number;
+  /** ||W||_1, or sum_g w_g ||W_g||_F for the group program. */
+  objective: number;
   /** ||(X W - Y)_Omega||_F / ||Y||_F. */
   relativeError: number;
   ballRatio: number;
@@ -447,9 +502,9 @@ interface Certificate extends PrimalMeasures {
 function certify(prog: Program, w: Float64Array, lambda: Float64Array): Certificate {
   const primal = measure(prog, w);
   const dualValue = dualBound(prog, lambda);
-  const scale = Math.max(Math.abs(primal.l1), Math.abs(dualValue), 1e-300);
+  const scale = Math.max(Math.abs(primal.objective), Math.abs(dualValue), 1e-300);
   // a dual value of -infinity (a negative multiplier on Omega^c) certifies nothing
-  const gap = Number.isFinite(dualValue) ? (primal.l1 - dualValue) / scale : Infinity;
+  const gap = Number.isFinite(dualValue) ? (primal.objective - dualValue) / scale : Infinity;
   return { ...primal, dualValue, gap };
 }
 
@@ -457,6 +512,7 @@ function certify(prog: Program, w: Float64Array, lambda: Float64Array): Certific
 function measure(prog: Program, w: Float64Array): PrimalMeasures {
   let l1 = 0;
   for (const value of w) l1 += Math.abs(value);
+  const objective = prog.groups ? groupNorm(prog, w) : l1;
   const kw = new Float64Array(prog.p * prog.m);
   applyK(prog, w, kw);
   let errSq = 0, maxInactive = -Infinity;
@@ -467,6 +523,7 @@ function measure(prog: Program, w: Float64Array): PrimalMeasures {
   const error = Math.sqrt(errSq);
   return {
     l1,
+    objective,
     relativeError: prog.yNorm > 0 ? error / prog.yNorm : error,
     ballRatio: prog.epsilon > 0 ? error / prog.epsilon : error,
     maxInactive,
@@ -481,11 +538,14 @@ function measure(prog: Program, w: Float64Array): PrimalMeasures {
  * The iterate L has those signs by construction (Moreau step); dividing it by max(1, ||X^T L||_inf)
  * makes it dual feasible, and the bound is positively homogeneous, so it scales with it.
  */
-function dualBound(prog: Program, lambda: Float64Array): number {
+function dualBound(prog: Program, multiplier: Float64Array): number {
+  const lambda = prog.groups ? centredForBias(prog, multiplier) : multiplier;
+  if (!lambda) return -Infinity;
   const kt = new Float64Array(prog.r * prog.m);
   applyKt(prog, lambda, kt);
   let infNorm = 0;
   for (const value of kt) infNorm = Math.max(infNorm, Math.abs(value));
+  if (prog.groups) infNorm = largestGroupRatio(prog, kt);
   let support = 0, lambdaSq = 0;
   for (let e = 0; e < lambda.length; e++) {
     if (prog.active[e]) {
@@ -500,6 +560,52 @@ function dualBound(prog: Program, lambda: Float64Array): number {
   }
   support += prog.epsilon * Math.sqrt(lambdaSq);
   return -support / Math.max(1, infNorm);
+}
+
+/**
+ * Group program with a bias row: its weights are not penalized, so f* is finite only where
+ * (X^T L)_bias = sum over samples of L = 0, per output. Shifting L on the active entries of each output
+ * (where its sign is free) makes it so; a multiplier whose output has no active entry cannot be fixed
+ * (null). Without a bias row, L as it is.
+ */
+function centredForBias(prog: Program, lambda: Float64Array): Float64Array | null {
+  if (!prog.groups!.of.includes(-1)) return lambda;
+  const { p, m, active } = prog;
+  const out = lambda.slice();
+  for (let c = 0; c < m; c++) {
+    let sum = 0, count = 0;
+    for (let s = 0; s < p; s++) { sum += lambda[s * m + c]!; count += active[s * m + c]!; }
+    if (sum === 0) continue;
+    if (count === 0) return null;
+    for (let s = 0; s < p; s++) if (active[s * m + c]) out[s * m + c] -= sum / count;
+  }
+  return out;
+}
+
+/** max_g ||(X^T L)_g||_F / w_g: L divided by it (when > 1) meets the group program's dual constraint. */
+function largestGroupRatio(prog: Program, kt: Float64Array): number {
+  const { of, weights } = prog.groups!;
+  const sq = new Float64Array(weights.length);
+  for (let j = 0; j < prog.r; j++) {
+    if (of[j]! < 0) continue;
+    for (let c = 0; c < prog.m; c++) sq[of[j]!] += kt[j * prog.m + c]! ** 2;
+  }
+  let worst = 0;
+  sq.forEach((s, g) => { worst = Math.max(worst, Math.sqrt(s) / weights[g]!); });
+  return worst;
+}
+
+/** sum_g w_g ||W_g||_F (rows of no group, the bias, not counted). */
+function groupNorm(prog: Program, w: Float64Array): number {
+  const { of, weights } = prog.groups!;
+  const sq = new Float64Array(weights.length);
+  for (let j = 0; j < prog.r; j++) {
+    if (of[j]! < 0) continue;
+    for (let c = 0; c < prog.m; c++) sq[of[j]!] += w[j * prog.m + c]! ** 2;
+  }
+  let total = 0;
+  sq.forEach((s, g) => { total += weights[g]! * Math.sqrt(s); });
+  return total;
 }
 
 function isConverged(cert: Certificate, tolerance: number): boolean {
