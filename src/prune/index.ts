@@ -14,12 +14,15 @@ import { sparseGptValues } from './sparsegpt.ts';
 import { wandaValues } from './wanda.ts';
 import { buildReport } from './report.ts';
 import { refitParallel, solveCascade, solveParallel, solvedValues, type NetworkSolution, type PruneContext } from './schemes.ts';
-import { searchSparsity } from './search.ts';
+import { removedFraction, searchSparsity } from './search.ts';
 import { resolvePruneSettings } from './settings.ts';
-import type { EvalReport, ProgressEvent, PruneReport, PruneSettings, SearchReport } from './types.ts';
+import type { EvalReport, EvalTry, ProgressEvent, PruneReport, PruneSettings, SearchReport } from './types.ts';
+import { buildFigures, type ReportFigures } from '../report/figures.ts';
 
 export { DEFAULT_PRUNE_SETTINGS } from './types.ts';
-export type { PruneSettings, PruneReport, LayerReport, EvalReport, SearchReport, ProgressEvent, Scheme } from './types.ts';
+export type { PruneSettings, PruneReport, LayerReport, EvalReport, EvalTry, SearchReport, ProgressEvent, Scheme } from './types.ts';
+export type { ReportFigures } from '../report/figures.ts';
+export { renderHtmlReport } from '../report/html.ts';
 export type { ModelBackend, ModelLayer, WeightValues } from './backend.ts';
 export { formatReport } from './report.ts';
 export { InputError } from '../onnx/errors.ts';
@@ -50,6 +53,8 @@ export interface PruneOutcome<Written = Uint8Array> {
   /** The Wanda baseline (|W| times input norm, per output) at the same per-layer nonzero counts. */
   wandaModel: Written;
   report: PruneReport;
+  /** Kept-weight masks and the first layer's per-input counts, for the HTML report (report/html.ts). */
+  figures: ReportFigures;
 }
 
 /**
@@ -91,11 +96,17 @@ export async function pruneNetwork<Written>(
   const scheme = s.scheme === 'cascade' ? solveCascade : solveParallel;
   let solution: NetworkSolution;
   let search: SearchReport | null = null;
+  const tries: NetworkSolution[] = []; // kept for the per-try accuracy when there is evaluation data
   try {
     if (s.sparsity === null) {
       solution = await scheme(ctx, s.epsilon, null);
     } else {
-      const found = await searchSparsity((g, warm) => scheme(ctx, g, warm), {
+      const solveTry = async (g: number, warm: NetworkSolution | null) => {
+        const solved = await scheme(ctx, g, warm);
+        if (evaluation) tries.push(solved);
+        return solved;
+      };
+      const found = await searchSparsity(solveTry, {
         target: s.sparsity, tolerance: s.sparsityTolerance, start: s.epsilon, maxTries: s.maxSearchTries, mixLayers: s.scheme === 'parallel',
         onTry: (t, n) => progress({ stage: 'search', done: n, total: s.maxSearchTries, detail: `eps ${t.epsilon.toPrecision(3)}: removed ${(100 * t.removedFraction).toFixed(1)}%` }),
       });
@@ -123,6 +134,10 @@ export async function pruneNetwork<Written>(
     // SparseGPT costs an n x n inverse per layer: built only when it is evaluated
     const sparseGpt = sparseGptValues(backend, solution.layers, trained);
     evalReport = await evaluate(backend, pruned, { magnitude, wanda, sparseGpt }, evaluation, s.batchSize);
+    if (tries.length > 0) {
+      progress({ stage: 'evaluate', done: 1, total: 2, detail: `accuracy of the ${tries.length} search tries` });
+      evalReport.tries = await evaluateTries(backend, tries, trained, evaluation, s.batchSize);
+    }
   }
   progress({ stage: 'evaluate', done: evaluation ? 2 : 1, total: evaluation ? 2 : 1, detail: 'done' });
   const report = buildReport({
@@ -130,7 +145,30 @@ export async function pruneNetwork<Written>(
     nnzBefore: layers.map((l) => countNonzero(backend.weightValues(l.weight))), skipped: [...skipped], search, maxOutputChange,
     evaluation: evalReport, seconds: (performance.now() - started) / 1000, threads: pool.threads,
   });
-  return { model: backend.write(pruned), magnitudeModel: backend.write(magnitude), wandaModel: backend.write(wanda), report };
+  const figures = buildFigures(backend.inputs, solution.layers);
+  return { model: backend.write(pruned), magnitudeModel: backend.write(magnitude), wandaModel: backend.write(wanda), report, figures };
+}
+
+/**
+ * Top-1 accuracy of each sparsity-search try (as solved, before any refit) and of the baselines
+ * at that try's per-layer counts: the points of the report's accuracy-against-kept-fraction chart.
+ */
+async function evaluateTries(
+  backend: ModelBackend, tries: readonly NetworkSolution[], trained: Parameters<typeof wandaValues>[2], e: CheckedEvaluation, requestedBatch: number,
+): Promise<EvalTry[]> {
+  const points: EvalTry[] = [];
+  for (const t of tries) {
+    const values = {
+      magnitude: magnitudeValues(backend, t.layers), wanda: wandaValues(backend, t.layers, trained),
+      sparseGpt: sparseGptValues(backend, t.layers, trained),
+    };
+    const r = await evaluate(backend, solvedValues(t.layers), values, e, requestedBatch);
+    points.push({
+      epsilon: t.epsilon, keptFraction: 1 - removedFraction(t), accuracy: r.accuracyAfter,
+      accuracyMagnitude: r.accuracyMagnitude, accuracyWanda: r.accuracyWanda, accuracySparseGpt: r.accuracySparseGpt,
+    });
+  }
+  return points;
 }
 
 interface CheckedEvaluation {
