@@ -7,7 +7,7 @@ import { batchSizeFor, checkFeeds, modelInputs, type Feeds, type ModelInput, typ
 import { parseModel, readModel, type OnnxModel } from '../onnx/model.ts';
 import { countNonzero } from '../onnx/weights.ts';
 import { SolverPool } from '../layer/pool.ts';
-import type { ModelBackend, WeightValues } from './backend.ts';
+import type { ModelBackend, Outputs, WeightValues } from './backend.ts';
 import { labelIndices, maxRelativeChange, topOneAccuracy } from './evaluate.ts';
 import { magnitudeValues } from './magnitude.ts';
 import { sparseGptValues } from './sparsegpt.ts';
@@ -157,12 +157,13 @@ async function evaluateTries(
   backend: ModelBackend, tries: readonly NetworkSolution[], trained: Parameters<typeof wandaValues>[2], e: CheckedEvaluation, requestedBatch: number,
 ): Promise<EvalTry[]> {
   const points: EvalTry[] = [];
+  const before = await backend.runOutputs(new Map(), backend.source, e.feeds, e.samples, batchSizeFor(backend.inputs, e.samples, requestedBatch));
   for (const t of tries) {
     const values = {
       magnitude: magnitudeValues(backend, t.layers), wanda: wandaValues(backend, t.layers, trained),
       sparseGpt: sparseGptValues(backend, t.layers, trained),
     };
-    const r = await evaluate(backend, solvedValues(t.layers), values, e, requestedBatch);
+    const r = await evaluate(backend, solvedValues(t.layers), values, e, requestedBatch, before);
     points.push({
       epsilon: t.epsilon, keptFraction: 1 - removedFraction(t), accuracy: r.accuracyAfter,
       accuracyMagnitude: r.accuracyMagnitude, accuracyWanda: r.accuracyWanda, accuracySparseGpt: r.accuracySparseGpt,
@@ -200,10 +201,10 @@ function checkEvaluation(model: readonly ModelInput[], e: NonNullable<PruneOptio
 
 async function evaluate(
   backend: ModelBackend, pruned: WeightValues, baselines: { magnitude: WeightValues; wanda: WeightValues; sparseGpt: WeightValues },
-  e: CheckedEvaluation, requestedBatch: number,
+  e: CheckedEvaluation, requestedBatch: number, trainedOutputs?: Outputs,
 ): Promise<EvalReport> {
   const batch = batchSizeFor(backend.inputs, e.samples, requestedBatch);
-  const before = await backend.runOutputs(new Map(), backend.source, e.feeds, e.samples, batch);
+  const before = trainedOutputs ?? await backend.runOutputs(new Map(), backend.source, e.feeds, e.samples, batch);
   const after = await backend.runOutputs(pruned, `${backend.source} (pruned)`, e.feeds, e.samples, batch);
   const baseline = await backend.runOutputs(baselines.magnitude, `${backend.source} (magnitude)`, e.feeds, e.samples, batch);
   const wanda = await backend.runOutputs(baselines.wanda, `${backend.source} (Wanda)`, e.feeds, e.samples, batch);

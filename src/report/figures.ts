@@ -27,6 +27,8 @@ export interface InputMapFigure {
   /** 'pixels': a dense layer on the model input (counts over outputs and channels per pixel);
    * 'kernel taps': a convolution's kernel positions (counts over outputs and channels). */
   kind: 'pixels' | 'kernel taps';
+  /** The input is flat (N values) and N is a square: shown as a square picture, which may not be what it is. */
+  guessed: boolean;
   width: number;
   height: number;
   counts: number[];
@@ -112,36 +114,37 @@ function inputMap(layer: ModelLayer, kept: Uint8Array, inputs: readonly ModelInp
       const tap = layer.layout === 'nhwc' ? Math.floor(i / channels) : i % (kh * kw);
       counts[tap]! += perInput[i]!;
     }
-    return { kind: 'kernel taps', width: kw, height: kh, counts, max: outputs * channels };
+    return { kind: 'kernel taps', guessed: false, width: kw, height: kh, counts, max: outputs * channels };
   }
   const image = imageShape(inputs[0]?.dims ?? null, n);
   if (!image) return null;
-  const { height, width, channels, channelsLast } = image;
+  const { height, width, channels, channelsLast, guessed } = image;
   const counts = new Array<number>(height * width).fill(0);
   for (let i = 0; i < n; i++) {
     const pixel = channelsLast ? Math.floor(i / channels) : i % (height * width);
     counts[pixel]! += perInput[i]!;
   }
-  return { kind: 'pixels', width, height, counts, max: outputs * channels };
+  return { kind: 'pixels', guessed, width, height, counts, max: outputs * channels };
 }
 
 /** Height, width and channels of an image input of `n` values, or null when it does not look like one. */
 function imageShape(
   dims: ModelInput['dims'], n: number,
-): { height: number; width: number; channels: number; channelsLast: boolean } | null {
+): { height: number; width: number; channels: number; channelsLast: boolean; guessed: boolean } | null {
   const rest = (dims ?? []).slice(1);
   if (rest.length > 0 && rest.every((d): d is number => typeof d === 'number') && rest.reduce((a, b) => a * b, 1) === n) {
-    if (rest.length === 2) return { height: rest[0]!, width: rest[1]!, channels: 1, channelsLast: false };
+    if (rest.length === 2) return { height: rest[0]!, width: rest[1]!, channels: 1, channelsLast: false, guessed: false };
     if (rest.length === 3) {
       // [C, H, W] when the first is a small channel count, else [H, W, C]
       const channelsFirst = rest[0]! <= 4 && rest[2]! > 4;
       return channelsFirst
-        ? { height: rest[1]!, width: rest[2]!, channels: rest[0]!, channelsLast: false }
-        : { height: rest[0]!, width: rest[1]!, channels: rest[2]!, channelsLast: true };
+        ? { height: rest[1]!, width: rest[2]!, channels: rest[0]!, channelsLast: false, guessed: false }
+        : { height: rest[0]!, width: rest[1]!, channels: rest[2]!, channelsLast: true, guessed: false };
     }
   }
+  // a flat input (MNIST's 784 = 28 x 28): a square of at least 8 x 8, said to be a guess on the page
   const side = Math.round(Math.sqrt(n));
-  return side * side === n && side >= 4 ? { height: side, width: side, channels: 1, channelsLast: false } : null;
+  return side * side === n && side >= 8 ? { height: side, width: side, channels: 1, channelsLast: false, guessed: true } : null;
 }
 
 /** Base64 of bytes with the global btoa (Node, browsers, Deno alike), in chunks under the argument limit. */

@@ -145,7 +145,8 @@ export const PAGE_SCRIPT = String.raw`
 
   function gauge(l) {
     var w = 150, h = 16;
-    var over = l.relativeError > l.epsilon * 1.0001;
+    // the solver stops within its tolerances: an error a hair over epsilon is still on target
+    var over = l.relativeError > l.epsilon * 1.01;
     return svg('svg', { width: w, height: h, viewBox: '0 0 ' + w + ' ' + h }, [
       svg('rect', { x: 0, y: 3, width: w, height: 10, fill: '#eef2f7', rx: 2 }),
       svg('rect', { x: 0, y: 3, width: w * l.relativeError / scale, height: 10, fill: over ? '#dc2626' : '#60a5fa', rx: 2 }),
@@ -192,11 +193,10 @@ export const PAGE_SCRIPT = String.raw`
       image.data[4 * k + 3] = 255;
     }
     ctx.putImageData(image, 0, 0);
-    var zoom = Math.max(1, Math.min(Math.floor(300 / colsN), Math.floor(300 / rowsN)));
-    var dispW = colsN * zoom, dispH = rowsN * zoom;
-    if (dispW < 120 && dispH < 120) { zoom = Math.floor(120 / Math.max(colsN, rowsN)) || 1; dispW = colsN * zoom; dispH = rowsN * zoom; }
-    canvas.style.width = dispW + 'px';
-    canvas.style.height = dispH + 'px';
+    // fit a 300 x 240 box, keeping the aspect ratio (blocks stay square-cornered: pixelated scaling)
+    var zoom = Math.min(300 / colsN, 240 / rowsN);
+    canvas.style.width = Math.round(colsN * zoom) + 'px';
+    canvas.style.height = Math.max(4, Math.round(rowsN * zoom)) + 'px';
     var block = m.blockRows * m.blockCols > 1 ? '; one pixel = ' + m.blockRows + ' \u00d7 ' + m.blockCols + ' weights' : '';
     return el('div', { class: 'mask' }, [
       el('h3', {}, f.name),
@@ -226,7 +226,8 @@ export const PAGE_SCRIPT = String.raw`
     for (var x = 0; x < 64; x++) { var rgb = heat(x / 63); strip.data.set([rgb[0], rgb[1], rgb[2], 255], 4 * x); }
     lctx.putImageData(strip, 0, 0);
     var what = map.kind === 'pixels'
-      ? 'Weights kept per input pixel (of ' + int(map.max) + ' per pixel): the pixels the pruned first layer still reads.'
+      ? 'Weights kept per input pixel (of ' + int(map.max) + ' per pixel): the pixels the pruned first layer still reads.' +
+        (map.guessed ? ' The input is flat; its ' + int(map.width * map.height) + ' values are drawn as a ' + map.width + ' × ' + map.height + ' square.' : '')
       : 'Weights kept per kernel tap (of ' + int(map.max) + ' per tap), summed over channels and filters.';
     return el('div', { class: 'mask' }, [
       el('h3', {}, f.name + (map.kind === 'pixels' ? ': input pixels' : ': kernel taps')),
