@@ -5,7 +5,7 @@
 // runs: the MNIST MLP (ONNX) with a sparsity target and held-out data (the accuracy curve, the
 // 28 x 28 pixel heat map), and the MNIST CNN as a TensorFlow.js model without evaluation (conv masks,
 // kernel taps). Without Chromium the browser checks say SKIPPED on their own line (and fail in CI).
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -79,6 +79,19 @@ test('both reports are written; each page is under 1 MB and embeds exactly the J
     assert.equal(data.report, readJson(json));
     assert.equal(data.figures!.layers.map((f) => f.name), data.report.layers.map((l) => l.name));
     for (const [k, f] of data.figures!.layers.entries()) assert.is(f.mask.kept, data.report.layers[k]!.nnzAfter, `${html}: ${f.name} mask`);
+  }
+});
+
+test('bad --report: the same path twice, or the model output: message, exit code 1, nothing written', async () => {
+  const model = new URL('models/mnist-mlp.onnx', EXAMPLES).pathname;
+  for (const [reports, message] of [
+    [['twice.html', 'twice.html'], /--report paths must differ|must differ/],
+    [['same.onnx'], /must differ/],
+  ] as const) {
+    const r = await prune([model, '--calib', path('calib.npy'), '--out', path('same.onnx'), ...reports.flatMap((p) => ['--report', path(p)]), '--no-progress']);
+    assert.is(r.code, 1, r.stderr);
+    assert.match(r.stderr, message);
+    for (const p of [...reports, 'same.onnx']) assert.not.ok(existsSync(path(p)), p);
   }
 });
 

@@ -10,7 +10,7 @@
 //
 //   node --import tsx src/prune/demo.ts [--epsilon G | --sparsity S] [--scheme parallel|cascade] [--refit] [--calib-digits N] [--out DIR]
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../io/atomic.ts';
@@ -75,7 +75,8 @@ async function main(): Promise<void> {
     const out = join(values.out!, `${outName}.onnx`);
     await writeFileAtomic(out, outcome.model);
     const reportBase = join(values.out!, `${outName.replace(/\.pruned$/, '')}.report`);
-    const report = { ...outcome.report, output: out };
+    // paths relative to where the demo runs: the reports read the same on any machine
+    const report = { ...outcome.report, model: relative(process.cwd(), outcome.report.model), output: relative(process.cwd(), out) };
     await writeFileAtomic(`${reportBase}.json`, `${JSON.stringify(report, null, 2)}\n`);
     await writeFileAtomic(`${reportBase}.html`, renderHtmlReport(report, outcome.figures));
     process.stdout.write(`wrote ${out} and ${reportBase}.html (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);

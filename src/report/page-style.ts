@@ -9,7 +9,7 @@ h1 { font-size: 22px; margin: 0 0 2px; }
 h2 { font-size: 17px; margin: 34px 0 4px; padding-top: 14px; border-top: 1px solid var(--line); }
 .sub { color: var(--muted); margin: 0 0 16px; word-break: break-all; }
 .note { color: var(--muted); margin: 2px 0 12px; max-width: 820px; }
-.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 10px; margin: 14px 0 4px; }
+.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(118px, 1fr)); gap: 10px; margin: 14px 0 4px; }
 .card { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 9px 12px; }
 .card .label { color: var(--muted); font-size: 12px; }
 .card .value { font-size: 20px; font-weight: 600; font-variant-numeric: tabular-nums; }
