@@ -6,8 +6,12 @@ import type { ModelInput } from '../onnx/inputs.ts';
 import { toProgram } from '../onnx/weights.ts';
 import type { ModelLayer } from '../prune/backend.ts';
 
-/** Most blocks along each side of a mask image: 200 x 200 one-byte cells stay under 55 kB in base64. */
+/** Most blocks along each side of a mask image: 200 x 200 one-byte cells are 53 kB in base64. */
 export const MAX_CELLS = 200;
+/** Fewest blocks along a side, however many layers there are. */
+export const MIN_CELLS = 16;
+/** Cells of all masks together (533 kB in base64): keeps a page of many layers under 1 MB. */
+export const CELL_BUDGET = 400_000;
 
 export interface MaskFigure {
   /** Rows: the layer's outputs (all groups, one after another); columns: the N inputs of a program. */
@@ -50,12 +54,18 @@ export interface ReportFigures {
 export function buildFigures(
   inputs: readonly ModelInput[], solved: ReadonlyArray<{ layer: ModelLayer; weight: Float32Array }>,
 ): ReportFigures {
+  const side = maskSide(solved.length);
   return {
     layers: solved.map(({ layer, weight }, k) => {
       const kept = keptMatrix(layer, weight);
-      return { name: layer.name, mask: maskFigure(kept, layer.groups * layer.outputSize, layer.inputSize), inputMap: k === 0 ? inputMap(layer, kept, inputs) : null };
+      return { name: layer.name, mask: maskFigure(kept, layer.groups * layer.outputSize, layer.inputSize, side), inputMap: k === 0 ? inputMap(layer, kept, inputs) : null };
     }),
   };
+}
+
+/** Blocks per side of each mask: MAX_CELLS, less when the layers would overrun CELL_BUDGET. */
+export function maskSide(layers: number): number {
+  return Math.max(MIN_CELLS, Math.min(MAX_CELLS, Math.floor(Math.sqrt(CELL_BUDGET / Math.max(1, layers)))));
 }
 
 /** 1 where a weight is kept: rows = outputs of every group, columns = program inputs. */
@@ -71,9 +81,9 @@ function keptMatrix(layer: ModelLayer, weight: Float32Array): Uint8Array {
   return kept;
 }
 
-function maskFigure(kept: Uint8Array, rows: number, cols: number): MaskFigure {
-  const blockRows = Math.ceil(rows / MAX_CELLS);
-  const blockCols = Math.ceil(cols / MAX_CELLS);
+function maskFigure(kept: Uint8Array, rows: number, cols: number, side: number): MaskFigure {
+  const blockRows = Math.ceil(rows / side);
+  const blockCols = Math.ceil(cols / side);
   const cellRows = Math.ceil(rows / blockRows);
   const cellCols = Math.ceil(cols / blockCols);
   const sums = new Uint32Array(cellRows * cellCols);
