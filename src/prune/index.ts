@@ -7,7 +7,7 @@ import { batchSizeFor, checkFeeds, modelInputs, type Feeds, type ModelInput, typ
 import { parseModel, readModel, type OnnxModel } from '../onnx/model.ts';
 import { countNonzero } from '../onnx/weights.ts';
 import { SolverPool } from '../layer/pool.ts';
-import type { ModelBackend, Outputs, WeightValues } from './backend.ts';
+import type { LayerSignals, ModelBackend, Outputs, WeightValues } from './backend.ts';
 import { labelIndices, maxRelativeChange, topOneAccuracy } from './evaluate.ts';
 import { magnitudeValues } from './magnitude.ts';
 import { sparseGptValues } from './sparsegpt.ts';
@@ -136,7 +136,7 @@ export async function pruneNetwork<Written>(
     evalReport = await evaluate(backend, pruned, { magnitude, wanda, sparseGpt }, evaluation, s.batchSize);
     if (tries.length > 0) {
       progress({ stage: 'evaluate', done: 1, total: 2, detail: `accuracy of the ${tries.length} search tries` });
-      evalReport.tries = await evaluateTries(backend, tries, trained, evaluation, s.batchSize);
+      evalReport.tries = await evaluateTries(backend, tries, trained, evaluation, s.batchSize, signal);
     }
   }
   progress({ stage: 'evaluate', done: evaluation ? 2 : 1, total: evaluation ? 2 : 1, detail: 'done' });
@@ -154,11 +154,13 @@ export async function pruneNetwork<Written>(
  * at that try's per-layer counts: the points of the report's accuracy-against-kept-fraction chart.
  */
 async function evaluateTries(
-  backend: ModelBackend, tries: readonly NetworkSolution[], trained: Parameters<typeof wandaValues>[2], e: CheckedEvaluation, requestedBatch: number,
+  backend: ModelBackend, tries: readonly NetworkSolution[], trained: readonly LayerSignals[], e: CheckedEvaluation, requestedBatch: number,
+  signal?: AbortSignal,
 ): Promise<EvalTry[]> {
   const points: EvalTry[] = [];
   const before = await backend.runOutputs(new Map(), backend.source, e.feeds, e.samples, batchSizeFor(backend.inputs, e.samples, requestedBatch));
   for (const t of tries) {
+    signal?.throwIfAborted();
     const values = {
       magnitude: magnitudeValues(backend, t.layers), wanda: wandaValues(backend, t.layers, trained),
       sparseGpt: sparseGptValues(backend, t.layers, trained),
