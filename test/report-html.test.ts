@@ -8,7 +8,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -42,18 +42,18 @@ function browserTest(name: string, fn: () => Promise<void>): void {
 }
 
 test.before(async () => {
-  const calib = await readTensor(new URL('data/mnist-calib-x.npy', EXAMPLES).pathname);
-  const x = await readTensor(new URL('data/mnist-test-x.npy', EXAMPLES).pathname);
-  const labels = await readTensor(new URL('data/mnist-test-labels.npy', EXAMPLES).pathname);
+  const calib = await readTensor(fileURLToPath(new URL('data/mnist-calib-x.npy', EXAMPLES)));
+  const x = await readTensor(fileURLToPath(new URL('data/mnist-test-x.npy', EXAMPLES)));
+  const labels = await readTensor(fileURLToPath(new URL('data/mnist-test-labels.npy', EXAMPLES)));
   writeFileSync(path('calib.npy'), encodeNpy(calib.data.subarray(0, CALIB_DIGITS * 784), [CALIB_DIGITS, 784]));
   writeFileSync(path('calib-images.npy'), encodeNpy(calib.data.subarray(0, CALIB_DIGITS * 784), [CALIB_DIGITS, 28, 28, 1]));
   writeFileSync(path('eval.npy'), encodeNpy(x.data.subarray(0, EVAL_DIGITS * 784), [EVAL_DIGITS, 784]));
   writeFileSync(path('labels.npy'), encodeNpy(labels.data.subarray(0, EVAL_DIGITS), [EVAL_DIGITS]));
-  const mlp = await prune([new URL('models/mnist-mlp.onnx', EXAMPLES).pathname, '--calib', path('calib.npy'), '--sparsity', '0.8',
+  const mlp = await prune([fileURLToPath(new URL('models/mnist-mlp.onnx', EXAMPLES)), '--calib', path('calib.npy'), '--sparsity', '0.8',
     '--eval', path('eval.npy'), '--labels', path('labels.npy'), '--out', path('mlp.onnx'),
     '--report', path('mlp.html'), '--report', path('mlp.json'), '--no-progress']);
   if (mlp.code !== 0) throw new Error(`prune of the MLP failed: ${mlp.stderr}`);
-  const cnn = await prune([new URL('models/mnist-conv-tfjs', EXAMPLES).pathname, '--calib', path('calib-images.npy'), '--epsilon', '0.1',
+  const cnn = await prune([fileURLToPath(new URL('models/mnist-conv-tfjs', EXAMPLES)), '--calib', path('calib-images.npy'), '--epsilon', '0.1',
     '--out', path('cnn-tfjs'), '--report', path('cnn.json'), '--report', path('cnn.HTML'), '--no-progress']);
   if (cnn.code !== 0) throw new Error(`prune of the TF.js CNN failed: ${cnn.stderr}`);
   if (!missing) browser = await launchChromium();
@@ -83,7 +83,7 @@ test('both reports are written; each page is under 1 MB and embeds exactly the J
 });
 
 test('bad --report: the same path twice, or the model output: message, exit code 1, nothing written', async () => {
-  const model = new URL('models/mnist-mlp.onnx', EXAMPLES).pathname;
+  const model = fileURLToPath(new URL('models/mnist-mlp.onnx', EXAMPLES));
   for (const [reports, message] of [
     [['twice.html', 'twice.html'], /--report paths must differ|must differ/],
     [['same.onnx'], /must differ/],
