@@ -11,7 +11,9 @@ import { InputError } from '../onnx/errors.ts';
 import { readModel } from '../onnx/model.ts';
 import { readFeeds, readTensor } from '../prune/files.ts';
 import { formatReport, pruneModel, type PruneOptions } from '../prune/index.ts';
-import { DEFAULT_PRUNE_SETTINGS, type ProgressEvent, type PruneSettings } from '../prune/types.ts';
+import { DEFAULT_PRUNE_SETTINGS, type ProgressEvent, type PruneReport, type PruneSettings } from '../prune/types.ts';
+import type { ReportFigures } from '../report/figures.ts';
+import { isHtmlPath, renderHtmlReport } from '../report/html.ts';
 import { parseTopology } from '../tfjs/layers.ts';
 import { pruneLayersModel, readLayersModel } from '../tfjs/prune.ts';
 import { defaultLayersOutput, encodeLayersModel, layersOutputPaths, writeLayersModel } from '../tfjs/write.ts';
@@ -26,7 +28,7 @@ interface PruneFlags {
   allocation: PruneSettings['allocation'];
   gamma: number;
   out?: string;
-  report?: string;
+  report: string[];
   eval: string[];
   labels?: string;
   magnitudeOut?: string;
@@ -53,7 +55,7 @@ export function registerPruneCommand(program: Command): void {
     .addOption(new Option('--allocation <rule>', 'with --sparsity (parallel scheme): sensitivity: per-layer epsilons from each layer\'s measured effect on the outputs; uniform: one epsilon for all').choices(['sensitivity', 'uniform']).default(d.allocation))
     .option('--gamma <gamma>', 'cascade: epsilon_l = sqrt(gamma) ||(W0^T Xhat - Y)_Omega||_F', number('--gamma'), d.gamma)
     .option('--out <file>', 'pruned model (default: MODEL.pruned.onnx beside the input; TensorFlow.js: a directory, default MODEL.pruned/ beside model.json, or a NAME.json path)')
-    .option('--report <file>', 'write the JSON report here')
+    .option('--report <file>', 'write the report here: a self-contained HTML page for .html/.htm, JSON otherwise (repeatable, e.g. --report r.json --report r.html)', collect, [])
     .option('--eval <file>', 'held-out inputs for top-1 accuracy, .npy (NAME=FILE.npy per input; repeatable)', collect, [])
     .option('--labels <file>', 'class labels of the --eval inputs, .npy: N class indices or N x K one-hot')
     .option('--magnitude-out <file>', 'also write the magnitude-pruning baseline at the same per-layer counts')
@@ -84,7 +86,7 @@ async function runPrune(modelPath: string, flags: PruneFlags): Promise<void> {
   if (isLayersModel(modelPath)) return runPruneLayers(modelPath, flags);
   const out = flags.out ?? defaultOutput(modelPath);
   const inputs = [modelPath, ...flags.calib.map(pathOf), ...flags.eval.map(pathOf), ...(flags.labels ? [flags.labels] : [])];
-  const outputs = [out, flags.report, flags.magnitudeOut].filter((p): p is string => p !== undefined);
+  const outputs = [out, ...flags.report, flags.magnitudeOut].filter((p): p is string => p !== undefined);
   for (const path of outputs) checkWritable(path, inputs);
   if (new Set(outputs.map((p) => resolve(p))).size !== outputs.length) throw new InputError('--out, --report and --magnitude-out must differ');
 
@@ -96,8 +98,8 @@ async function runPrune(modelPath: string, flags: PruneFlags): Promise<void> {
   process.stdout.write(`${formatReport(outcome.report)}\n`);
   await writeFileAtomic(out, outcome.model, inputs);
   if (flags.magnitudeOut) await writeFileAtomic(flags.magnitudeOut, outcome.magnitudeModel, inputs);
-  if (flags.report) await writeFileAtomic(flags.report, `${JSON.stringify({ ...outcome.report, output: out }, null, 2)}\n`, inputs);
-  process.stdout.write(`wrote ${[out, flags.magnitudeOut, flags.report].filter(Boolean).join(', ')}\n`);
+  await writeReports(flags.report, outcome, out, inputs);
+  process.stdout.write(`wrote ${[out, flags.magnitudeOut, ...flags.report].filter(Boolean).join(', ')}\n`);
 }
 
 /**
@@ -114,11 +116,12 @@ async function runPruneLayers(modelPath: string, flags: PruneFlags): Promise<voi
   for (const t of targets) {
     for (const path of [t.modelJson, ...t.shards]) checkWritable(path, inputs, true);
   }
-  if (flags.report) checkWritable(flags.report, inputs);
+  for (const path of flags.report) checkWritable(path, inputs);
+  if (new Set(flags.report.map((p) => resolve(p))).size !== flags.report.length) throw new InputError('--report paths must differ');
   if (targets.length === 2 && resolve(targets[0]!.dir) === resolve(targets[1]!.dir)) {
     throw new InputError('--out and --magnitude-out must be different directories (their shards would collide)');
   }
-  if (flags.report && targets.some((t) => [t.modelJson, ...t.shards].some((p) => resolve(p) === resolve(flags.report!)))) {
+  if (flags.report.some((r) => targets.some((t) => [t.modelJson, ...t.shards].some((p) => resolve(p) === resolve(r))))) {
     throw new InputError('--report must differ from the model outputs');
   }
   const names = parseTopology(file).inputs;
@@ -130,8 +133,17 @@ async function runPruneLayers(modelPath: string, flags: PruneFlags): Promise<voi
   const written = await writeLayersModel(out, outcome.model, inputs);
   if (flags.magnitudeOut) written.push(...await writeLayersModel(flags.magnitudeOut, outcome.magnitudeModel, inputs));
   const output = written.find((p) => p.endsWith('.json'))!;
-  if (flags.report) await writeFileAtomic(flags.report, `${JSON.stringify({ ...outcome.report, output }, null, 2)}\n`, inputs);
-  process.stdout.write(`wrote ${[...written.filter((p) => p.endsWith('.json')), flags.report].filter(Boolean).join(', ')} (and the weight shards)\n`);
+  await writeReports(flags.report, outcome, output, inputs);
+  process.stdout.write(`wrote ${[...written.filter((p) => p.endsWith('.json')), ...flags.report].join(', ')} (and the weight shards)\n`);
+}
+
+/** Each --report path: the HTML page for .html/.htm, the JSON report otherwise (both from the same report object). */
+async function writeReports(paths: readonly string[], outcome: { report: PruneReport; figures: ReportFigures }, output: string, inputs: readonly string[]): Promise<void> {
+  const report = { ...outcome.report, output };
+  for (const path of paths) {
+    const text = isHtmlPath(path) ? renderHtmlReport(report, outcome.figures) : `${JSON.stringify(report, null, 2)}\n`;
+    await writeFileAtomic(path, text, inputs);
+  }
 }
 
 /** The held-out data of --eval and --labels, as pruneModel's option (none without --labels). */

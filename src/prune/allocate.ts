@@ -40,6 +40,7 @@ interface Option {
 
 export async function allocateSparsity(
   ctx: PruneContext, target: number, tolerance: number, onTry?: (t: SearchTry, n: number) => void,
+  onSolved?: (solution: NetworkSolution) => void,
 ): Promise<{ solution: NetworkSolution; report: SearchReport }> {
   const tries: SearchTry[] = [];
   const path: NetworkSolution[] = [];
@@ -49,6 +50,7 @@ export async function allocateSparsity(
   for (const g of ALLOCATION_GAINS) {
     const solution = await solveParallel(ctx, g, path.at(-1) ?? null);
     path.push(solution);
+    onSolved?.(solution);
     const removed = removedOf(solution.layers, total);
     tries.push({ epsilon: g, removedFraction: removed, seconds: solution.seconds });
     onTry?.(tries.at(-1)!, tries.length);

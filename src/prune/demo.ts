@@ -1,7 +1,8 @@
 // `npm run demo`: prunes the MNIST networks shipped in examples/ (an MLP and a small CNN, trained
 // by scripts/train-mnist.ts) with their 2,000 calibration digits (training digits only), prints the
 // per-layer tables and the accuracies on the 2,000 held-out digits (trained, pruned, and magnitude
-// pruning and Wanda at the same per-layer counts), and writes the pruned models and reports to examples/pruned/.
+// pruning and Wanda at the same per-layer counts), and writes the pruned models and reports (JSON, and
+// the HTML page of src/report/html.ts) to examples/pruned/.
 // By default three runs: the MLP at epsilon 0.05, the MLP at --sparsity 0.85, the CNN at epsilon
 // 0.05 (about 30 s here). With --epsilon or --sparsity, both models at that setting only.
 // --refit adds the opt-in least-squares refit of the kept weights (src/prune/refit.ts; not
@@ -9,7 +10,7 @@
 //
 //   node --import tsx src/prune/demo.ts [--epsilon G | --sparsity S] [--scheme parallel|cascade] [--refit] [--calib-digits N] [--out DIR]
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../io/atomic.ts';
@@ -19,6 +20,7 @@ import { readModel, type OnnxModel } from '../onnx/model.ts';
 import { ProgressBars } from '../cli/prune.ts';
 import { firstRows, readTensor } from './files.ts';
 import { formatReport, pruneModel } from './index.ts';
+import { renderHtmlReport } from '../report/html.ts';
 import type { PruneSettings } from './types.ts';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
@@ -72,8 +74,12 @@ async function main(): Promise<void> {
     process.stdout.write(`${formatReport(outcome.report)}\n`);
     const out = join(values.out!, `${outName}.onnx`);
     await writeFileAtomic(out, outcome.model);
-    await writeFileAtomic(join(values.out!, `${outName.replace(/\.pruned$/, '')}.report.json`), `${JSON.stringify({ ...outcome.report, output: out }, null, 2)}\n`);
-    process.stdout.write(`wrote ${out} (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
+    const reportBase = join(values.out!, `${outName.replace(/\.pruned$/, '')}.report`);
+    // paths relative to where the demo runs: the reports read the same on any machine
+    const report = { ...outcome.report, model: relative(process.cwd(), outcome.report.model), output: relative(process.cwd(), out) };
+    await writeFileAtomic(`${reportBase}.json`, `${JSON.stringify(report, null, 2)}\n`);
+    await writeFileAtomic(`${reportBase}.html`, renderHtmlReport(report, outcome.figures));
+    process.stdout.write(`wrote ${out} and ${reportBase}.html (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
   }
 }
 

@@ -7,20 +7,25 @@ import { batchSizeFor, checkFeeds, modelInputs, type Feeds, type ModelInput, typ
 import { parseModel, readModel, type OnnxModel } from '../onnx/model.ts';
 import { countNonzero } from '../onnx/weights.ts';
 import { SolverPool } from '../layer/pool.ts';
-import type { ModelBackend, WeightValues } from './backend.ts';
+import type { LayerSignals, ModelBackend, Outputs, WeightValues } from './backend.ts';
 import { labelIndices, maxRelativeChange, topOneAccuracy } from './evaluate.ts';
 import { magnitudeValues } from './magnitude.ts';
 import { sparseGptValues } from './sparsegpt.ts';
 import { wandaValues } from './wanda.ts';
 import { buildReport, fileReport } from './report.ts';
 import { refitParallel, solveCascade, solveParallel, solvedValues, type NetworkSolution, type PruneContext } from './schemes.ts';
-import { searchSparsity } from './search.ts';
+import { removedFraction, searchSparsity } from './search.ts';
 import { allocateSparsity } from './allocate.ts';
 import { resolvePruneSettings } from './settings.ts';
-import type { EvalReport, ProgressEvent, PruneReport, PruneSettings, SearchReport, SearchTry } from './types.ts';
+import type { EvalReport, EvalTry, ProgressEvent, PruneReport, PruneSettings, SearchReport, SearchTry } from './types.ts';
+import { buildFigures, type ReportFigures } from '../report/figures.ts';
 
 export { DEFAULT_PRUNE_SETTINGS } from './types.ts';
-export type { PruneSettings, PruneReport, LayerReport, EvalReport, SearchReport, ProgressEvent, Scheme, WeightFormat, FileReport } from './types.ts';
+export type {
+  PruneSettings, PruneReport, LayerReport, EvalReport, EvalTry, SearchReport, ProgressEvent, Scheme, WeightFormat, FileReport,
+} from './types.ts';
+export type { ReportFigures } from '../report/figures.ts';
+export { renderHtmlReport } from '../report/html.ts';
 // the structured baseline (Li et al. 2017), for the structured pipeline to call
 export { l1NeuronValues, neuronL1Norms, largestNeurons, oneRowPerNeuron, rowsPerNeuron, type NeuronCut } from './l1-neurons.ts';
 export type { ModelBackend, ModelLayer, WeightValues } from './backend.ts';
@@ -53,6 +58,8 @@ export interface PruneOutcome<Written = Uint8Array> {
   /** The Wanda baseline (|W| times input norm, per output) at the same per-layer nonzero counts. */
   wandaModel: Written;
   report: PruneReport;
+  /** Kept-weight masks and the first layer's per-input counts, for the HTML report (report/html.ts). */
+  figures: ReportFigures;
 }
 
 /**
@@ -96,15 +103,24 @@ export async function pruneNetwork<Written>(
   const scheme = s.scheme === 'cascade' ? solveCascade : solveParallel;
   let solution: NetworkSolution;
   let search: SearchReport | null = null;
+  const tries: NetworkSolution[] = []; // kept for the per-try accuracy when there is evaluation data
   try {
     const onTry = (t: SearchTry, n: number) =>
       progress({ stage: 'search', done: n, total: s.maxSearchTries, detail: `eps ${t.epsilon.toPrecision(3)}: removed ${(100 * t.removedFraction).toFixed(1)}%` });
     if (s.sparsity === null) {
       solution = await scheme(ctx, s.epsilon, null);
     } else if (s.scheme === 'parallel' && s.allocation === 'sensitivity') {
-      ({ solution, report: search } = await allocateSparsity(ctx, s.sparsity, s.sparsityTolerance, onTry));
+      // the path's uniform networks are the accuracy curve's points
+      ({ solution, report: search } = await allocateSparsity(ctx, s.sparsity, s.sparsityTolerance, onTry, (solved) => {
+        if (evaluation) tries.push(solved);
+      }));
     } else {
-      const found = await searchSparsity((g, warm) => scheme(ctx, g, warm), {
+      const solveTry = async (g: number, warm: NetworkSolution | null) => {
+        const solved = await scheme(ctx, g, warm);
+        if (evaluation) tries.push(solved);
+        return solved;
+      };
+      const found = await searchSparsity(solveTry, {
         target: s.sparsity, tolerance: s.sparsityTolerance, start: s.epsilon, maxTries: s.maxSearchTries, mixLayers: s.scheme === 'parallel',
         onTry,
       });
@@ -132,6 +148,10 @@ export async function pruneNetwork<Written>(
     // SparseGPT costs an n x n inverse per layer: built only when it is evaluated
     const sparseGpt = sparseGptValues(backend, solution.layers, trained);
     evalReport = await evaluate(backend, pruned, { magnitude, wanda, sparseGpt }, evaluation, s.batchSize);
+    if (tries.length > 0) {
+      progress({ stage: 'evaluate', done: 1, total: 2, detail: `accuracy of the ${tries.length} search tries` });
+      evalReport.tries = await evaluateTries(backend, tries, trained, evaluation, s.batchSize, signal);
+    }
   }
   progress({ stage: 'evaluate', done: evaluation ? 2 : 1, total: evaluation ? 2 : 1, detail: 'done' });
   const report = buildReport({
@@ -139,7 +159,33 @@ export async function pruneNetwork<Written>(
     nnzBefore: layers.map((l) => countNonzero(backend.weightValues(l.weight))), skipped: [...skipped], search, maxOutputChange,
     evaluation: evalReport, seconds: (performance.now() - started) / 1000, threads: pool.threads,
   });
-  return { model: backend.write(pruned), magnitudeModel: backend.write(magnitude), wandaModel: backend.write(wanda), report };
+  const figures = buildFigures(backend.inputs, solution.layers);
+  return { model: backend.write(pruned), magnitudeModel: backend.write(magnitude), wandaModel: backend.write(wanda), report, figures };
+}
+
+/**
+ * Top-1 accuracy of each sparsity-search try (as solved, before any refit) and of the baselines
+ * at that try's per-layer counts: the points of the report's accuracy-against-kept-fraction chart.
+ */
+async function evaluateTries(
+  backend: ModelBackend, tries: readonly NetworkSolution[], trained: readonly LayerSignals[], e: CheckedEvaluation, requestedBatch: number,
+  signal?: AbortSignal,
+): Promise<EvalTry[]> {
+  const points: EvalTry[] = [];
+  const before = await backend.runOutputs(new Map(), backend.source, e.feeds, e.samples, batchSizeFor(backend.inputs, e.samples, requestedBatch));
+  for (const t of tries) {
+    signal?.throwIfAborted();
+    const values = {
+      magnitude: magnitudeValues(backend, t.layers), wanda: wandaValues(backend, t.layers, trained),
+      sparseGpt: sparseGptValues(backend, t.layers, trained),
+    };
+    const r = await evaluate(backend, solvedValues(t.layers), values, e, requestedBatch, before);
+    points.push({
+      epsilon: t.epsilon, keptFraction: 1 - removedFraction(t), accuracy: r.accuracyAfter,
+      accuracyMagnitude: r.accuracyMagnitude, accuracyWanda: r.accuracyWanda, accuracySparseGpt: r.accuracySparseGpt,
+    });
+  }
+  return points;
 }
 
 interface CheckedEvaluation {
@@ -171,10 +217,10 @@ function checkEvaluation(model: readonly ModelInput[], e: NonNullable<PruneOptio
 
 async function evaluate(
   backend: ModelBackend, pruned: WeightValues, baselines: { magnitude: WeightValues; wanda: WeightValues; sparseGpt: WeightValues },
-  e: CheckedEvaluation, requestedBatch: number,
+  e: CheckedEvaluation, requestedBatch: number, trainedOutputs?: Outputs,
 ): Promise<EvalReport> {
   const batch = batchSizeFor(backend.inputs, e.samples, requestedBatch);
-  const before = await backend.runOutputs(new Map(), backend.source, e.feeds, e.samples, batch);
+  const before = trainedOutputs ?? await backend.runOutputs(new Map(), backend.source, e.feeds, e.samples, batch);
   const after = await backend.runOutputs(pruned, `${backend.source} (pruned)`, e.feeds, e.samples, batch);
   const baseline = await backend.runOutputs(baselines.magnitude, `${backend.source} (magnitude)`, e.feeds, e.samples, batch);
   const wanda = await backend.runOutputs(baselines.wanda, `${backend.source} (Wanda)`, e.feeds, e.samples, batch);

@@ -19,9 +19,27 @@ export function sparseGptValues(backend: ModelBackend, solved: readonly LayerSol
     return programs.map((w, g) => {
       // the layer's count shared among its groups (equal sizes), the remainder to the first ones
       const share = Math.floor(keep / groups) + (g < keep % groups ? 1 : 0);
-      return sparseGpt(w, gram(signals, g, n), n, m, n * m - share);
+      return pruneWithFactor(w, factorOf(signals, g, n), n, m, n * m - share);
     });
   });
+}
+
+/** H^-1's factor depends on the signals only: the report's per-try accuracy reuses it for every try. */
+const factors = new WeakMap<LayerSignals, Map<number, HessianFactor>>();
+
+function factorOf(signals: LayerSignals, group: number, n: number): HessianFactor {
+  const byGroup = factors.get(signals) ?? new Map<number, HessianFactor>();
+  factors.set(signals, byGroup);
+  let factor = byGroup.get(group);
+  if (!factor) byGroup.set(group, factor = hessianFactor(gram(signals, group, n), n));
+  return factor;
+}
+
+interface HessianFactor {
+  /** Upper Cholesky factor of the dampened H^-1, n x n. */
+  hinv: Float64Array;
+  /** Inputs that are zero in every column (their weights are removed first). */
+  dead: Uint8Array;
 }
 
 /** H = 2 X^T X (n x n, float64) over the signal columns of group g. */
@@ -45,19 +63,28 @@ export function gram(s: LayerSignals, group: number, n: number): Float64Array {
  * authors' W) with Hessian h (n x n, modified in place); removes exactly `remove` weights.
  */
 export function sparseGpt(w: Float32Array, h: Float64Array, n: number, m: number, remove: number): Float32Array {
-  // W as the authors hold it: rows = outputs, columns = inputs
-  const W = new Float64Array(m * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) W[j * n + i] = w[i * m + j]!;
+  return pruneWithFactor(w, hessianFactor(h, n), n, m, remove);
+}
+
+/** The dampened H (modified in place) and its inverse's upper Cholesky factor. */
+function hessianFactor(h: Float64Array, n: number): HessianFactor {
+  const dead = new Uint8Array(n);
   let meanDiag = 0;
   for (let i = 0; i < n; i++) {
     if (h[i * n + i] === 0) { // an input that is zero in every column: its weights go first
       h[i * n + i] = 1;
-      for (let j = 0; j < m; j++) W[j * n + i] = 0;
+      dead[i] = 1;
     }
     meanDiag += h[i * n + i]! / n;
   }
   for (let i = 0; i < n; i++) h[i * n + i]! += DAMPENING * meanDiag;
-  const hinv = upperCholeskyOfInverse(h, n);
+  return { hinv: upperCholeskyOfInverse(h, n), dead };
+}
+
+function pruneWithFactor(w: Float32Array, { hinv, dead }: HessianFactor, n: number, m: number, remove: number): Float32Array {
+  // W as the authors hold it: rows = outputs, columns = inputs
+  const W = new Float64Array(m * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) W[j * n + i] = dead[i] ? 0 : w[i * m + j]!;
 
   const out = new Float64Array(m * n);
   let left = remove;

@@ -165,6 +165,22 @@ export interface EvalReport {
   maxOutputChangeMagnitude: number;
   maxOutputChangeWanda: number;
   maxOutputChangeSparseGpt: number;
+  /**
+   * With a sparsity target: top-1 accuracy of every search try (its own network, and the
+   * baselines at that try's per-layer counts), for the accuracy-against-kept-fraction chart.
+   */
+  tries?: EvalTry[];
+}
+
+/** Accuracy of one sparsity-search try: Net-Trim at relative gain `epsilon`, and the baselines at its counts. */
+export interface EvalTry {
+  epsilon: number;
+  /** Fraction of the prunable weights kept (1 - removedFraction of the try). */
+  keptFraction: number;
+  accuracy: number;
+  accuracyMagnitude: number;
+  accuracyWanda: number;
+  accuracySparseGpt: number;
 }
 
 export interface PruneReport {
