@@ -20,7 +20,7 @@ export function gemm(
   c: usize, ldc: i32, a: usize, aRow: i32, aDepth: i32, b: usize, ldb: i32,
   rows: i32, cols: i32, depth: i32, accumulate: bool,
 ): void {
-  if (aRow == 1 && aDepth != 1 && ASC_FEATURE_SIMD && !reservePacking(getThreads())) {
+  if (ASC_FEATURE_SIMD && !reservePacking(getThreads())) {
     gemmScalar(c, ldc, a, aRow, aDepth, b, ldb, rows, cols, depth, accumulate); // no memory to pack in: slow but right
     return;
   }
@@ -32,20 +32,30 @@ export function gemm(
   }
 }
 
-// Bytes of one thread's packing buffer: an MC x KC block of A.
+// B is packed too, a KC x NC panel at a time, into strips of KC x 8 contiguous floats (the tile's
+// columns). Read in place, a strip's KC rows lie ldb floats apart; with ldb a multiple of 1024
+// (M = 2048 outputs) they all map to the same few cache sets, so a strip did not stay in L1 or
+// even L2 across the row tiles that reuse it (bench/wide.ts: 1.5x the rate at M = 2048 once packed).
+// Other strides spread a strip over the sets and are read in place (no copy).
+const NC: i32 = 1024;
+const CONFLICT_STRIDE: i32 = 128; // floats: ldb a multiple of this is packed
+
+// Bytes of one thread's packing slot: an MC x KC block of A, then a KC x NC panel of B.
 const PACK_BYTES: usize = <usize>(MC * KC) << 2;
+const PANEL_BYTES: usize = <usize>(KC * NC) << 2;
+const SLOT_BYTES: usize = PACK_BYTES + PANEL_BYTES;
 
 /**
- * This thread's packing buffer: above the arena's end, which no one moves during a product (thread
+ * This thread's packing slot: above the arena's end, which no one moves during a product (thread
  * 0 made sure the memory reaches it: reservePacking), one slot per thread.
  */
 function packBuffer(): usize {
-  return arenaEnd() + <usize>threadId() * PACK_BYTES;
+  return arenaEnd() + <usize>threadId() * SLOT_BYTES;
 }
 
 /** Grows the memory, if need be, so that `threads` packing buffers fit above the arena's end; false if it cannot. */
 function reservePacking(threads: i32): bool {
-  const end = arenaEnd() + <usize>threads * PACK_BYTES;
+  const end = arenaEnd() + <usize>threads * SLOT_BYTES;
   const have = (<usize>memory.size()) << 16;
   return end <= have || memory.grow(<i32>((end - have + 0xffff) >> 16)) >= 0;
 }
@@ -66,29 +76,53 @@ export function gemmLocal(
   // A' read down its columns (A^T B, A row-major): each step of depth touches another cache line
   // and page of A, so each block of A is first packed into this thread's buffer, tile by tile
   const packed = aRow == 1 && aDepth != 1;
-  const pack = packed ? packBuffer() : 0;
+  const pack = packBuffer(), panel = pack + PACK_BYTES;
+  const packB = ldb % CONFLICT_STRIDE == 0;
+  const chunk = packB ? NC : cols; // read in place, B needs no column blocks
   for (let k0 = 0; k0 < depth; k0 += KC) {
     const kc = min(KC, depth - k0);
     const add = accumulate || k0 > 0;
-    for (let i0 = 0; i0 < rows; i0 += MC) {
-      const iEnd = min(i0 + MC, rows);
-      // where row i0 of this block starts, the bytes from one row to the next and from one step of
-      // depth to the next: in A, or in the packed copy (kc groups of 4 rows' values per 4-row tile)
-      let base = a + ((<usize>i0 * aRow + <usize>k0 * aDepth) << 2);
-      let rowBytes = <usize>aRow << 2, rowStep = <usize>aRow << 2, depthStep = <usize>aDepth << 2;
-      if (packed) {
-        packTransposed(pack, base, aDepth, iEnd - i0, kc);
-        base = pack; rowBytes = <usize>kc << 2; rowStep = 4; depthStep = 16;
-      }
-      for (let j = 0; j < cols; j += 8) {
-        for (let i = i0; i < iEnd; i += 4) {
-          tile4x8(
-            c + ((<usize>i * ldc + j) << 2), <usize>ldc << 2,
-            base + <usize>(i - i0) * rowBytes, rowStep, depthStep,
-            b + ((<usize>k0 * ldb + j) << 2), <usize>ldb << 2, kc, add,
-          );
+    for (let j0 = 0; j0 < cols; j0 += chunk) {
+      const nc = min(chunk, cols - j0);
+      const bBlock = b + ((<usize>k0 * ldb + j0) << 2);
+      if (packB) packPanel(panel, bBlock, ldb, kc, nc);
+      const stripBytes: usize = packB ? <usize>kc << 5 : 32, bRowBytes: usize = packB ? 32 : <usize>ldb << 2;
+      const bBase = packB ? panel : bBlock;
+      for (let i0 = 0; i0 < rows; i0 += MC) {
+        const iEnd = min(i0 + MC, rows);
+        // where row i0 of this block starts, the bytes from one row to the next and from one step of
+        // depth to the next: in A, or in the packed copy (kc groups of 4 rows' values per 4-row tile)
+        let base = a + ((<usize>i0 * aRow + <usize>k0 * aDepth) << 2);
+        let rowBytes = <usize>aRow << 2, rowStep = <usize>aRow << 2, depthStep = <usize>aDepth << 2;
+        if (packed) {
+          packTransposed(pack, base, aDepth, iEnd - i0, kc);
+          base = pack; rowBytes = <usize>kc << 2; rowStep = 4; depthStep = 16;
+        }
+        for (let j = 0; j < nc; j += 8) {
+          const strip = bBase + (<usize>(j >> 3)) * stripBytes; // kc x 8: packed, or in place
+          for (let i = i0; i < iEnd; i += 4) {
+            tile4x8(
+              c + ((<usize>i * ldc + j0 + j) << 2), <usize>ldc << 2,
+              base + <usize>(i - i0) * rowBytes, rowStep, depthStep,
+              strip, bRowBytes, kc, add,
+            );
+          }
         }
       }
+    }
+  }
+}
+
+/** Copies kc x nc of B (row stride ldb floats) into panel as nc / 8 strips of kc x 8 contiguous floats. */
+function packPanel(panel: usize, b: usize, ldb: i32, kc: i32, nc: i32): void {
+  for (let k = 0; k < kc; k++) {
+    const src = b + ((<usize>k * ldb) << 2);
+    let dst = panel + (<usize>k << 5);
+    const stripBytes = <usize>kc << 5;
+    for (let j = 0; j < nc; j += 8) {
+      v128.store(dst, v128.load(src + (<usize>j << 2)));
+      v128.store(dst, v128.load(src + (<usize>j << 2), 16), 16);
+      dst += stripBytes;
     }
   }
 }

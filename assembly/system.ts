@@ -6,17 +6,26 @@
 //  - wide (P < N): matrix-free in N: by the push-through identity
 //      W3 = B2 + X^T C,  C = K^{-1} (B - X B2),  K = I + X X^T (P x P),  and  X W3 = B - C,
 //    so only the P x P system is solved and X^T X is never formed.
-// Either system is solved by CG preconditioned with a Newton-Schulz approximate inverse.
+// Either system is solved by CG preconditioned with a Newton-Schulz approximate inverse; in the wide
+// form, when that inverse is good, by one Richardson step instead (cg.ts: richardsonStep), which
+// saves the P x P product with K (as costly as a product with X) on all but every REFRESH-th step.
 import { gemm } from './gemm';
 import { arenaAllocF32, getF, setF } from './memory';
-import { cgReserve, cgSolve } from './cg';
+import { cgReserve, cgSolve, richardsonStep } from './cg';
 import { newtonSchulzInverse } from './inverse';
 import { gemmSymmetric, gemmUpper, mirrorUpper } from './symmetric';
 
 // Columns of X per pass of the wide Gram matrix (the transposed block must fit the p x p scratch).
 const GRAM_DEPTH: i32 = 256;
+// The wide form takes Richardson steps when ||I - K Z||_F is below this, with K C recomputed
+// exactly every RICHARDSON_REFRESH steps (bench/wide.ts measures both against CG).
+const RICHARDSON_RESIDUAL: f32 = 0.05;
+const RICHARDSON_REFRESH: i32 = 4;
+let richardson = false;
+let sinceRefresh: i32 = 0;
 
 let tall = true;
+
 let size: i32 = 0; // order of the system: N (tall) or P (wide)
 let sys: usize = 0, sysInv: usize = 0, rhs: usize = 0, unknown: usize = 0;
 
@@ -47,6 +56,8 @@ export function systemSetup(x: usize, n: i32, p: i32, scratchA: usize, scratchB:
   else rowGram(sys, x, p, n, scratchA); // X X^T
   for (let i = 0; i < size; i++) setF(sys, <usize>i * (size + 1), getF(sys, <usize>i * (size + 1)) + 1);
   const res = newtonSchulzInverse(sys, sysInv, scratchA, scratchB, size);
+  richardson = !tall && res < RICHARDSON_RESIDUAL;
+  sinceRefresh = 0;
   const bytes = (<usize>size * size) << 2;
   memory.fill(scratchA, 0, bytes);
   memory.fill(scratchB, 0, bytes);
@@ -71,7 +82,14 @@ export function updateW3(
   }
   gemm(tNew, m, x, n, 1, b2, m, p, m, n, false); // X B2
   for (let e: usize = 0; e < pm; e++) setF(rhs, e, getF(b, e) - getF(tNew, e));
-  const steps = cgSolve(sys, sysInv, unknown, rhs, p, m, maxCg, cgTol, refresh);
+  let steps = 1;
+  if (richardson) {
+    const exact = refresh || ++sinceRefresh >= RICHARDSON_REFRESH;
+    if (exact) sinceRefresh = 0;
+    richardsonStep(sys, sysInv, unknown, rhs, p, m, exact);
+  } else {
+    steps = cgSolve(sys, sysInv, unknown, rhs, p, m, maxCg, cgTol, refresh);
+  }
   memory.copy(w3, b2, nm << 2);
   gemm(w3, m, x, 1, n, unknown, m, n, m, p, true); // W3 = B2 + X^T C
   for (let e: usize = 0; e < pm; e++) setF(tNew, e, getF(b, e) - getF(unknown, e)); // X W3 = B - C

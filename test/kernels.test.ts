@@ -26,8 +26,9 @@ function maxRelativeError(got: Float32Array, want: Float64Array): number {
   return worst / scale;
 }
 
-// Shapes cross the kernel's block sizes (256 deep, 64 rows) and include the smallest legal tile.
-const SHAPES: [number, number, number][] = [[4, 8, 1], [12, 16, 7], [68, 24, 300], [132, 40, 520]];
+// Shapes cross the kernel's block sizes (256 deep, 64 rows) and include the smallest legal tile;
+// the last two have B's row stride a multiple of 128 floats (B packed), one past the 1024-column panel.
+const SHAPES: [number, number, number][] = [[4, 8, 1], [12, 16, 7], [68, 24, 300], [132, 40, 520], [8, 128, 260], [12, 1152, 264]];
 
 for (const flavour of ['simd', 'scalar'] as const) {
   for (const transA of [false, true]) {

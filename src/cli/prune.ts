@@ -40,6 +40,8 @@ interface PruneFlags {
   refit: boolean;
   weightFormat: PruneSettings['weightFormat'];
   progress: boolean;
+  quiet: boolean;
+  progressEvery: number;
 }
 
 export function registerPruneCommand(program: Command): void {
@@ -66,7 +68,9 @@ export function registerPruneCommand(program: Command): void {
     .option('--threads <n>', 'threads for the solves (default: the cores); independent layers run side by side when that is faster', integer('--threads'))
     .option('--refit', 'after pruning, refit the kept weights by least squares within the program\'s constraints (same nonzero counts; not Net-Trim\'s own program)', false)
     .option('--weight-format <format>', 'ONNX: how the written files store the pruned weights: sparse (sparse_initializer with the smallest index type onnxruntime loads), sparse-int64 (int64 indices, as the ONNX checker wants) or dense', d.weightFormat)
-    .option('--no-progress', 'no progress bars')
+    .option('--no-progress', 'no progress bars or stage lines; a long run still prints a status line every --progress-every seconds')
+    .option('--quiet', 'nothing on stderr but errors', false)
+    .option('--progress-every <s>', 'seconds between status lines when stderr is not a terminal or with --no-progress', number('--progress-every'), 10)
     .action(async (model: string, flags: PruneFlags) => {
       try {
         await runPrune(model, flags);
@@ -174,7 +178,7 @@ function settingsOf(flags: PruneFlags): Partial<PruneSettings> {
  * an iteration (the run then fails with an AbortError and nothing is written), a second exits at once.
  */
 async function withBars<T>(flags: PruneFlags, run: (onProgress: (e: ProgressEvent) => void, signal: AbortSignal) => Promise<T>): Promise<T> {
-  const bars = flags.progress ? new ProgressBars() : null;
+  const bars = flags.quiet ? null : new ProgressBars({ stages: flags.progress, bars: flags.progress, every: flags.progressEvery });
   const controller = new AbortController();
   const interrupt = () => {
     bars?.stop();
@@ -198,22 +202,53 @@ function isLayersModel(path: string): boolean {
   return path.toLowerCase().endsWith('.json') || (existsSync(path) && statSync(path).isDirectory());
 }
 
-/** One bar per stage on a terminal; one line per stage change otherwise (also used by the demo). */
+/** What ProgressBars shows; every field optional (the defaults are the demo's). */
+export interface ProgressOptions {
+  /** Bars on a terminal (default true); without them, only the status lines below. */
+  bars?: boolean;
+  /** On a non-terminal, a line at each stage change (default true). */
+  stages?: boolean;
+  /** Seconds between status lines (stage, layer, iteration, residuals, elapsed) when no bars are drawn; default 10. */
+  every?: number;
+}
+
+/**
+ * One bar per stage on a terminal. Otherwise (stderr to a file or pipe, or bars off) lines: one per
+ * stage change, and a status line at least every `every` seconds while a stage runs, so that a long
+ * solve shows it is alive (a log gets no more than that, not the few updates a second bars get).
+ */
 export class ProgressBars {
   private readonly multi = new cliProgress.MultiBar(
     { format: ' {stage} |{bar}| {value}/{total} {detail}', barsize: 20, hideCursor: true, clearOnComplete: false, stream: process.stderr },
     cliProgress.Presets.shades_classic,
   );
   private readonly bars = new Map<string, Bar>();
-  private readonly tty = process.stderr.isTTY === true;
+  private readonly tty: boolean;
+  private readonly stages: boolean;
+  private readonly everyMs: number;
+  private readonly started = performance.now();
+  private lastLineAt = this.started;
   private last = '';
+
+  constructor(options: ProgressOptions = {}) {
+    this.tty = process.stderr.isTTY === true && options.bars !== false;
+    this.stages = options.stages !== false;
+    this.everyMs = 1000 * (options.every ?? 10);
+  }
 
   update(e: ProgressEvent): void {
     if (!this.tty) {
-      if (e.live !== undefined) return; // a log gets stage changes, not a few lines a second
-      const line = `${e.stage}: ${e.detail}`;
-      if (line !== this.last) process.stderr.write(`${line}\n`);
-      this.last = line;
+      const now = performance.now();
+      if (e.live === undefined) {
+        const line = `${e.stage}: ${e.detail}`;
+        const changed = line !== this.last;
+        this.last = line;
+        if (changed && this.stages) return this.write(line, now);
+      }
+      if (now - this.lastLineAt >= this.everyMs) {
+        const elapsed = `${((now - this.started) / 1000).toFixed(0)} s`;
+        this.write(`${e.stage} ${e.done}/${e.total}: ${e.detail}${e.live ? `, ${e.live}` : ''} (elapsed ${elapsed})`, now);
+      }
       return;
     }
     const payload = { stage: e.stage.padEnd(8), detail: e.live ? `${e.detail}: ${e.live}` : e.detail };
@@ -227,6 +262,11 @@ export class ProgressBars {
 
   stop(): void {
     if (this.tty) this.multi.stop();
+  }
+
+  private write(line: string, now: number): void {
+    process.stderr.write(`${line}\n`);
+    this.lastLineAt = now;
   }
 }
 
