@@ -1,4 +1,4 @@
-// The opt-in refit (src/prune/refit.ts): kept weights move to the least squares fit within the
+// The refit (src/prune/refit.ts, on by default): kept weights move to the least squares fit within the
 // program's constraints, the support and so the nonzero counts never change, and it is off by default.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -103,15 +103,15 @@ function mlp(): Uint8Array {
 }
 
 for (const scheme of ['parallel', 'cascade'] as const) {
-  test(`pruneModel ${scheme}: refit keeps every layer's nonzero count, lowers its error, and is off by default`, async () => {
+  test(`pruneModel ${scheme}: refit keeps every layer's nonzero count, lowers its error, and is on by default`, async () => {
     const bytes = mlp();
     const calib = { data: fill(300 * 16, normal), shape: [300, 16] };
-    const plain = await pruneModel(bytes, calib, { scheme, epsilon: 0.15 });
-    const refit = await pruneModel(bytes, calib, { scheme, epsilon: 0.15, refit: true });
+    const plain = await pruneModel(bytes, calib, { scheme, epsilon: 0.15, refit: false });
+    const refit = await pruneModel(bytes, calib, { scheme, epsilon: 0.15 });
     assert.is(plain.report.refit, false);
     assert.ok(plain.report.layers.every((l) => l.refit === null));
     assert.is(refit.report.refit, true);
-    assert.match(formatReport(refit.report), /refit \(opt-in least squares on the kept weights, not Net-Trim's program\): error fc1 0\.\d+ -> 0\.\d+/);
+    assert.match(formatReport(refit.report), /refit \(least squares on the kept weights, not Net-Trim's program; --no-refit leaves it out\): error fc1 0\.\d+ -> 0\.\d+/);
     assert.not.match(formatReport(plain.report), /refit/);
     refit.report.layers.forEach((l, i) => {
       const before = plain.report.layers[i]!;

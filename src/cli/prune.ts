@@ -37,7 +37,7 @@ interface PruneFlags {
   seed: number;
   maxIterations?: number;
   threads?: number;
-  refit: boolean;
+  refit?: boolean;
   weightFormat: PruneSettings['weightFormat'];
   progress: boolean;
   quiet: boolean;
@@ -66,7 +66,8 @@ export function registerPruneCommand(program: Command): void {
     .option('--seed <n>', 'seed of the convolution position sampling', integer('--seed'), d.seed)
     .option('--max-iterations <n>', 'ADMM iteration cap per layer program', integer('--max-iterations'))
     .option('--threads <n>', 'threads for the solves (default: the cores); independent layers run side by side when that is faster', integer('--threads'))
-    .option('--refit', 'after pruning, refit the kept weights by least squares within the program\'s constraints (same nonzero counts; not Net-Trim\'s own program)', false)
+    .option('--refit', 'after pruning, refit the kept weights by least squares within the program\'s constraints (same nonzero counts; the default)')
+    .option('--no-refit', 'return Net-Trim\'s own solution: no least-squares refit of the kept weights')
     .option('--weight-format <format>', 'ONNX: how the written files store the pruned weights: sparse (sparse_initializer with the smallest index type onnxruntime loads), sparse-int64 (int64 indices, as the ONNX checker wants) or dense', d.weightFormat)
     .option('--no-progress', 'no progress bars or stage lines; a long run still prints a status line every --progress-every seconds')
     .option('--quiet', 'nothing on stderr but errors', false)
@@ -166,7 +167,7 @@ function settingsOf(flags: PruneFlags): Partial<PruneSettings> {
     maxColumns: flags.maxColumns,
     batchSize: flags.batchSize,
     seed: flags.seed,
-    refit: flags.refit,
+    ...(flags.refit !== undefined ? { refit: flags.refit } : {}),
     solver: flags.maxIterations !== undefined ? { maxIterations: flags.maxIterations } : {},
     ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
     weightFormat: flags.weightFormat,

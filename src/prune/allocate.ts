@@ -24,11 +24,11 @@ import { solveLayerAt, solveParallel, solvedValues, type NetworkSolution, type P
 import type { AllocationReport, SearchReport, SearchTry } from './types.ts';
 
 /** Gains of the path, the paper's range (0.01 to 0.3) and beyond; the path stops once well past the target. */
-export const ALLOCATION_GAINS: readonly number[] = Object.freeze([0.01, 0.02, 0.035, 0.05, 0.075, 0.11, 0.16, 0.23, 0.33, 0.45, 0.6, 0.75, 0.9]);
+export const ALLOCATION_GAINS: readonly number[] = Object.freeze([0.01, 0.025, 0.05, 0.1, 0.17, 0.27, 0.4, 0.55, 0.75, 0.9, 0.97]);
 /** Samples the sensitivity passes run on (the first of the calibration set). */
 const SENSITIVITY_SAMPLES = 512;
-/** Interpolation tries on the largest layer when the discrete choices miss the tolerance. */
-const REFINE_TRIES = 3;
+/** Interpolation tries per layer when the discrete choices miss the tolerance. */
+const REFINE_TRIES = 4;
 
 interface Option {
   k: number;
@@ -87,7 +87,7 @@ export async function allocateSparsity(
   }
   let chosen = best.picks.map((o) => o.solution);
   // 4. interpolate the largest layer whose choice sits between two gains
-  if (Math.abs(best.nnz - budget) / total > tolerance) chosen = await refine(ctx, options, best.picks, chosen, budget, total);
+  if (Math.abs(best.nnz - budget) / total > tolerance) chosen = await refine(ctx, options, chosen, budget, total, tolerance);
   const removed = removedOf(chosen, total);
   const g = Math.max(...best.picks.map((o) => o.g));
   const allocation: AllocationReport = {
@@ -130,43 +130,42 @@ function better(a: Choice, b: Choice, budget: number): boolean {
 }
 
 /**
- * Regula falsi on the gain of the largest layer that has a denser and a sparser option around its
- * pick, so that the total kept count meets the budget; each try solves that layer alone.
+ * Regula falsi on the gain of one layer at a time, largest first, among those with options on both
+ * sides of what they should keep, so that the total kept count meets the budget; each try solves
+ * that layer alone.
  */
 async function refine(
-  ctx: PruneContext, options: readonly Option[][], picks: readonly Option[], chosen: LayerSolution[], budget: number, total: number,
+  ctx: PruneContext, options: readonly Option[][], chosen: LayerSolution[], budget: number, total: number, tolerance: number,
 ): Promise<LayerSolution[]> {
-  const others = (l: number) => chosen.reduce((n, s, i) => (i === l ? n : n + countNonzero(s.weight)), 0);
-  const movable = ctx.layers
-    .map((layer, l) => ({ layer, l, size: chosen[l]!.weight.length }))
-    .filter(({ l }) => options[l]!.length > 1)
-    .sort((a, b) => b.size - a.size);
-  if (movable.length === 0) return chosen;
-  const { layer, l } = movable[0]!;
-  const want = budget - others(l); // kept weights this layer should have
-  const list = options[l]!;
-  // the options around the wanted count: nnz falls as g grows
-  let lo = list.filter((o) => o.nnz >= want).at(-1) ?? list[0]!;
-  let hi = list.find((o) => o.nnz <= want) ?? list.at(-1)!;
-  if (lo === hi) return chosen;
-  let bestSolution = picks[l]!.solution;
-  let bestGap = Math.abs(countNonzero(bestSolution.weight) - want);
-  let a = { x: Math.log(lo.g), f: lo.nnz - want };
-  let b = { x: Math.log(hi.g), f: hi.nnz - want };
-  for (let t = 0; t < REFINE_TRIES && a.f !== b.f; t++) {
-    const x = a.x + (a.f * (b.x - a.x)) / (a.f - b.f);
-    const solved = await solveLayerAt(ctx, layer.index, Math.exp(x), lo.solution);
-    const nnz = countNonzero(solved.weight);
-    if (nnz > 0 && Math.abs(nnz - want) < bestGap) {
-      bestSolution = solved;
-      bestGap = Math.abs(nnz - want);
-    }
-    if (Math.abs(nnz - want) / total <= 0.002) break;
-    if (nnz - want > 0) a = { x, f: nnz - want };
-    else b = { x, f: nnz - want };
-  }
   const out = [...chosen];
-  out[l] = bestSolution;
+  const kept = () => out.reduce((n, s) => n + countNonzero(s.weight), 0);
+  const order = ctx.layers.map((_, l) => l).filter((l) => options[l]!.length > 1).sort((a, b) => out[b]!.weight.length - out[a]!.weight.length);
+  for (const l of order) {
+    if (Math.abs(kept() - budget) / total <= tolerance) break;
+    const want = budget - (kept() - countNonzero(out[l]!.weight)); // kept weights this layer should have
+    const list = options[l]!;
+    // the options around the wanted count: nnz falls as g grows
+    const lo = list.filter((o) => o.nnz >= want).at(-1);
+    const hi = list.find((o) => o.nnz <= want);
+    if (!lo || !hi || lo === hi) continue;
+    let best = out[l]!;
+    let bestGap = Math.abs(countNonzero(best.weight) - want);
+    let a = { x: Math.log(lo.g), f: lo.nnz - want };
+    let b = { x: Math.log(hi.g), f: hi.nnz - want };
+    for (let t = 0; t < REFINE_TRIES && a.f !== b.f; t++) {
+      const x = a.x + (a.f * (b.x - a.x)) / (a.f - b.f);
+      const solved = await solveLayerAt(ctx, ctx.layers[l]!.index, Math.exp(x), lo.solution);
+      const nnz = countNonzero(solved.weight);
+      if (nnz > 0 && Math.abs(nnz - want) < bestGap) {
+        best = solved;
+        bestGap = Math.abs(nnz - want);
+      }
+      if (bestGap / total <= tolerance / 2) break;
+      if (nnz - want > 0) a = { x, f: nnz - want };
+      else b = { x, f: nnz - want };
+    }
+    out[l] = best;
+  }
   return out;
 }
 

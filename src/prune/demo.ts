@@ -5,10 +5,10 @@
 // the HTML page of src/report/html.ts) to examples/pruned/.
 // By default three runs: the MLP at epsilon 0.05, the MLP at --sparsity 0.85, the CNN at epsilon
 // 0.05 (about 30 s here). With --epsilon or --sparsity, both models at that setting only.
-// --refit adds the opt-in least-squares refit of the kept weights (src/prune/refit.ts; not
-// Net-Trim's program). --calib-digits N uses only the first N calibration digits.
+// --no-refit leaves out the least-squares refit of the kept weights (src/prune/refit.ts; on by
+// default, not Net-Trim's program). --calib-digits N uses only the first N calibration digits.
 //
-//   node --import tsx src/prune/demo.ts [--epsilon G | --sparsity S] [--scheme parallel|cascade] [--refit] [--calib-digits N] [--out DIR]
+//   node --import tsx src/prune/demo.ts [--epsilon G | --sparsity S] [--scheme parallel|cascade] [--no-refit] [--calib-digits N] [--out DIR]
 import { mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,14 +32,14 @@ async function main(): Promise<void> {
       sparsity: { type: 'string' },
       epsilon: { type: 'string' },
       scheme: { type: 'string', default: 'parallel' },
-      refit: { type: 'boolean', default: false },
+      'no-refit': { type: 'boolean', default: false },
       'calib-digits': { type: 'string' },
       out: { type: 'string', default: join(EXAMPLES, 'pruned') },
     },
   });
   const scheme = values.scheme as PruneSettings['scheme'];
   const custom = values.sparsity !== undefined || values.epsilon !== undefined;
-  const refit = values.refit!;
+  const refit = !values['no-refit'];
   const given: Partial<PruneSettings> = {
     scheme,
     refit,

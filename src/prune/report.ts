@@ -131,7 +131,7 @@ export function formatReport(report: PruneReport): string {
   for (const l of report.layers) lines.push(`program of ${l.name}: ${l.constraint}`);
   if (report.refit) {
     const errors = report.layers.map((l) => (l.refit ? `${l.name} ${l.refit.relativeErrorBefore.toFixed(3)} -> ${l.relativeError.toFixed(3)}` : `${l.name} -`));
-    lines.push(`refit (opt-in least squares on the kept weights, not Net-Trim's program): error ${errors.join(', ')}`);
+    lines.push(`refit (least squares on the kept weights, not Net-Trim's program; --no-refit leaves it out): error ${errors.join(', ')}`);
   }
   for (const s of report.skipped) lines.push(`skipped ${s.name} (${s.op}): ${s.reason}`);
   lines.push(`largest relative change of the outputs on the calibration data: ${report.maxOutputChange.toPrecision(3)}`);

@@ -41,9 +41,12 @@ export interface PruneSettings {
   /** Seed of the position sampling. */
   seed: number;
   /**
-   * Opt-in, not part of Net-Trim's program: after each layer is solved, move its kept weights
+   * Not part of Net-Trim's program, on by default: after each layer is solved, move its kept weights
    * toward the least-squares fit of the targets on the same support, as far as the program's
-   * constraints allow (refit.ts). Same nonzero counts, smaller error on the calibration data.
+   * constraints allow (refit.ts). Same nonzero counts, smaller error. Net-Trim picks the support
+   * well but its l1 shrinks the kept weights (the error budget is spent on shrinkage): on the
+   * ResNet-style example at 50% removed the refit took held-out accuracy from 34.2% to 85.0%
+   * (README, Numbers). `false` returns Net-Trim's own solution.
    */
   refit: boolean;
   /** Passed to every layer solve; epsilon, epsilonMode, activation and bias are set per layer. */
@@ -68,7 +71,7 @@ export const DEFAULT_PRUNE_SETTINGS: Readonly<PruneSettings> = Object.freeze({
   maxColumns: 4096, // program cost grows with the columns; 4096 keep conv layers within a minute here
   batchSize: 256,
   seed: 1,
-  refit: false, // Net-Trim's own solution unless asked (refit.ts)
+  refit: true, // measured: the l1's shrinkage costs accuracy that the least-squares refit gives back (refit.ts)
   solver: Object.freeze({}),
   threads: null,
   weightFormat: 'sparse', // the smallest file onnxruntime loads as is (README, Numbers)
