@@ -71,7 +71,8 @@ test('parallel: each layer alone pruned keeps its activation output within epsil
 });
 
 test('cascade: the pruned residual net runs in onnxruntime, every program solved, outputs near the trained ones', async () => {
-  const { model, report } = await pruneModel(net.bytes, x, { epsilon: 0.05, scheme: 'cascade' });
+  // Net-Trim's own cascade (the refit lowers each layer's error, so the gamma rule leaves the next layers less room)
+  const { model, report } = await pruneModel(net.bytes, x, { epsilon: 0.05, scheme: 'cascade', refit: false });
   assert.ok(report.layers.every((l) => l.status === 'solved' || l.status === 'solved-inaccurate'), JSON.stringify(report.layers.map((l) => l.status)));
   const y0 = (await run(net.bytes, ['y'])).get('y')!;
   const y1 = (await run(model, ['y'])).get('y')!;
