@@ -3,7 +3,7 @@
 // Weak duality: for any L (P x M) with ||X^T L||_max <= 1 (over the penalised rows; a free row needs
 // (X^T L) = 0 there), L >= 0 where bounded above and L <= 0 where bounded below, every feasible W has
 //   ||W||_1 >= -<L, X W> >= -sup_{Z in C} <L, Z> = -(<L, Y>_Omega + eps ||L_Omega||_F + <L, V>_{Omega^c}).
-// The candidate is L = -rho U1 (U1 the scaled dual of the split W1 = X W3; at a fixed point -rho U1 is
+// The first candidate is L = -rho U1 (U1 the scaled dual of the split W1 = X W3; at a fixed point -rho U1 is
 // in the normal cone of C at W1). Its signs are clipped where a bound requires one, and since the bound
 // b(L) is positively homogeneous, t L with t = 1 / ||X^T L||_max is the best multiple when b(L) > 0
 // (t = 0, the trivial bound 0, otherwise). Everything is in the loop's c0-scaled units: X, Y, V and eps
@@ -12,15 +12,18 @@ import { getF, setF } from './memory';
 import { gemm } from './gemm';
 
 /**
- * Turns the scaled dual u (P x M, overwritten with L) into the bound, using `xtl` (N x M scratch)
- * for X^T L. `regions` as in updates.ts (0: from Y > thr when relu). freeRow < 0: none. Returns the
- * bound, >= 0.
+ * The bound from the scaled dual u (P x M, overwritten with L), and from a second candidate built in
+ * `scratch` (P x M): the same L with its ball part replaced by a multiple of (T - Y)_Omega, T = X W3
+ * (at the optimum L_Omega is a positive multiple of (X W - Y)_Omega; the ADMM's T is often closer to
+ * that direction than its dual). The larger of the two bounds is returned, >= 0. `xtl` (N x M) is
+ * scratch for X^T L. `regions` as in updates.ts. freeRow < 0: none.
  */
 export function dualBound(
-  u: usize, x: usize, y: usize, v: usize, regions: usize, xtl: usize,
+  u: usize, t: usize, x: usize, y: usize, v: usize, regions: usize, xtl: usize, scratch: usize,
   n: i32, m: i32, p: i32, realP: i32, realM: i32, relu: bool, thr: f32, eps: f64, rho: f64, freeRow: i32,
 ): f64 {
   // L = -rho U1, with the signs the bounds require; padding stays 0
+  let lBall: f64 = 0, dBall: f64 = 0;
   for (let i = 0; i < p; i++) {
     for (let j = 0; j < m; j++) {
       const e = <usize>i * m + j;
@@ -29,28 +32,52 @@ export function dualBound(
       const sign = regionSign(regions, y, e, relu, thr);
       if (sign > 0) l = max(l, <f32>0);
       else if (sign < 0) l = min(l, <f32>0);
+      else {
+        const d = getF(t, e) - getF(y, e);
+        lBall += <f64>(l * l);
+        dBall += <f64>(d * d);
+      }
       setF(u, e, l);
     }
   }
+  // the second candidate: ball entries c (T - Y), c matching the first candidate's norm there
+  const c = <f32>(dBall > 0 ? Math.sqrt(lBall / dBall) : 0);
+  for (let i = 0; i < p; i++) {
+    for (let j = 0; j < m; j++) {
+      const e = <usize>i * m + j;
+      const inBall = i < realP && j < realM && regionSign(regions, y, e, relu, thr) == 0;
+      setF(scratch, e, inBall ? c * (getF(t, e) - getF(y, e)) : getF(u, e));
+    }
+  }
+  const first = boundOf(u, x, y, v, regions, xtl, n, m, p, realP, realM, relu, thr, eps, freeRow);
+  const second = boundOf(scratch, x, y, v, regions, xtl, n, m, p, realP, realM, relu, thr, eps, freeRow);
+  return Math.max(first, second);
+}
+
+/** b(L) / ||X^T L||_max for a multiplier L of the right signs (0 when b(L) <= 0); L may be centred in place. */
+function boundOf(
+  l: usize, x: usize, y: usize, v: usize, regions: usize, xtl: usize,
+  n: i32, m: i32, p: i32, realP: i32, realM: i32, relu: bool, thr: f32, eps: f64, freeRow: i32,
+): f64 {
   // a free row is the bias (a ones column of X): (X^T L) there is a column sum of L, made 0 by
   // moving the ball entries of each column by their mean (they carry no sign constraint)
-  if (freeRow >= 0) centreBallEntries(u, y, regions, m, realP, realM, relu, thr);
+  if (freeRow >= 0) centreBallEntries(l, y, regions, m, realP, realM, relu, thr);
   // b(L) = -(<L, Y>_Omega + eps ||L_Omega|| + <L, V>_{Omega^c})
   let inner: f64 = 0, ballSq: f64 = 0;
   for (let i = 0; i < realP; i++) {
     for (let j = 0; j < realM; j++) {
-      const e = <usize>i * m + j, l = <f64>getF(u, e);
+      const e = <usize>i * m + j, le = <f64>getF(l, e);
       if (regionSign(regions, y, e, relu, thr) == 0) {
-        inner += l * <f64>getF(y, e);
-        ballSq += l * l;
+        inner += le * <f64>getF(y, e);
+        ballSq += le * le;
       } else if (v != 0) {
-        inner += l * <f64>getF(v, e);
+        inner += le * <f64>getF(v, e);
       }
     }
   }
   const value = -(inner + eps * Math.sqrt(ballSq));
   if (!(value > 0)) return 0;
-  gemm(xtl, m, x, 1, n, u, m, n, m, p, false); // X^T L
+  gemm(xtl, m, x, 1, n, l, m, n, m, p, false); // X^T L
   let largest: f64 = 0;
   for (let r = 0; r < n; r++) {
     if (r == freeRow) continue;
