@@ -198,9 +198,9 @@ function solve(block: usize): void {
     measureFit(tNew, y, v, regions, realP, realM, m, relu, thr);
   }
   const errorSq = sumA, worst = sumC, targetMax = sumD; // the certificate's product reuses the sums
-  // the certificate: a lower bound on the optimum from the dual U1 (consumed; w3Prev is scratch)
+  // the certificate: a lower bound on the optimum from the dual U1 (consumed; w3Prev, tNew are scratch)
   const bound = status == Status.Cancelled || status == Status.NonFinite ? 0
-    : dualBound(u1, x, y, v, regions, w3Prev, n, m, p, realP, realM, relu, thr, eps, rho, freeRow);
+    : dualBound(u1, t, x, y, v, regions, w3Prev, tNew, n, m, p, realP, realM, relu, thr, eps, rho, freeRow);
   setParam(block, Param.Status, status);
   setParam(block, Param.Iterations, it);
   setParam(block, Param.PrimalResidual, r);
