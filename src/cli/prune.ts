@@ -6,15 +6,17 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
-import { assertNotInput, writeFileAtomic } from '../io/atomic.ts';
+import { checkOutputPath, writeFileAtomic } from '../io/atomic.ts';
 import { InputError } from '../onnx/errors.ts';
 import { readModel } from '../onnx/model.ts';
-import { readFeeds, readTensor } from '../prune/files.ts';
+import { readFeeds, readLabels } from '../prune/files.ts';
 import { formatReport, pruneModel, type PruneOptions } from '../prune/index.ts';
 import { DEFAULT_PRUNE_SETTINGS, type ProgressEvent, type PruneSettings } from '../prune/types.ts';
 import { parseTopology } from '../tfjs/layers.ts';
 import { pruneLayersModel, readLayersModel } from '../tfjs/prune.ts';
 import { defaultLayersOutput, encodeLayersModel, layersOutputPaths, writeLayersModel } from '../tfjs/write.ts';
+import { reportFailure } from './failure.ts';
+import { clampThreads } from './threads.ts';
 
 type Bar = cliProgress.SingleBar;
 
@@ -36,6 +38,7 @@ interface PruneFlags {
   threads?: number;
   refit: boolean;
   progress: boolean;
+  verbose: boolean;
 }
 
 export function registerPruneCommand(program: Command): void {
@@ -61,15 +64,13 @@ export function registerPruneCommand(program: Command): void {
     .option('--threads <n>', 'threads for the solves (default: the cores); independent layers run side by side when that is faster', integer('--threads'))
     .option('--refit', 'after pruning, refit the kept weights by least squares within the program\'s constraints (same nonzero counts; not Net-Trim\'s own program)', false)
     .option('--no-progress', 'no progress bars')
+    .option('--verbose', 'on errors, also print the runtimes\' own messages and the stack', false)
     .action(async (model: string, flags: PruneFlags) => {
       try {
         await runPrune(model, flags);
       } catch (err) {
-        if (!(err instanceof Error)) throw err;
-        process.stderr.write(`nettrim prune: ${err.message}\n`);
-        if (!(err instanceof InputError) && process.env.NETTRIM_DEBUG) process.stderr.write(`${err.stack}\n`);
-        // 128 + SIGINT, as shells report a process stopped by Ctrl-C
-        process.exitCode = err.name === 'AbortError' ? 130 : 1;
+        // 1 for bad input, 130 (128 + SIGINT, as shells report Ctrl-C) when interrupted, 70 for a bug
+        process.exitCode = reportFailure('nettrim prune', err, flags.verbose || process.env.NETTRIM_DEBUG !== undefined);
       }
     });
 }
@@ -77,6 +78,7 @@ export function registerPruneCommand(program: Command): void {
 async function runPrune(modelPath: string, flags: PruneFlags): Promise<void> {
   if (flags.epsilon !== undefined && flags.sparsity !== undefined) throw new InputError('give --epsilon or --sparsity, not both');
   if ((flags.eval.length > 0) !== (flags.labels !== undefined)) throw new InputError('--eval and --labels go together');
+  if (flags.threads !== undefined && flags.threads >= 1) flags = { ...flags, threads: clampThreads(flags.threads) };
   if (isLayersModel(modelPath)) return runPruneLayers(modelPath, flags);
   const out = flags.out ?? defaultOutput(modelPath);
   const inputs = [modelPath, ...flags.calib.map(pathOf), ...flags.eval.map(pathOf), ...(flags.labels ? [flags.labels] : [])];
@@ -133,7 +135,7 @@ async function runPruneLayers(modelPath: string, flags: PruneFlags): Promise<voi
 /** The held-out data of --eval and --labels, as pruneModel's option (none without --labels). */
 async function evaluationOf(model: Parameters<typeof readFeeds>[0], flags: PruneFlags): Promise<Pick<PruneOptions, 'evaluation'>> {
   if (!flags.labels) return {};
-  return { evaluation: { inputs: await readFeeds(model, flags.eval, 'eval'), labels: await readTensor(flags.labels) } };
+  return { evaluation: { inputs: await readFeeds(model, flags.eval, 'eval'), labels: await readLabels(flags.labels) } };
 }
 
 function settingsOf(flags: PruneFlags): Partial<PruneSettings> {
@@ -221,15 +223,7 @@ function defaultOutput(model: string): string {
  * (with `creatable`, the directory may be missing when its parent exists: it is made on writing).
  */
 function checkWritable(path: string, inputs: readonly string[], creatable = false): void {
-  try {
-    assertNotInput(path, inputs);
-  } catch (err) {
-    throw new InputError((err as Error).message);
-  }
-  const dir = dirname(resolve(path));
-  const usable = (d: string): boolean => existsSync(d) && statSync(d).isDirectory();
-  if (!usable(dir) && !(creatable && !existsSync(dir) && usable(dirname(dir)))) throw new InputError(`${path}: directory ${dir} does not exist`);
-  if (existsSync(path) && statSync(path).isDirectory()) throw new InputError(`${path}: is a directory`);
+  checkOutputPath(path, inputs, creatable);
 }
 
 function pathOf(spec: string): string {
