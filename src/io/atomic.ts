@@ -38,7 +38,7 @@ export function checkOutputPath(out: string, inputs: readonly string[] = [], cre
   const target = link?.isSymbolicLink() ? statSync(out, { throwIfNoEntry: false }) : link;
   if (target !== undefined && !target.isFile()) {
     const what = link!.isSymbolicLink() ? `a symbolic link to ${fileKind(target)}` : fileKind(target);
-    throw new InputError(`refusing to write ${out}: it is ${what}, and nettrim only replaces regular files`);
+    throw new InputError(`${out}: cannot write: it is ${what}; nettrim only replaces regular files`);
   }
   const dir = dirname(target !== undefined ? realpathSync(out) : resolve(out));
   const dirInfo = statSync(dir, { throwIfNoEntry: false });
@@ -51,12 +51,12 @@ export function checkOutputPath(out: string, inputs: readonly string[] = [], cre
 
 function checkDirectory(out: string, dir: string): void {
   const info = statSync(dir, { throwIfNoEntry: false });
-  if (info === undefined) throw new InputError(`cannot write ${out}: the directory ${dir} does not exist`);
-  if (!info.isDirectory()) throw new InputError(`cannot write ${out}: ${dir} is ${fileKind(info)}, not a directory`);
+  if (info === undefined) throw new InputError(`${out}: cannot write: directory ${dir} does not exist`);
+  if (!info.isDirectory()) throw new InputError(`${out}: cannot write: ${dir} is ${fileKind(info)}, not a directory`);
   try {
     accessSync(dir, constants.W_OK | constants.X_OK);
   } catch (err) {
-    throw new InputError(`cannot write ${out}: ${fileProblem(err)} in the directory ${dir}`);
+    throw new InputError(`${out}: cannot write: ${fileProblem(err)} in directory ${dir}`);
   }
 }
 
@@ -108,7 +108,7 @@ async function resolveExisting(path: string): Promise<string> {
 async function assertReplaceable(target: string): Promise<void> {
   const info = await lstat(target).catch(() => undefined);
   if (info !== undefined && !info.isFile()) {
-    throw new InputError(`refusing to write ${target}: it is ${fileKind(info)}, and nettrim only replaces regular files`);
+    throw new InputError(`${target}: cannot write: it is now ${fileKind(info)}; nettrim only replaces regular files`);
   }
 }
 

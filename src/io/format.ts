@@ -20,3 +20,15 @@ export function shapeText(dims: ReadonlyArray<string | number | bigint>): string
 export function clip(text: string, max = 200): string {
   return text.length <= max ? text : `${text.slice(0, max)}... (${text.length} characters)`;
 }
+
+/** A JSON value for a message: 'nothing' when absent (never "undefined"), long ones shortened. */
+export function jsonText(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return clip(text, 120);
+}

@@ -42,6 +42,8 @@ const ACCEPTED = `only little-endian '<f4' (float32) and '<f8' (float64) are acc
 const ACCEPTED_INTEGERS = `accepted: little-endian float32, float64 and int8 to int64, uint8 to uint64`;
 /** Largest integer float32 holds exactly: labels beyond it cannot be class indices anyway. */
 const EXACT_FLOAT32 = 2 ** 24;
+/** Node buffers and wasm32 memories stop at 4 GiB: larger data is refused before it is read. */
+const MAX_DATA_BYTES = 2 ** 32 - 1;
 /** Real headers are a few hundred bytes; NumPy itself refuses more than 10,000 by default. */
 const MAX_HEADER_BYTES = 1 << 20;
 /** Hostile headers could nest brackets deep enough to overflow the stack; real ones nest 2 deep. */
@@ -249,8 +251,8 @@ function checkDescr(descr: PyValue, options: NpyReadOptions): NpyDtype {
     if (INTEGER_DTYPES.has(text)) return text as NpyIntegerDtype;
     if (text !== '|b1' && INTEGER_ALIASES[text]) return INTEGER_ALIASES[text];
   }
-  if (/^>[fiu][1248]$/.test(text)) {
-    throw new NpyProblem(`big-endian dtype '${text}'${describeDtype(text)} is not supported; ${accepted} (convert with a.astype('<${text.slice(1)}'))`);
+  if (text === '>f4' || text === '>f8' || (options.integers && /^>[iu][248]$/.test(text))) {
+    throw new NpyProblem(`big-endian dtype '${text}' is not supported; ${accepted} (convert with a.astype('<${text.slice(1)}'))`);
   }
   throw new NpyProblem(`unsupported dtype '${clip(text)}'${describeDtype(text)}; ${accepted}`);
 }
@@ -438,6 +440,9 @@ function checkDataLength(header: Header, found: number): number {
     throw new NpyProblem(
       `shape ${shapeText} is too large: it describes ${count} values (${expected} bytes of ${header.descr} data), the file has ${found} bytes after the header`,
     );
+  }
+  if (expected > BigInt(MAX_DATA_BYTES)) {
+    throw new NpyProblem(`shape ${shapeText} holds ${expected} bytes of ${header.descr} data, more than the ${MAX_DATA_BYTES} nettrim can read (4 GiB)`);
   }
   if (expected > BigInt(found)) {
     throw new NpyProblem(`truncated data: expected ${expected} bytes after the header, found ${found} (shape ${shapeText}, ${header.descr})`);

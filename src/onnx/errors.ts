@@ -5,3 +5,22 @@
 export class InputError extends Error {
   override name = 'InputError';
 }
+
+/**
+ * An error message of onnxruntime or TensorFlow.js in our words: without onnxruntime's status
+ * prefix, source paths and C++ signatures, and cut to one line of reasonable length. The raw text
+ * stays available as the InputError's `cause` (printed with --verbose).
+ */
+export function runtimeMessage(err: unknown, max = 300): string {
+  let text = err instanceof Error ? err.message : String(err);
+  text = text
+    .replace(/\x1b\[[0-9;]*m/g, '') // colours
+    .replace(/\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*/g, '')
+    .replace(/\s*[\w./\\-]*onnxruntime_src[^\s:]*:\d+\s*/g, ' ')
+    .replace(/(?:[\w~<>]+::)+[\w~<>]+\((?:[^()]|\([^()]*\))*\)\s*(?:const\s*)?/g, '')
+    .replace(/Load model from \S+ failed:\s*/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  if (text === '') text = 'no reason given';
+  return text.length <= max ? text : `${text.slice(0, max)}...`;
+}
