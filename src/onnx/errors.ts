@@ -17,10 +17,13 @@ export function runtimeMessage(err: unknown, max = 300): string {
     .replace(/\x1b\[[0-9;]*m/g, '') // colours
     .replace(/\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*/g, '')
     .replace(/\s*[\w./\\-]*onnxruntime_src[^\s:]*:\d+\s*/g, ' ')
+    .replace(/\b(?:void|bool|int|auto|(?:[\w]+::)*Status)\s+(?=(?:[\w~<>]+::)+[\w~<>]+\()/g, '')
     .replace(/(?:[\w~<>]+::)+[\w~<>]+\((?:[^()]|\([^()]*\))*\)\s*(?:const\s*)?/g, '')
     .replace(/Load model from \S+ failed:\s*/g, '')
     .replace(/\s+/g, ' ')
     .trim();
+  // TensorFlow.js allocating a tensor of an absurd size (a hostile units or shape in modelTopology)
+  text = text.replace(/^Invalid typed array length: (\d+)$/, 'a tensor of $1 values, more than memory can hold (check the layer sizes in modelTopology)');
   if (text === '') text = 'no reason given';
   return text.length <= max ? text : `${text.slice(0, max)}...`;
 }
