@@ -40,7 +40,8 @@ export function generateCase(seed: number, index: number, fx: Fixtures): FuzzCas
 function layerCase(c: FuzzCase, rng: Rng, fx: Fixtures): void {
   c.files['x.npy'] = fx.layerX;
   c.files['y.npy'] = fx.layerY;
-  c.args = ['layer', '@/x.npy', '@/y.npy', '--max-iterations', '40', '--out', '@/out/w.npy'];
+  // --threads 1 unless a flag below says otherwise (the last one counts): no worker threads to start per case
+  c.args = ['layer', '@/x.npy', '@/y.npy', '--max-iterations', '40', '--threads', '1', '--out', '@/out/w.npy'];
   if (rng() < 0.2) {
     c.files['v.npy'] = fx.layerV;
     c.args.push('--slack', '@/v.npy');
@@ -64,7 +65,7 @@ function onnxCase(c: FuzzCase, rng: Rng, fx: Fixtures): void {
   const cnn = rng() < 0.3;
   c.files['model.onnx'] = cnn ? fx.cnn : fx.mlp;
   c.files['calib.npy'] = cnn ? fx.calibCnn : fx.calibMlp;
-  c.args = ['prune', '@/model.onnx', '--calib', '@/calib.npy', '--out', '@/out/model.onnx', '--max-iterations', '30', '--no-progress'];
+  c.args = ['prune', '@/model.onnx', '--calib', '@/calib.npy', '--out', '@/out/model.onnx', '--max-iterations', '30', '--threads', '1', '--no-progress'];
   if (!cnn && rng() < 0.35) {
     c.files['eval.npy'] = fx.evalMlp;
     c.files['labels.npy'] = fx.labels;
@@ -88,7 +89,7 @@ function tfjsCase(c: FuzzCase, rng: Rng, fx: Fixtures): void {
   c.files['model/group1-shard1of1.bin'] = fx.tfjsShard;
   c.files['secret.bin'] = fx.tfjsShard; // the right size, outside the model's folder: a tempting target
   c.files['calib.npy'] = fx.calibMlp;
-  c.args = ['prune', rng() < 0.5 ? '@/model/model.json' : '@/model', '--calib', '@/calib.npy', '--out', '@/out/pruned', '--max-iterations', '30', '--no-progress'];
+  c.args = ['prune', rng() < 0.5 ? '@/model/model.json' : '@/model', '--calib', '@/calib.npy', '--out', '@/out/pruned', '--max-iterations', '30', '--threads', '1', '--no-progress'];
   const count = rng() < 0.1 ? 0 : rng() < 0.8 ? 1 : 2;
   for (let k = 0; k < count; k++) {
     const r = rng();
