@@ -441,11 +441,11 @@ function checkDataLength(header: Header, found: number): number {
       `shape ${shapeText} is too large: it describes ${count} values (${expected} bytes of ${header.descr} data), the file has ${found} bytes after the header`,
     );
   }
-  if (expected > BigInt(MAX_DATA_BYTES)) {
-    throw new NpyProblem(`shape ${shapeText} holds ${expected} bytes of ${header.descr} data, more than the ${MAX_DATA_BYTES} nettrim can read (4 GiB)`);
-  }
   if (expected > BigInt(found)) {
     throw new NpyProblem(`truncated data: expected ${expected} bytes after the header, found ${found} (shape ${shapeText}, ${header.descr})`);
+  }
+  if (expected > BigInt(MAX_DATA_BYTES)) {
+    throw new NpyProblem(`shape ${shapeText} holds ${expected} bytes of ${header.descr} data, more than the ${MAX_DATA_BYTES} nettrim can read (4 GiB)`);
   }
   if (expected < BigInt(found)) {
     throw new NpyProblem(
