@@ -49,6 +49,9 @@ export function parseModel(bytes: Uint8Array, source = 'model'): OnnxModel {
     checkInitializer(tensor, source);
     initializers.set(tensor.name ?? '', tensor);
   }
+  if ((graph.output ?? []).length === 0) {
+    throw new InputError(`${source}: not a usable ONNX model: the graph declares no outputs`);
+  }
   return { bytes, proto, graph, initializers, source };
 }
 

@@ -60,7 +60,9 @@ export function makeFixtures(): Fixtures {
   const labelData = new DataView(new ArrayBuffer(8 * 12));
   for (let i = 0; i < 12; i++) labelData.setBigInt64(8 * i, BigInt(i % 4), true);
 
-  return {
+  // Plain Uint8Array copies: Node's Buffer.slice is a view, and a mutation must never reach a fixture.
+  const own = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes);
+  const fixtures: Fixtures = {
     layerX: encodeNpy(x, [P, N]),
     layerY: encodeNpy(y, [P, M]),
     layerV: npy([P, M], 0.1),
@@ -71,6 +73,11 @@ export function makeFixtures(): Fixtures {
     labels: new Uint8Array([...Buffer.from(header, 'latin1'), ...new Uint8Array(labelData.buffer)]),
     ...tfjsModel(values),
   };
+  for (const key of Object.keys(fixtures) as Array<keyof Fixtures>) {
+    const value = fixtures[key];
+    if (value instanceof Uint8Array) (fixtures as unknown as Record<string, Uint8Array>)[key] = own(value);
+  }
+  return Object.freeze(fixtures);
 }
 
 /** The shipped MNIST TF.js model.json, shrunk to 8 -> 6 -> 5 -> 4, with random weights. */
