@@ -2,7 +2,7 @@
 // and check what the issue asks of every run: a result or an input error (no internal error, no
 // escaped exception, no crash, no hang), nothing written on error, inputs unchanged, no read out
 // of the model's folder, and messages in our words.
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -91,6 +91,8 @@ async function runCase(c: FuzzCase, workDir: string, worker: WorkerHandle, timeo
     mkdirSync(dirname(join(dir, name)), { recursive: true });
     writeFileSync(join(dir, name), bytes);
   }
+  for (const name of c.dirs) mkdirSync(join(dir, name), { recursive: true });
+  if (c.fifos.length > 0) execFileSync('mkfifo', c.fifos.map((name) => join(dir, name)));
   for (const [name, target] of Object.entries(c.links)) symlinkSync(target, join(dir, name));
   const before = snapshot(dir);
   const args = c.args.map((a) => a.replaceAll('@/', `${dir}/`));
@@ -108,10 +110,11 @@ async function runCase(c: FuzzCase, workDir: string, worker: WorkerHandle, timeo
   const violations: string[] = [];
   if (!['result', 'not-converged', 'input-error'].includes(outcome)) violations.push(`${outcome} (exit code ${reply.code})`);
   for (const [path, hash] of before) {
-    if (path.startsWith('out/')) continue;
-    if (after.get(path) !== hash) violations.push(`input ${path} changed`);
+    const special = !/^[0-9a-f]{64}$/.test(hash); // a FIFO, a directory or a link: never replaced
+    if (path.startsWith('out/') && !special) continue;
+    if (after.get(path) !== hash) violations.push(`${special ? 'special file' : 'input'} ${path} changed`);
   }
-  const written = [...after.keys()].filter((p) => !before.has(p));
+  const written = [...after.keys()].filter((p) => !before.has(p) && !before.has(`${p}/`));
   if (written.some((p) => p.endsWith('.tmp'))) violations.push(`temporary file left: ${written.filter((p) => p.endsWith('.tmp')).join(', ')}`);
   if (outcome === 'input-error' && written.length > 0) violations.push(`wrote on error: ${written.slice(0, 5).join(', ')}`);
   if (written.some((p) => !p.startsWith('out/'))) violations.push(`wrote outside out/: ${written.filter((p) => !p.startsWith('out/')).slice(0, 5).join(', ')}`);

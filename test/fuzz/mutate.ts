@@ -15,6 +15,9 @@ export interface FuzzCase {
   files: Record<string, Uint8Array>;
   /** Symbolic links to create: path relative to the case folder -> target. */
   links: Record<string, string>;
+  /** FIFOs and directories to create (outputs that must never be replaced). */
+  fifos: string[];
+  dirs: string[];
   /** The command line; '@/' stands for the case folder. Outputs go to '@/out/'. */
   args: string[];
   /** A shard path of model.json leads out of the model's folder: success would be a read outside. */
@@ -27,11 +30,24 @@ type Rng = () => number;
 export function generateCase(seed: number, index: number, fx: Fixtures): FuzzCase {
   const rng = mulberry32((Math.imul(seed, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0);
   const roll = rng();
-  const c: FuzzCase = { index, kind: roll < 0.3 ? 'layer' : roll < 0.75 ? 'onnx' : 'tfjs', mutations: [], files: {}, links: {}, args: [], leavesFolder: false };
+  const c: FuzzCase = { index, kind: roll < 0.3 ? 'layer' : roll < 0.75 ? 'onnx' : 'tfjs', mutations: [], files: {}, links: {}, fifos: [], dirs: [], args: [], leavesFolder: false };
   if (c.kind === 'layer') layerCase(c, rng, fx);
   else if (c.kind === 'onnx') onnxCase(c, rng, fx);
   else tfjsCase(c, rng, fx);
+  if (rng() < 0.06) specialOutput(c, rng);
   return c;
+}
+
+/** An output flag aimed at a FIFO, a directory or a symlink to one: it must be refused, not replaced. */
+function specialOutput(c: FuzzCase, rng: Rng): void {
+  const target = pick(rng, ['out/fifo', 'out/dir', 'out/fifo-link', 'out/dir-link']);
+  c.fifos.push('out/fifo');
+  c.dirs.push('out/dir');
+  c.links['out/fifo-link'] = 'fifo';
+  c.links['out/dir-link'] = 'dir';
+  const flag = c.kind === 'layer' ? '--out' : pick(rng, c.kind === 'onnx' ? ['--out', '--report', '--magnitude-out'] : ['--report']);
+  c.args.push(flag, `@/${target}`);
+  c.mutations.push(`${flag} ${target}`);
 }
 
 // ---------------------------------------------------------------------------------------------
