@@ -179,6 +179,17 @@ test('a 10,000-dimension shape gives a short message', async () => {
   assert.match(message, /\(1, 1, 1, 1, \.\.\. \(9992 more\) \.\.\., 1, 1, 1, 1\)/);
 });
 
+test('a model input with 10,000 dimensions: the shape mismatch is one short line', async () => {
+  const wide = new GraphBuilder('wide').input('x', ['N', ...Array.from({ length: 9999 }, () => 1)])
+    .initializer('W', [8, 4], Array.from({ length: 32 }, (_, i) => i / 32))
+    .node('Flatten', ['x'], ['f'], { axis: 1 }).node('MatMul', ['f', 'W'], ['y'], {}, 'fc').output('y').toBytes();
+  writeFileSync(path('wide.onnx'), wide);
+  const r = await prune([path('wide.onnx'), '--calib', path('calib.npy'), '--out', path('never.onnx'), '--no-progress']);
+  assert.is(r.code, 1, r.stderr);
+  assert.ok(r.stderr.length < 400, `${r.stderr.length} characters: ${r.stderr.slice(0, 300)}`);
+  assert.match(r.stderr, /calib\.npy: shape \[64, 8\] does not match the model input 'x' \[\?, 1, 1, 1, \.\.\. \(9992 more\) \.\.\., 1, 1, 1, 1\]/);
+});
+
 // ---------------------------------------------------------------------------------------------
 // TensorFlow.js shards.
 
