@@ -290,6 +290,25 @@ test('onnxruntime refusals: our words and no [E:onnxruntime] lines; the runtime 
   assert.is(runtimeMessage(raw), 'Unsupported model IR version: 99, max supported IR version: 10');
 });
 
+test('an allocation onnxruntime cannot make: no coloured [E:onnxruntime] line, the reason in one line', async () => {
+  const big = new GraphBuilder('big').input('x', ['N', 8])
+    .initializer('W', [8, 4], Array.from({ length: 32 }, (_, i) => i / 32))
+    .node('Gemm', ['x', 'W'], ['h'], {}, 'fc')
+    .node('Shape', ['h'], ['s']).node('Mul', ['s', 'k'], ['s2']).node('ConstantOfShape', ['s2'], ['big'])
+    .node('ReduceSum', ['big'], ['r'], { keepdims: 0 }).node('Add', ['h', 'r'], ['y'])
+    .output('y').toBytes();
+  const proto = onnx.ModelProto.decode(big);
+  const Long = protobuf.util.Long;
+  proto.graph!.initializer!.push({ name: 'k', dims: [2], dataType: 7, int64Data: [Long.fromNumber(1e6), Long.fromNumber(1e8)] });
+  writeFileSync(path('big.onnx'), onnx.ModelProto.encode(proto).finish());
+  const r = await run(['prune', path('big.onnx'), '--calib', path('calib.npy'), '--out', path('never.onnx'), '--no-progress']);
+  assert.is(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^nettrim prune: .*big\.onnx: onnxruntime failed to run the model: a ConstantOfShape node: Failed to allocate memory/);
+  assertOurWords(r.stderr);
+  assert.is(r.stderr.split('\n').length, 2, r.stderr);
+  assert.not.ok(existsSync(path('never.onnx')));
+});
+
 test('a TF.js run prints no "Hi, looks like you are running TensorFlow.js in Node.js" banner', async () => {
   const calib = await readNpyFile(join(ROOT, 'examples/data/mnist-calib-x.npy'));
   writeFileSync(path('mnist-32.npy'), encodeNpy(calib.data.subarray(0, 32 * 784), [32, ...calib.shape.slice(1)]));

@@ -17,7 +17,8 @@ export function runtimeMessage(err: unknown, max = 300): string {
     .replace(/\x1b\[[0-9;]*m/g, '') // colours
     .replace(/\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*/g, '')
     .replace(/Load model from \S+ failed:\s*/g, '')
-    .replace(/Non-zero status code returned while running (\w+) node\. Name:'([^']*)' Status Message:\s*/g, "node '$2' ($1): ");
+    .replace(/Non-zero status code returned while running (\w+) node\. Name:'([^']*)' Status Message:\s*/g,
+      (_, op: string, name: string) => (name ? `node '${name}' (${op}): ` : `a ${op} node: `));
   // "/onnxruntime_src/.../clip.cc:53 void onnxruntime::X<T>::f(const Tensor*, ...) const [with T = float] max should be..."
   for (let at = text.search(SOURCE_PATH); at >= 0; at = text.search(SOURCE_PATH)) {
     const path = SOURCE_PATH.exec(text.slice(at))![0];
