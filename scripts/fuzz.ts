@@ -35,5 +35,6 @@ const summary = await runCampaign({
 });
 console.log(`fuzz: seed ${seed}, cases ${start}..${start + cases - 1}, ${summary.seconds.toFixed(0)} s`);
 for (const outcome of OUTCOMES) console.log(`  ${outcome.padEnd(15)} ${summary.counts[outcome]}`);
+console.log(`  (retried after a timeout, then ended: ${summary.retried})`);
 console.log(`  violations      ${summary.violations.length}${values.keep && summary.violations.length > 0 ? ` (folders kept in ${summary.workDir})` : ''}`);
 process.exitCode = summary.violations.length > 0 ? 1 : 0;

@@ -23,6 +23,8 @@ export interface CaseResult {
   stderr: string;
   /** Broken promises; empty when the case behaved. */
   violations: string[];
+  /** It went past the time limit once and was run again (see runCase). */
+  retried: boolean;
 }
 
 export interface CampaignOptions {
@@ -39,6 +41,8 @@ export interface CampaignOptions {
 
 export interface CampaignSummary {
   counts: Record<Outcome, number>;
+  /** Cases that passed the time limit once and ended on the second run (a slow machine, not a hang). */
+  retried: number;
   violations: CaseResult[];
   seconds: number;
   workDir: string;
@@ -67,6 +71,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
   const workDir = mkdtempSync(join(tmpdir(), 'nettrim-fuzz-'));
   const counts = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
   const violations: CaseResult[] = [];
+  let retried = 0;
   const worker = new WorkerHandle();
   const first = options.start ?? 0;
   try {
@@ -74,6 +79,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
       if ((index - first) % CASES_PER_WORKER === 0) await worker.restart();
       const result = await runCase(generateCase(options.seed, index, fixtures), workDir, worker, options.timeoutMs ?? 20000, options.keep ?? false);
       counts[result.outcome]++;
+      if (result.retried) retried++;
       if (result.violations.length > 0) violations.push(result);
       options.onCase?.(result);
     }
@@ -81,7 +87,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
     worker.stop();
     if (!(options.keep && violations.length > 0)) rmSync(workDir, { recursive: true, force: true });
   }
-  return { counts, violations, seconds: (performance.now() - started) / 1000, workDir };
+  return { counts, retried, violations, seconds: (performance.now() - started) / 1000, workDir };
 }
 
 async function runCase(c: FuzzCase, workDir: string, worker: WorkerHandle, timeoutMs: number, keep: boolean): Promise<CaseResult> {
@@ -96,7 +102,19 @@ async function runCase(c: FuzzCase, workDir: string, worker: WorkerHandle, timeo
   for (const [name, target] of Object.entries(c.links)) symlinkSync(target, join(dir, name));
   const before = snapshot(dir);
   const args = c.args.map((a) => a.replaceAll('@/', `${dir}/`));
-  const reply = await worker.run(args, timeoutMs);
+  let reply = await worker.run(args, timeoutMs);
+  let retried = false;
+  if (reply.kind === 'hang') {
+    // A starved machine can stretch a case past the limit: a real hang hangs again, with 3x the time
+    // (the case's outputs start from scratch; its inputs are checked against the first snapshot).
+    rmSync(join(dir, 'out'), { recursive: true, force: true });
+    mkdirSync(join(dir, 'out'));
+    for (const name of c.dirs) mkdirSync(join(dir, name), { recursive: true });
+    if (c.fifos.length > 0) execFileSync('mkfifo', c.fifos.map((name) => join(dir, name)));
+    for (const [name, target] of Object.entries(c.links)) if (name.startsWith('out/')) symlinkSync(target, join(dir, name));
+    reply = await worker.run(args, 3 * timeoutMs);
+    retried = reply.kind !== 'hang';
+  }
   const after = snapshot(dir);
 
   const outcome: Outcome =
@@ -124,7 +142,7 @@ async function runCase(c: FuzzCase, workDir: string, worker: WorkerHandle, timeo
   if (stderr.split('\n').some((line) => line.length > MAX_LINE)) violations.push(`a line of stderr longer than ${MAX_LINE} characters`);
   if (outcome === 'input-error' && stderr.trim() === '') violations.push('an error without a message');
   if (!(keep && violations.length > 0)) rmSync(dir, { recursive: true, force: true });
-  return { fuzzCase: c, outcome, code: reply.code, ms: reply.ms, stderr, violations };
+  return { fuzzCase: c, outcome, code: reply.code, ms: reply.ms, stderr, violations, retried };
 }
 
 /** Every path under `dir` (relative) with a hash of its content (a link: its target text). */

@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { registerLayerCommand } from '../../src/cli/layer.ts';
 import { registerPruneCommand } from '../../src/cli/prune.ts';
+import { loadTensorFlow } from '../../src/tfjs/runtime.ts';
 
 export interface WorkerRequest { id: number; args: string[] }
 export interface WorkerReply { id: number; code: number; stdout: string; stderr: string; ms: number }
@@ -47,4 +48,8 @@ process.on('unhandledRejection', (reason) => {
 process.on('message', (message: WorkerRequest) => {
   void runCommand(message.args).then((reply) => process.send!({ id: message.id, ...reply }));
 });
+// Load both runtimes before the first case, so that no case's time includes their start-up.
+const tfjs = await loadTensorFlow();
+void (await import('onnxruntime-node'));
+void tfjs;
 process.send!({ id: -1, code: 0, stdout: 'ready', stderr: '', ms: 0 });
