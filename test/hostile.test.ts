@@ -190,6 +190,25 @@ test('a model input with 10,000 dimensions: the shape mismatch is one short line
   assert.match(r.stderr, /calib\.npy: shape \[64, 8\] does not match the model input 'x' \[\?, 1, 1, 1, \.\.\. \(9992 more\) \.\.\., 1, 1, 1, 1\]/);
 });
 
+test('a loop of symbolic links as model, calibration, labels or output: exit 1, said in words', async () => {
+  symlinkSync('loop', path('loop'));
+  const model = path('model.onnx'), calib = path('calib.npy'), out = path('never.onnx');
+  const cases: string[][] = [
+    [model, '--calib', calib, '--out', path('loop')],
+    [path('loop'), '--calib', calib, '--out', out],
+    [model, '--calib', path('loop'), '--out', out],
+    [model, '--calib', calib, '--eval', path('eval.npy'), '--labels', path('loop'), '--out', out],
+    [model, '--calib', calib, '--out', path('loop/x.onnx')],
+  ];
+  for (const args of cases) {
+    const r = await prune([...args, '--no-progress']);
+    assert.is(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /loop(\/x\.onnx)?: cannot (read|write)[^:]*: the path goes round a loop of symbolic links/);
+    assertOurWords(r.stderr);
+  }
+  assert.not.ok(existsSync(out));
+});
+
 // ---------------------------------------------------------------------------------------------
 // TensorFlow.js shards.
 

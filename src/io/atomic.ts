@@ -2,7 +2,7 @@
 // write, and an input file of the same run is never overwritten.
 
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, lstatSync, realpathSync, statSync } from 'node:fs';
+import { accessSync, constants, lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { lstat, open, realpath, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from '../onnx/errors.ts';
@@ -13,9 +13,9 @@ import { fileKind, fileProblem } from './read.ts';
  * inode through a symlink or hard link), so that a command never destroys the data it reads.
  */
 export function assertNotInput(out: string, inputs: readonly string[]): void {
-  const outStat = statSync(out, { throwIfNoEntry: false });
+  const outStat = quietStat(out);
   for (const input of inputs) {
-    const inStat = statSync(input, { throwIfNoEntry: false });
+    const inStat = quietStat(input);
     const sameFile =
       outStat !== undefined && inStat !== undefined
         ? outStat.dev === inStat.dev && outStat.ino === inStat.ino
@@ -34,8 +34,15 @@ export function assertNotInput(out: string, inputs: readonly string[]): void {
  */
 export function checkOutputPath(out: string, inputs: readonly string[] = [], createDirectory = false): void {
   assertNotInput(out, inputs);
-  const link = lstatSync(out, { throwIfNoEntry: false });
-  const target = link?.isSymbolicLink() ? statSync(out, { throwIfNoEntry: false }) : link;
+  let link: Stats | undefined;
+  let target: Stats | undefined;
+  try {
+    link = lstatSync(out, { throwIfNoEntry: false });
+    target = link?.isSymbolicLink() ? statSync(out, { throwIfNoEntry: false }) : link;
+  } catch (err) {
+    // ELOOP (a loop of links), ENOTDIR (a file used as a folder), EACCES...
+    throw new InputError(`${out}: cannot write: ${fileProblem(err)}`);
+  }
   if (target !== undefined && !target.isFile()) {
     const what = link!.isSymbolicLink() ? `a symbolic link to ${fileKind(target)}` : fileKind(target);
     throw new InputError(`${out}: cannot write: it is ${what}; nettrim only replaces regular files`);
@@ -50,7 +57,12 @@ export function checkOutputPath(out: string, inputs: readonly string[] = [], cre
 }
 
 function checkDirectory(out: string, dir: string): void {
-  const info = statSync(dir, { throwIfNoEntry: false });
+  let info: Stats | undefined;
+  try {
+    info = statSync(dir, { throwIfNoEntry: false });
+  } catch (err) {
+    throw new InputError(`${out}: cannot write: ${fileProblem(err)} (directory ${dir})`);
+  }
   if (info === undefined) throw new InputError(`${out}: cannot write: directory ${dir} does not exist`);
   if (!info.isDirectory()) throw new InputError(`${out}: cannot write: ${dir} is ${fileKind(info)}, not a directory`);
   try {
@@ -101,6 +113,15 @@ async function resolveExisting(path: string): Promise<string> {
     return await realpath(path);
   } catch {
     return resolve(path);
+  }
+}
+
+/** stat that follows links, or undefined when the path cannot be resolved (missing, a loop...). */
+function quietStat(path: string): Stats | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
   }
 }
 

@@ -35,12 +35,24 @@ export function generateCase(seed: number, index: number, fx: Fixtures): FuzzCas
   else if (c.kind === 'onnx') onnxCase(c, rng, fx);
   else tfjsCase(c, rng, fx);
   if (rng() < 0.06) specialOutput(c, rng);
+  if (rng() < 0.03) loopInput(c, rng);
   return c;
+}
+
+/** One input path replaced by a symbolic link to itself. */
+function loopInput(c: FuzzCase, rng: Rng): void {
+  const inputs = c.args.map((a, i) => [a, i] as const).filter(([a, i]) => a.startsWith('@/') && !a.startsWith('@/out/') && c.args[i - 1] !== '--out');
+  if (inputs.length === 0) return;
+  const [arg, at] = pick(rng, inputs);
+  c.links.loop = 'loop';
+  c.args[at] = '@/loop';
+  c.mutations.push(`${arg} replaced by a symlink loop`);
 }
 
 /** An output flag aimed at a FIFO, a directory or a symlink to one: it must be refused, not replaced. */
 function specialOutput(c: FuzzCase, rng: Rng): void {
-  const target = pick(rng, ['out/fifo', 'out/dir', 'out/fifo-link', 'out/dir-link']);
+  const target = pick(rng, ['out/fifo', 'out/dir', 'out/fifo-link', 'out/dir-link', 'out/loop']);
+  c.links['out/loop'] = 'loop';
   c.fifos.push('out/fifo');
   c.dirs.push('out/dir');
   c.links['out/fifo-link'] = 'fifo';
