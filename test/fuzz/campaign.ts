@@ -109,9 +109,10 @@ async function runCase(c: FuzzCase, workDir: string, worker: WorkerHandle, timeo
     // (the case's outputs start from scratch; its inputs are checked against the first snapshot).
     rmSync(join(dir, 'out'), { recursive: true, force: true });
     mkdirSync(join(dir, 'out'));
-    for (const name of c.dirs) mkdirSync(join(dir, name), { recursive: true });
-    if (c.fifos.length > 0) execFileSync('mkfifo', c.fifos.map((name) => join(dir, name)));
-    for (const [name, target] of Object.entries(c.links)) if (name.startsWith('out/')) symlinkSync(target, join(dir, name));
+    const inOut = (name: string): boolean => name.startsWith('out/');
+    for (const name of c.dirs.filter(inOut)) mkdirSync(join(dir, name), { recursive: true });
+    if (c.fifos.some(inOut)) execFileSync('mkfifo', c.fifos.filter(inOut).map((name) => join(dir, name)));
+    for (const [name, target] of Object.entries(c.links)) if (inOut(name)) symlinkSync(target, join(dir, name));
     reply = await worker.run(args, 3 * timeoutMs);
     retried = reply.kind !== 'hang';
   }

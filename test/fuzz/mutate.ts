@@ -35,18 +35,21 @@ export function generateCase(seed: number, index: number, fx: Fixtures): FuzzCas
   else if (c.kind === 'onnx') onnxCase(c, rng, fx);
   else tfjsCase(c, rng, fx);
   if (rng() < 0.06) specialOutput(c, rng);
-  if (rng() < 0.03) loopInput(c, rng);
+  if (rng() < 0.04) loopInput(c, rng);
   return c;
 }
 
-/** One input path replaced by a symbolic link to itself. */
+/** One input path replaced by a symbolic link to itself, a FIFO without writer or /dev/zero. */
 function loopInput(c: FuzzCase, rng: Rng): void {
   const inputs = c.args.map((a, i) => [a, i] as const).filter(([a, i]) => a.startsWith('@/') && !a.startsWith('@/out/') && c.args[i - 1] !== '--out');
   if (inputs.length === 0) return;
   const [arg, at] = pick(rng, inputs);
-  c.links.loop = 'loop';
-  c.args[at] = '@/loop';
-  c.mutations.push(`${arg} replaced by a symlink loop`);
+  const kind = pick(rng, ['loop', 'fifo', 'zero']);
+  if (kind === 'loop') c.links.loop = 'loop';
+  if (kind === 'fifo') c.fifos.push('in-fifo');
+  if (kind === 'zero') c.links.zero = '/dev/zero';
+  c.args[at] = `@/${kind === 'fifo' ? 'in-fifo' : kind}`;
+  c.mutations.push(`${arg} replaced by ${kind === 'loop' ? 'a symlink loop' : kind === 'fifo' ? 'a FIFO without writer' : 'a link to /dev/zero'}`);
 }
 
 /** An output flag aimed at a FIFO, a directory or a symlink to one: it must be refused, not replaced. */
