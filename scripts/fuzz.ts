@@ -18,10 +18,22 @@ const seed = Number(values.seed);
 const start = Number(values.start);
 let done = 0;
 let lastPrint = performance.now();
+const tally = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<(typeof OUTCOMES)[number], number>;
+let violations = 0;
+const counts = (): string => OUTCOMES.map((o) => `${o} ${tally[o]}`).join(', ');
+// Stopped early (SIGINT, SIGTERM): the counts so far.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.log(`fuzz: stopped by ${signal} after ${done} cases (seed ${seed}, from ${start}): ${counts()}; violations ${violations}`);
+    process.exit(violations > 0 ? 1 : 130);
+  });
+}
 const summary = await runCampaign({
   cases, seed, start, timeoutMs: Number(values.timeout), keep: values.keep,
   onCase: (r) => {
     done++;
+    tally[r.outcome]++;
+    if (r.violations.length > 0) violations++;
     if (r.violations.length > 0) {
       console.log(`VIOLATION case ${r.fuzzCase.index} (seed ${seed}, ${r.fuzzCase.kind}; ${r.fuzzCase.mutations.join('; ') || 'no mutation'}): ${r.violations.join('; ')}`);
       console.log(`  args: ${r.fuzzCase.args.join(' ')}`);
@@ -29,7 +41,7 @@ const summary = await runCampaign({
     }
     if (performance.now() - lastPrint > 60000) {
       lastPrint = performance.now();
-      console.log(`... ${done} of ${cases} cases`);
+      console.log(`... ${done} of ${cases} cases: ${counts()}; violations ${violations}`);
     }
   },
 });
