@@ -1,7 +1,11 @@
 // `nettrim layer X.npy Y.npy`: one layer program from NumPy files, for scripts and NumPy users.
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { writeNpyFile, readNpyFile, type NpyArray } from '../io/npy.ts';
-import { assertNotInput } from '../io/atomic.ts';
+import { checkOutputPath } from '../io/atomic.ts';
+import { listText } from '../io/format.ts';
+import { InputError } from '../onnx/errors.ts';
+import { reportFailure } from './failure.ts';
+import { clampThreads } from './threads.ts';
 import { DEFAULT_SETTINGS } from '../settings.ts';
 import { STATUS_MESSAGES, type TrimResult, type TrimSettings } from '../types.ts';
 import { LayerSolver } from '../layer/solve.ts';
@@ -19,6 +23,7 @@ interface LayerFlags {
   absTol: number;
   rho: number;
   threads?: number;
+  verbose: boolean;
 }
 
 /** Adds the `layer` command to the program. */
@@ -39,29 +44,35 @@ export function registerLayerCommand(program: Command): void {
     .option('--rel-tol <t>', 'relative residual tolerance', nonNegative, DEFAULT_SETTINGS.relTol)
     .option('--abs-tol <t>', 'absolute residual tolerance', nonNegative, DEFAULT_SETTINGS.absTol)
     .option('--rho <r>', 'initial ADMM penalty', positive, DEFAULT_SETTINGS.rho)
-    .option('--threads <n>', 'threads for the products (default: the cores)', positiveInteger)
+    .option('--threads <n>', 'threads for the products (default: the cores; at most the cores)', positiveInteger)
+    .option('--verbose', 'on errors, also print the underlying causes and the stack', false)
     .action(async (xPath: string, yPath: string, flags: LayerFlags) => {
-      process.exitCode = await runLayer(xPath, yPath, flags);
+      try {
+        process.exitCode = await runLayer(xPath, yPath, flags);
+      } catch (err) {
+        process.exitCode = reportFailure('nettrim layer', err, flags.verbose);
+      }
     });
 }
 
 async function runLayer(xPath: string, yPath: string, flags: LayerFlags): Promise<number> {
   const inputs = [xPath, yPath, ...(flags.slack ? [flags.slack] : [])];
-  if (flags.out) assertNotInput(flags.out, inputs);
+  if (flags.out) checkOutputPath(flags.out, inputs); // before any work: a solve can take minutes
+  const threads = clampThreads(flags.threads);
   const x = matrix(await readNpyFile(xPath), xPath);
   const y = matrix(await readNpyFile(yPath), yPath);
   if (x.rows !== y.rows) {
-    throw new Error(`${xPath} has ${x.rows} samples (rows) but ${yPath} has ${y.rows}: both must hold the same samples`);
+    throw new InputError(`${xPath} has ${x.rows} samples (rows) but ${yPath} has ${y.rows}: both must hold the same samples`);
   }
   let slack: Float32Array | undefined;
   if (flags.slack) {
     const v = matrix(await readNpyFile(flags.slack), flags.slack);
     if (v.rows !== y.rows || v.cols !== y.cols) {
-      throw new Error(`${flags.slack} is ${v.rows} x ${v.cols} but ${yPath} is ${y.rows} x ${y.cols}: the slack must match Y`);
+      throw new InputError(`${flags.slack} is ${v.rows} x ${v.cols} but ${yPath} is ${y.rows} x ${y.cols}: the slack must match Y`);
     }
     slack = v.data;
   }
-  const solver = await LayerSolver.create(flags.threads !== undefined ? { threads: flags.threads } : {});
+  const solver = await LayerSolver.create(threads !== undefined ? { threads } : {});
   const result = await solver.solveAsync(
     { inputs: x.data, outputs: y.data, samples: x.rows, inputSize: x.cols, outputSize: y.cols, slack },
     {
@@ -113,12 +124,18 @@ function stackBias(r: TrimResult): Float32Array {
   return w;
 }
 
+/** A 2-D, non-empty, finite array, or an InputError naming the file. */
 function matrix(a: NpyArray, path: string) {
   if (a.shape.length !== 2) {
-    throw new Error(`${path}: expected a 2-D array (samples x features), got shape (${a.shape.join(', ')})`);
+    throw new InputError(`${path}: expected a 2-D array (samples x features), got shape (${listText(a.shape)})`);
   }
   const [rows, cols] = a.shape;
-  if (rows === 0 || cols === 0) throw new Error(`${path}: the array is empty (shape (${rows}, ${cols}))`);
+  if (rows === 0 || cols === 0) throw new InputError(`${path}: the array is empty (shape (${rows}, ${cols}))`);
+  for (let i = 0; i < a.data.length; i++) {
+    if (!Number.isFinite(a.data[i])) {
+      throw new InputError(`${path}: value ${a.data[i]} at row ${Math.floor(i / cols)}, column ${i % cols}; the data must be finite`);
+    }
+  }
   return { data: a.data, rows, cols };
 }
 

@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { registerLayerCommand } from './layer.ts';
 import { registerPruneCommand } from './prune.ts';
+import { reportFailure } from './failure.ts';
 
 const program = new Command()
   .name('nettrim')
@@ -17,6 +18,7 @@ registerPruneCommand(program);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  console.error(`nettrim: ${(err as Error).message}`);
-  process.exitCode = 1;
+  // The commands report their own failures; this is for the rest (commander's own errors are
+  // printed by commander and end the process before reaching here).
+  process.exitCode = reportFailure('nettrim', err, process.argv.includes('--verbose'));
 }

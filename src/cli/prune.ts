@@ -6,10 +6,10 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
-import { assertNotInput, writeFileAtomic } from '../io/atomic.ts';
+import { checkOutputPath, writeFileAtomic } from '../io/atomic.ts';
 import { InputError } from '../onnx/errors.ts';
 import { readModel } from '../onnx/model.ts';
-import { readFeeds, readTensor } from '../prune/files.ts';
+import { readFeeds, readLabels } from '../prune/files.ts';
 import { formatReport, pruneModel, type PruneOptions } from '../prune/index.ts';
 import { DEFAULT_PRUNE_SETTINGS, type ProgressEvent, type PruneReport, type PruneSettings } from '../prune/types.ts';
 import type { ReportFigures } from '../report/figures.ts';
@@ -17,6 +17,8 @@ import { isHtmlPath, renderHtmlReport } from '../report/html.ts';
 import { parseTopology } from '../tfjs/layers.ts';
 import { pruneLayersModel, readLayersModel } from '../tfjs/prune.ts';
 import { defaultLayersOutput, encodeLayersModel, layersOutputPaths, writeLayersModel } from '../tfjs/write.ts';
+import { reportFailure } from './failure.ts';
+import { clampThreads } from './threads.ts';
 
 type Bar = cliProgress.SingleBar;
 
@@ -42,6 +44,7 @@ interface PruneFlags {
   progress: boolean;
   quiet: boolean;
   progressEvery: number;
+  verbose: boolean;
 }
 
 export function registerPruneCommand(program: Command): void {
@@ -72,15 +75,13 @@ export function registerPruneCommand(program: Command): void {
     .option('--no-progress', 'no progress bars or stage lines; a long run still prints a status line every --progress-every seconds')
     .option('--quiet', 'nothing on stderr but errors', false)
     .option('--progress-every <s>', 'seconds between status lines when stderr is not a terminal or with --no-progress', number('--progress-every'), 10)
+    .option('--verbose', 'on errors, also print the runtimes\' own messages and the stack', false)
     .action(async (model: string, flags: PruneFlags) => {
       try {
         await runPrune(model, flags);
       } catch (err) {
-        if (!(err instanceof Error)) throw err;
-        process.stderr.write(`nettrim prune: ${err.message}\n`);
-        if (!(err instanceof InputError) && process.env.NETTRIM_DEBUG) process.stderr.write(`${err.stack}\n`);
-        // 128 + SIGINT, as shells report a process stopped by Ctrl-C
-        process.exitCode = err.name === 'AbortError' ? 130 : 1;
+        // 1 for bad input, 130 (128 + SIGINT, as shells report Ctrl-C) when interrupted, 70 for a bug
+        process.exitCode = reportFailure('nettrim prune', err, flags.verbose || process.env.NETTRIM_DEBUG !== undefined);
       }
     });
 }
@@ -88,6 +89,7 @@ export function registerPruneCommand(program: Command): void {
 async function runPrune(modelPath: string, flags: PruneFlags): Promise<void> {
   if (flags.epsilon !== undefined && flags.sparsity !== undefined) throw new InputError('give --epsilon or --sparsity, not both');
   if ((flags.eval.length > 0) !== (flags.labels !== undefined)) throw new InputError('--eval and --labels go together');
+  if (flags.threads !== undefined && flags.threads >= 1) flags = { ...flags, threads: clampThreads(flags.threads) };
   if (isLayersModel(modelPath)) return runPruneLayers(modelPath, flags);
   const out = flags.out ?? defaultOutput(modelPath);
   const inputs = [modelPath, ...flags.calib.map(pathOf), ...flags.eval.map(pathOf), ...(flags.labels ? [flags.labels] : [])];
@@ -154,7 +156,7 @@ async function writeReports(paths: readonly string[], outcome: { report: PruneRe
 /** The held-out data of --eval and --labels, as pruneModel's option (none without --labels). */
 async function evaluationOf(model: Parameters<typeof readFeeds>[0], flags: PruneFlags): Promise<Pick<PruneOptions, 'evaluation'>> {
   if (!flags.labels) return {};
-  return { evaluation: { inputs: await readFeeds(model, flags.eval, 'eval'), labels: await readTensor(flags.labels) } };
+  return { evaluation: { inputs: await readFeeds(model, flags.eval, 'eval'), labels: await readLabels(flags.labels) } };
 }
 
 function settingsOf(flags: PruneFlags): Partial<PruneSettings> {
@@ -281,15 +283,7 @@ function defaultOutput(model: string): string {
  * (with `creatable`, the directory may be missing when its parent exists: it is made on writing).
  */
 function checkWritable(path: string, inputs: readonly string[], creatable = false): void {
-  try {
-    assertNotInput(path, inputs);
-  } catch (err) {
-    throw new InputError((err as Error).message);
-  }
-  const dir = dirname(resolve(path));
-  const usable = (d: string): boolean => existsSync(d) && statSync(d).isDirectory();
-  if (!usable(dir) && !(creatable && !existsSync(dir) && usable(dirname(dir)))) throw new InputError(`${path}: directory ${dir} does not exist`);
-  if (existsSync(path) && statSync(path).isDirectory()) throw new InputError(`${path}: is a directory`);
+  checkOutputPath(path, inputs, creatable);
 }
 
 function pathOf(spec: string): string {

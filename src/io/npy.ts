@@ -3,11 +3,16 @@
 // reads data without checking its length, ignores the byte order and leaves Fortran-ordered data
 // as is; here every field is validated and the caller always gets row-major float32.
 
-import { readFile } from 'node:fs/promises';
+import { InputError } from '../onnx/errors.ts';
 import { writeFileAtomic } from './atomic.ts';
+import { clip, listText } from './format.ts';
+import { RegularFile } from './read.ts';
 
-/** The two dtypes accepted: little-endian float32 and float64. */
-export type NpyDtype = '<f4' | '<f8';
+/** The float dtypes always accepted: little-endian float32 and float64. */
+export type NpyFloatDtype = '<f4' | '<f8';
+/** Integer dtypes, accepted only when asked for (class labels): '|i1' and '|u1' as NumPy writes them. */
+export type NpyIntegerDtype = '|i1' | '|u1' | '<i2' | '<u2' | '<i4' | '<u4' | '<i8' | '<u8';
+export type NpyDtype = NpyFloatDtype | NpyIntegerDtype;
 
 /** A parsed array: row-major (C order) float32 values, whatever the file's order and dtype. */
 export interface NpyArray {
@@ -16,11 +21,31 @@ export interface NpyArray {
   sourceDtype: NpyDtype;
 }
 
+export interface NpyReadOptions {
+  /**
+   * Also accept little-endian integer arrays (int8 to int64, uint8 to uint64), as class labels are
+   * saved; their values must be integers float32 holds exactly (|v| <= 2**24).
+   */
+  integers?: boolean;
+}
+
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 /** NumPy pads the header so the data starts on a 64-byte boundary (memory-mapping friendly). */
 const ARRAY_ALIGN = 64;
-const ITEM_SIZE: Record<NpyDtype, number> = { '<f4': 4, '<f8': 8 };
+const ITEM_SIZE: Record<NpyDtype, number> = {
+  '<f4': 4, '<f8': 8, '|i1': 1, '|u1': 1, '<i2': 2, '<u2': 2, '<i4': 4, '<u4': 4, '<i8': 8, '<u8': 8,
+};
+const INTEGER_DTYPES: ReadonlySet<string> = new Set(['|i1', '|u1', '<i2', '<u2', '<i4', '<u4', '<i8', '<u8']);
+/** NumPy writes '|i1' for int8; '<i1' and '=i1' mean the same and are seen in the wild. */
+const INTEGER_ALIASES: Readonly<Record<string, NpyIntegerDtype>> = { '<i1': '|i1', '<u1': '|u1', '=i1': '|i1', '=u1': '|u1', '|b1': '|u1' };
 const ACCEPTED = `only little-endian '<f4' (float32) and '<f8' (float64) are accepted`;
+const ACCEPTED_INTEGERS = `accepted: little-endian float32, float64 and int8 to int64, uint8 to uint64`;
+/** Largest integer float32 holds exactly: labels beyond it cannot be class indices anyway. */
+const EXACT_FLOAT32 = 2 ** 24;
+/** Node buffers and wasm32 memories stop at 4 GiB: larger data is refused before it is read. */
+const MAX_DATA_BYTES = 2 ** 32 - 1;
+/** Real headers are a few hundred bytes; NumPy itself refuses more than 10,000 by default. */
+const MAX_HEADER_BYTES = 1 << 20;
 /** Hostile headers could nest brackets deep enough to overflow the stack; real ones nest 2 deep. */
 const MAX_NESTING = 16;
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -32,33 +57,43 @@ class NpyProblem extends Error {}
  * Parses the bytes of a .npy file. `name` (usually the path) starts every error message.
  * Refuses anything but an exactly sized little-endian float32/float64 array of any rank.
  */
-export function parseNpy(bytes: Uint8Array, name: string): NpyArray {
+export function parseNpy(bytes: Uint8Array, name: string, options: NpyReadOptions = {}): NpyArray {
   try {
-    const preamble = readPreamble(bytes);
-    const header = parseHeader(decodeHeader(bytes, preamble));
+    const preamble = readPreamble(bytes, bytes.length);
+    const header = parseHeader(decodeHeader(bytes, preamble), options);
     const count = checkDataLength(header, bytes.length - preamble.dataStart);
-    const shape = header.dims.map(Number);
-    const values = decodeFloats(bytes, preamble.dataStart, count, header.descr);
-    return {
-      data: header.fortranOrder ? fortranToRowMajor(values, shape) : values,
-      shape,
-      sourceDtype: header.descr,
-    };
+    return toArray(header, decodeValues(bytes, preamble.dataStart, count, header.descr));
   } catch (err) {
-    if (err instanceof NpyProblem) throw new Error(`${name}: ${err.message}`);
+    if (err instanceof NpyProblem) throw new InputError(`${name}: ${err.message}`);
     throw err;
   }
 }
 
-/** Reads and parses a .npy file; every error names the path. */
-export async function readNpyFile(path: string): Promise<NpyArray> {
-  let bytes: Uint8Array;
+/**
+ * Reads and parses a .npy file; every error is an InputError naming the path. Only a regular file
+ * is read, and its size is checked against the header before the data is read: a device, a FIFO
+ * or a file larger than its header says is refused at once.
+ */
+export async function readNpyFile(path: string, options: NpyReadOptions = {}): Promise<NpyArray> {
+  const file = await RegularFile.open(path, 'a .npy file');
   try {
-    bytes = await readFile(path);
+    if (file.size === 0) throw new NpyProblem('not an NPY file: the file is empty');
+    const preamble = readPreamble(await file.read(0, Math.min(file.size, 12)), file.size);
+    const header = parseHeader(decodeHeader(await file.read(0, preamble.dataStart), preamble), options);
+    const count = checkDataLength(header, file.size - preamble.dataStart);
+    const data = await file.read(preamble.dataStart, file.size - preamble.dataStart);
+    return toArray(header, decodeValues(data, 0, count, header.descr));
   } catch (err) {
-    throw new Error(`${path}: ${readFailure(err)}`, { cause: err });
+    if (err instanceof NpyProblem) throw new InputError(`${path}: ${err.message}`);
+    throw err;
+  } finally {
+    await file.close();
   }
-  return parseNpy(bytes, path);
+}
+
+function toArray(header: Header, values: Float32Array): NpyArray {
+  const shape = header.dims.map(Number);
+  return { data: header.fortranOrder ? fortranToRowMajor(values, shape) : values, shape, sourceDtype: header.descr };
 }
 
 /** Encodes row-major float32 data as a version 1.0 '<f4' .npy file, as numpy.save writes it. */
@@ -103,13 +138,14 @@ interface Preamble {
   dataStart: number;
 }
 
-function readPreamble(bytes: Uint8Array): Preamble {
-  if (bytes.length === 0) throw new NpyProblem('not an NPY file: the file is empty');
+/** `bytes` holds at least the first 12 bytes of a file of `fileSize` bytes (or all of a shorter one). */
+function readPreamble(bytes: Uint8Array, fileSize: number): Preamble {
+  if (fileSize === 0) throw new NpyProblem('not an NPY file: the file is empty');
   const head = Array.from(bytes.subarray(0, MAGIC.length));
   if (head.length < MAGIC.length || head.some((b, i) => b !== MAGIC[i])) {
     throw new NpyProblem(`not an NPY file: bad magic (expected bytes ${hex(MAGIC)}, "\\x93NUMPY"; found ${hex(head)})`);
   }
-  if (bytes.length < 8) throw new NpyProblem(`truncated preamble: the file has only ${bytes.length} bytes`);
+  if (fileSize < 8) throw new NpyProblem(`truncated preamble: the file has only ${fileSize} bytes`);
   const major = bytes[6];
   const minor = bytes[7];
   if (major < 1 || major > 3 || minor !== 0) {
@@ -118,16 +154,19 @@ function readPreamble(bytes: Uint8Array): Preamble {
   // Version 1.0 stores the header length on 2 bytes, 2.0 and 3.0 on 4 (all little-endian).
   const lengthSize = major === 1 ? 2 : 4;
   const headerStart = 8 + lengthSize;
-  if (bytes.length < headerStart) {
-    throw new NpyProblem(`truncated preamble: the file has only ${bytes.length} bytes, version ${major}.0 needs ${headerStart}`);
+  if (fileSize < headerStart) {
+    throw new NpyProblem(`truncated preamble: the file has only ${fileSize} bytes, version ${major}.0 needs ${headerStart}`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = lengthSize === 2 ? view.getUint16(8, true) : view.getUint32(8, true);
   const dataStart = headerStart + headerLength;
-  if (dataStart > bytes.length) {
+  if (dataStart > fileSize) {
     throw new NpyProblem(
-      `header length ${headerLength} goes beyond the end of the file (the header would end at byte ${dataStart}, the file has ${bytes.length} bytes)`,
+      `header length ${headerLength} goes beyond the end of the file (the header would end at byte ${dataStart}, the file has ${fileSize} bytes)`,
     );
+  }
+  if (headerLength > MAX_HEADER_BYTES) {
+    throw new NpyProblem(`header length ${headerLength} bytes is more than any real header needs (${MAX_HEADER_BYTES} at most)`);
   }
   return { major, headerStart, dataStart };
 }
@@ -170,12 +209,14 @@ interface Header {
   dims: bigint[];
 }
 
-function parseHeader(text: string): Header {
+function parseHeader(text: string, options: NpyReadOptions): Header {
+  // The format: the dict is "terminated by a newline (\n) and padded with spaces".
+  if (!text.endsWith('\n')) throw new NpyProblem('malformed header: it must end with a newline, as the NPY format requires');
   const dict = new LiteralParser(text).parseDocument();
   if (dict.kind !== 'dict') throw new NpyProblem(`malformed header: expected a dict, found ${render(dict)}`);
   const fields = headerFields(dict);
   return {
-    descr: checkDescr(fields.get('descr')!),
+    descr: checkDescr(fields.get('descr')!, options),
     fortranOrder: checkFortranOrder(fields.get('fortran_order')!),
     dims: checkShape(fields.get('shape')!),
   };
@@ -198,17 +239,22 @@ function headerFields(dict: { entries: [PyValue, PyValue][] }): Map<string, PyVa
   return fields;
 }
 
-function checkDescr(descr: PyValue): NpyDtype {
+function checkDescr(descr: PyValue, options: NpyReadOptions): NpyDtype {
+  const accepted = options.integers ? ACCEPTED_INTEGERS : ACCEPTED;
   if (descr.kind === 'list') {
-    throw new NpyProblem(`unsupported dtype: structured array (descr is a list of fields); ${ACCEPTED}`);
+    throw new NpyProblem(`unsupported dtype: structured array (descr is a list of fields); ${accepted}`);
   }
   if (descr.kind !== 'str') throw new NpyProblem(`malformed header: 'descr' must be a string, found ${render(descr)}`);
   const text = descr.value;
   if (text === '<f4' || text === '<f8') return text;
-  if (text === '>f4' || text === '>f8') {
-    throw new NpyProblem(`big-endian dtype '${text}' is not supported; ${ACCEPTED} (convert with a.astype('<${text.slice(1)}'))`);
+  if (options.integers) {
+    if (INTEGER_DTYPES.has(text)) return text as NpyIntegerDtype;
+    if (text !== '|b1' && INTEGER_ALIASES[text]) return INTEGER_ALIASES[text];
   }
-  throw new NpyProblem(`unsupported dtype '${text}'${describeDtype(text)}; ${ACCEPTED}`);
+  if (text === '>f4' || text === '>f8' || (options.integers && /^>[iu][248]$/.test(text))) {
+    throw new NpyProblem(`big-endian dtype '${text}' is not supported; ${accepted} (convert with a.astype('<${text.slice(1)}'))`);
+  }
+  throw new NpyProblem(`unsupported dtype '${clip(text)}'${describeDtype(text)}; ${accepted}`);
 }
 
 const KIND_NAMES: Record<string, string> = {
@@ -254,9 +300,10 @@ function render(value: PyValue): string {
     case 'bool': return value.value ? 'True' : 'False';
     case 'none': return 'None';
     case 'int': case 'float': return value.text;
-    case 'tuple': return value.items.length === 1 ? `(${render(value.items[0])},)` : `(${value.items.map(render).join(', ')})`;
-    case 'list': return `[${value.items.map(render).join(', ')}]`;
-    case 'dict': return `{${value.entries.map(([k, v]) => `${render(k)}: ${render(v)}`).join(', ')}}`;
+    case 'str': return `'${clip(value.value)}'`;
+    case 'tuple': return value.items.length === 1 ? `(${render(value.items[0])},)` : `(${listText(value.items.map(render))})`;
+    case 'list': return `[${listText(value.items.map(render))}]`;
+    case 'dict': return `{${listText(value.entries.map(([k, v]) => `${render(k)}: ${render(v)}`))}}`;
   }
 }
 
@@ -335,14 +382,14 @@ class LiteralParser {
   }
 
   private parseNumber(): PyValue {
-    // Integers (with the 'L' suffix Python 2 wrote) and decimal floats; anything else is refused.
-    const match = /[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?L?(?![\w.])/y;
+    // Integers and decimal floats; anything else (the 'L' suffix of Python 2 included) is refused.
+    const match = /[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?(?![\w.])/y;
     match.lastIndex = this.pos;
     const found = match.exec(this.text);
     if (!found) this.fail(`invalid number ${this.excerpt()}`);
     const text = found[0];
     this.pos += text.length;
-    if (/^[-+]?\d+L?$/.test(text)) return { kind: 'int', value: BigInt(text.replace('L', '')), text };
+    if (/^[-+]?\d+$/.test(text)) return { kind: 'int', value: BigInt(text), text: clip(text, 40) };
     return { kind: 'float', text };
   }
 
@@ -385,7 +432,7 @@ class LiteralParser {
  */
 function checkDataLength(header: Header, found: number): number {
   const itemSize = ITEM_SIZE[header.descr];
-  const shapeText = `(${header.dims.join(', ')}${header.dims.length === 1 ? ',' : ''})`;
+  const shapeText = `(${listText(header.dims)}${header.dims.length === 1 ? ',' : ''})`;
   const count = header.dims.reduce((product, dim) => product * dim, 1n);
   const expected = count * BigInt(itemSize);
   const tooLarge = header.dims.find((dim) => dim > BigInt(Number.MAX_SAFE_INTEGER));
@@ -397,6 +444,9 @@ function checkDataLength(header: Header, found: number): number {
   if (expected > BigInt(found)) {
     throw new NpyProblem(`truncated data: expected ${expected} bytes after the header, found ${found} (shape ${shapeText}, ${header.descr})`);
   }
+  if (expected > BigInt(MAX_DATA_BYTES)) {
+    throw new NpyProblem(`shape ${shapeText} holds ${expected} bytes of ${header.descr} data, more than the ${MAX_DATA_BYTES} nettrim can read (4 GiB)`);
+  }
   if (expected < BigInt(found)) {
     throw new NpyProblem(
       `${BigInt(found) - expected} unexpected bytes after the data: expected ${expected} bytes after the header, found ${found} (shape ${shapeText}, ${header.descr})`,
@@ -406,18 +456,37 @@ function checkDataLength(header: Header, found: number): number {
 }
 
 /** Copies the values out (the result never aliases the file's buffer) as float32. */
-function decodeFloats(bytes: Uint8Array, start: number, count: number, descr: NpyDtype): Float32Array {
+function decodeValues(bytes: Uint8Array, start: number, count: number, descr: NpyDtype): Float32Array {
   const out = new Float32Array(count);
   if (descr === '<f4' && HOST_LITTLE_ENDIAN) {
     // One byte copy; also fixes alignment, which the file's data offset does not guarantee.
     new Uint8Array(out.buffer).set(bytes.subarray(start, start + count * 4));
     return out;
   }
-  // float64 (rounded to nearest float32, as numpy's astype does) or a big-endian host.
+  // float64 (rounded to nearest float32, as numpy's astype does), integers, or a big-endian host.
   const view = new DataView(bytes.buffer, bytes.byteOffset + start, count * ITEM_SIZE[descr]);
   if (descr === '<f4') for (let i = 0; i < count; i++) out[i] = view.getFloat32(i * 4, true);
-  else for (let i = 0; i < count; i++) out[i] = view.getFloat64(i * 8, true);
+  else if (descr === '<f8') for (let i = 0; i < count; i++) out[i] = view.getFloat64(i * 8, true);
+  else decodeIntegers(view, count, descr, out);
   return out;
+}
+
+/** Integer values into float32, refusing those float32 cannot hold exactly (printed exactly). */
+function decodeIntegers(view: DataView, count: number, descr: NpyIntegerDtype, out: Float32Array): void {
+  const size = ITEM_SIZE[descr];
+  const signed = descr[1] === 'i';
+  for (let i = 0; i < count; i++) {
+    const at = i * size;
+    const v: number | bigint =
+      size === 1 ? (signed ? view.getInt8(at) : view.getUint8(at))
+      : size === 2 ? (signed ? view.getInt16(at, true) : view.getUint16(at, true))
+      : size === 4 ? (signed ? view.getInt32(at, true) : view.getUint32(at, true))
+      : signed ? view.getBigInt64(at, true) : view.getBigUint64(at, true);
+    if (Number(v) > EXACT_FLOAT32 || Number(v) < -EXACT_FLOAT32) {
+      throw new NpyProblem(`value ${v} at index ${i} is too large to convert: integers are read as float32, which holds them exactly up to ${EXACT_FLOAT32}`);
+    }
+    out[i] = Number(v);
+  }
 }
 
 /** Reorders column-major (Fortran) values to row-major, for any rank. */
@@ -472,13 +541,4 @@ function paddedHeader(dict: string): string {
 
 function hex(bytes: number[]): string {
   return bytes.length === 0 ? 'none' : bytes.map((b) => b.toString(16).padStart(2, '0')).join(' ');
-}
-
-function readFailure(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOENT') return 'file not found';
-  if (code === 'EISDIR') return 'is a directory, not a .npy file';
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  if (code === 'ERR_FS_FILE_TOO_LARGE') return 'file too large to read into memory (2 GiB at most)';
-  return `cannot read: ${err instanceof Error ? err.message : String(err)}`;
 }

@@ -1,5 +1,6 @@
 // The model's data inputs and the checks calibration (or evaluation) tensors must pass before
 // anything runs: names, element type, shape, sample count, finite values.
+import { listText } from '../io/format.ts';
 import { InputError } from './errors.ts';
 import { indexGraph } from './graph.ts';
 import type { OnnxModel } from './model.ts';
@@ -54,13 +55,13 @@ export function checkFeeds(model: OnnxModel | readonly ModelInput[], feeds: Feed
   const inputs = modelInputs(model);
   const names = inputs.map((i) => i.name);
   for (const name of feeds.keys()) {
-    if (!names.includes(name)) throw new InputError(`${what} data for '${name}', but the model's inputs are: ${names.join(', ')}`);
+    if (!names.includes(name)) throw new InputError(`${what} data for '${name}', but the model's inputs are: ${names.length > 0 ? listText(names) : 'none'}`);
   }
   let samples = -1;
   for (const input of inputs) {
     const feed = feeds.get(input.name);
     const label = feed?.source ? `${what} data ${feed.source}` : `${what} data for input '${input.name}'`;
-    if (!feed) throw new InputError(`no ${what} data for the model input '${input.name}' (give NAME=FILE.npy for each of: ${names.join(', ')})`);
+    if (!feed) throw new InputError(`no ${what} data for the model input '${input.name}' (give NAME=FILE.npy for each of: ${listText(names)})`);
     if (input.elemType !== FLOAT) {
       throw new InputError(`model input '${input.name}' is ${dataTypeName(input.elemType)}; nettrim feeds float32 inputs only`);
     }
@@ -84,17 +85,17 @@ export function checkFeeds(model: OnnxModel | readonly ModelInput[], feeds: Feed
 function checkShape(label: string, input: ModelInput, shape: number[]): void {
   if (shape.length === 0) throw new InputError(`${label}: a scalar, but the first axis must count the samples`);
   if (input.dims === null) return;
-  const expected = input.dims.map((d) => (typeof d === 'number' ? d : '?')).join(', ');
+  const expected = listText(input.dims.map((d) => (typeof d === 'number' ? d : '?')));
   const mismatch = shape.length !== input.dims.length || input.dims.some((d, i) => i > 0 && typeof d === 'number' && d !== shape[i]);
   if (mismatch) {
     const fixed = input.dims.slice(1);
     const perSample = shape.slice(1).reduce((a, b) => a * b, 1);
     const same = fixed.every((d) => typeof d === 'number') && fixed.reduce<number>((a, b) => a * (b as number), 1) === perSample;
-    const hint = same ? `; the values per sample agree: reshape it to [${shape[0]}, ${fixed.join(', ')}]` : '';
-    throw new InputError(`${label}: shape [${shape.join(', ')}] does not match the model input '${input.name}' [${expected}] (first axis: samples)${hint}`);
+    const hint = same ? `; the values per sample agree: reshape it to [${shape[0]}, ${listText(fixed as number[])}]` : '';
+    throw new InputError(`${label}: shape [${listText(shape)}] does not match the model input '${input.name}' [${expected}] (first axis: samples)${hint}`);
   }
   const count = shape.reduce((a, b) => a * b, 1);
-  if (count === 0) throw new InputError(`${label}: shape [${shape.join(', ')}] holds no values`);
+  if (count === 0) throw new InputError(`${label}: shape [${listText(shape)}] holds no values`);
 }
 
 function firstNonFinite(data: Float32Array): number {

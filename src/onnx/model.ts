@@ -1,7 +1,8 @@
 // Reading an ONNX model: decode with the official schema, validate what a hostile or broken file
 // could get wrong, and read float32 initializers. Writing is in patch.ts (only weight values change).
-import { readFile } from 'node:fs/promises';
 import { densifySparseInitializers } from './densify.ts';
+import { listText } from '../io/format.ts';
+import { readRegularFile } from '../io/read.ts';
 import { InputError } from './errors.ts';
 import { FLOAT, dataTypeName, onnx, toInt, type GraphProto, type ModelProto, type TensorProto } from './proto.ts';
 
@@ -23,16 +24,13 @@ const EXTERNAL = 1;
 
 /** Reads and validates an ONNX file; every failure is an InputError naming the file. */
 export async function readModel(path: string): Promise<OnnxModel> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : String(err);
-    throw new InputError(`${path}: cannot read the model: ${why}`);
-  }
+  // Only a regular file, its size checked before reading: a device or a FIFO is refused at once.
+  const bytes = await readRegularFile(path, 'the model', MAX_MODEL_BYTES, 'protobuf messages, and so .onnx files, are limited to 2 GiB');
   return parseModel(bytes, path);
 }
+
+/** A protobuf message (an .onnx file without external data) is at most 2 GiB. */
+const MAX_MODEL_BYTES = 2 ** 31 - 1;
 
 /** Decodes and validates ONNX bytes. `source` names them in messages. */
 export function parseModel(file: Uint8Array, source = 'model'): OnnxModel {
@@ -55,6 +53,9 @@ export function parseModel(file: Uint8Array, source = 'model'): OnnxModel {
   for (const tensor of graph.initializer ?? []) {
     checkInitializer(tensor, source);
     initializers.set(tensor.name ?? '', tensor);
+  }
+  if ((graph.output ?? []).length === 0) {
+    throw new InputError(`${source}: not a usable ONNX model: the graph declares no outputs`);
   }
   return { bytes, proto, graph, initializers, source };
 }
@@ -115,7 +116,8 @@ function checkInitializer(tensor: TensorProto, source: string): void {
   }
   const dims = tensorDims(tensor);
   if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) {
-    throw new InputError(`${source}: initializer '${name}' has invalid dims [${dims.join(', ')}]`);
+    // int64 dims printed exactly (9223372036854775807, not 9223372036854776000)
+    throw new InputError(`${source}: initializer '${name}' has invalid dims [${listText((tensor.dims ?? []).map(String))}]`);
   }
   if (tensor.dataType !== FLOAT) return;
   const count = elementCount(tensor);
@@ -123,7 +125,7 @@ function checkInitializer(tensor: TensorProto, source: string): void {
   const stored = raw > 0 ? raw / 4 : (tensor.floatData ?? []).length;
   if (stored !== count) {
     throw new InputError(
-      `${source}: initializer '${name}' stores ${stored} float32 values for dims [${dims.join(', ')}] (${count} expected): corrupt file`,
+      `${source}: initializer '${name}' stores ${stored} float32 values for dims [${listText(dims)}] (${count} expected): corrupt file`,
     );
   }
 }

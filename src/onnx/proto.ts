@@ -12,7 +12,7 @@ export type AttributeProto = onnxProto.onnx.IAttributeProto;
 
 /** TensorProto.DataType codes we name in messages (onnx.proto, enum DataType). */
 export const DATA_TYPE_NAMES: Readonly<Record<number, string>> = Object.freeze({
-  0: 'undefined', 1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32',
+  0: 'no data type (0, UNDEFINED)', 1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32',
   7: 'int64', 8: 'string', 9: 'bool', 10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64',
   14: 'complex64', 15: 'complex128', 16: 'bfloat16',
 });

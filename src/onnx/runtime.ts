@@ -1,7 +1,7 @@
 // The one module that talks to onnxruntime: sessions from model bytes, batched runs.
 // onnxruntime-node is an optional peer dependency, loaded on first use with a clear message.
 import type * as Ort from 'onnxruntime-node';
-import { InputError } from './errors.ts';
+import { InputError, runtimeMessage } from './errors.ts';
 import { sliceSamples, type Feeds, type TensorData } from './inputs.ts';
 
 /** A float32 result tensor. */
@@ -20,10 +20,12 @@ export class ModelSession {
   static async create(bytes: Uint8Array, source: string): Promise<ModelSession> {
     const ort = await loadRuntime();
     try {
-      const session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 3, graphOptimizationLevel: 'all' });
+      // logSeverityLevel 4: fatal only. Errors come back as exceptions, mapped below; at level 3
+      // onnxruntime would also print its own coloured "[E:onnxruntime:...]" lines on stderr.
+      const session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 4, graphOptimizationLevel: 'all' });
       return new ModelSession(ort, session, source);
     } catch (err) {
-      throw new InputError(`${source}: onnxruntime cannot load the model: ${messageOf(err)}`);
+      throw new InputError(`${source}: onnxruntime cannot load the model: ${runtimeMessage(err)}`, { cause: err });
     }
   }
 
@@ -37,9 +39,9 @@ export class ModelSession {
     for (const [name, t] of feeds) input[name] = new this.ort.Tensor('float32', t.data.slice(), t.shape);
     let raw: Ort.InferenceSession.ReturnType;
     try {
-      raw = await this.session.run(input, [...outputs]);
+      raw = await this.session.run(input, [...outputs], { logSeverityLevel: 4 });
     } catch (err) {
-      throw new InputError(`${this.source}: onnxruntime failed to run the model: ${messageOf(err)}`);
+      throw new InputError(`${this.source}: onnxruntime failed to run the model: ${runtimeMessage(err)}`, { cause: err });
     }
     const result: RunResult = new Map();
     for (const name of outputs) {
@@ -72,7 +74,10 @@ let runtime: Promise<typeof Ort> | undefined;
 
 /** onnxruntime-node, imported once; its absence is an InputError that says what to install. */
 function loadRuntime(): Promise<typeof Ort> {
-  runtime ??= import('onnxruntime-node').catch((err: unknown) => {
+  runtime ??= import('onnxruntime-node').then((ort) => {
+    ort.env.logLevel = 'fatal'; // the process-wide logger: no "[E:onnxruntime:...]" lines of its own
+    return ort;
+  }).catch((err: unknown) => {
     runtime = undefined;
     throw new InputError(`pruning ONNX models needs the onnxruntime-node package (npm install onnxruntime-node): ${messageOf(err)}`);
   });

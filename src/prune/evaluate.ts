@@ -1,4 +1,5 @@
 // Comparing models on data: top-1 accuracy against labels, and how far outputs moved.
+import { shapeText } from '../io/format.ts';
 import { InputError } from '../onnx/errors.ts';
 import type { Feeds, TensorData } from '../onnx/inputs.ts';
 import { ModelSession, forEachBatch } from '../onnx/runtime.ts';
@@ -42,12 +43,13 @@ export async function runOutputs(
  */
 export function labelIndices(labels: TensorData, samples: number, classes: number): Int32Array {
   const source = labels.source ?? 'labels';
+  if (labels.shape.length === 0) throw new InputError(`${source}: a scalar; expected ${samples} class indices`);
   if (labels.shape[0] !== samples) {
     throw new InputError(`${source}: ${labels.shape[0]} labels for ${samples} evaluation samples`);
   }
   if (labels.shape.length === 2 && labels.shape[1] === classes && classes > 1) return argmaxRows(labels.data, samples, classes);
   if (labels.data.length !== samples) {
-    throw new InputError(`${source}: shape [${labels.shape.join(', ')}]; expected [${samples}] class indices or [${samples}, ${classes}] one-hot rows`);
+    throw new InputError(`${source}: shape ${shapeText(labels.shape)}; expected [${samples}] class indices or [${samples}, ${classes}] one-hot rows`);
   }
   const out = new Int32Array(samples);
   for (let i = 0; i < samples; i++) {

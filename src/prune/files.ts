@@ -1,17 +1,23 @@
 // Command-line style data arguments: `FILE.npy` for a one-input model, `NAME=FILE.npy` per input.
+import { listText } from '../io/format.ts';
 import { readNpyFile } from '../io/npy.ts';
 import { InputError } from '../onnx/errors.ts';
 import { modelInputs, type ModelInput, type TensorData } from '../onnx/inputs.ts';
 import type { OnnxModel } from '../onnx/model.ts';
 
-/** Reads one .npy as a tensor, turning read and format errors into InputErrors naming the file. */
+/** Reads one .npy as a tensor; read and format errors are InputErrors naming the file. */
 export async function readTensor(path: string): Promise<TensorData> {
-  try {
-    const a = await readNpyFile(path);
-    return { data: a.data, shape: a.shape, source: path, sourceDtype: a.sourceDtype };
-  } catch (err) {
-    throw new InputError(err instanceof Error ? err.message : String(err));
-  }
+  const a = await readNpyFile(path);
+  return { data: a.data, shape: a.shape, source: path, sourceDtype: a.sourceDtype };
+}
+
+/**
+ * Reads class labels: float or integer .npy (np.save of class indices writes int64), checked later
+ * against the model's classes (labelIndices). Only labels accept integers: model inputs are float.
+ */
+export async function readLabels(path: string): Promise<TensorData> {
+  const a = await readNpyFile(path, { integers: true });
+  return { data: a.data, shape: a.shape, source: path, sourceDtype: a.sourceDtype };
 }
 
 /** Reads `FILE.npy` or `NAME=FILE.npy` specs into tensors by model input name. */
@@ -27,7 +33,9 @@ export async function readFeeds(model: OnnxModel | readonly ModelInput[], specs:
     } else if (names.length === 1) {
       [name, path] = [names[0]!, spec];
     } else {
-      throw new InputError(`--${what} ${spec}: the model has inputs ${names.join(', ')}; write NAME=FILE.npy for each`);
+      throw new InputError(names.length === 0
+        ? `--${what} ${spec}: the model has no data inputs to feed`
+        : `--${what} ${spec}: the model has inputs ${listText(names)}; write NAME=FILE.npy for each`);
     }
     if (feeds.has(name)) throw new InputError(`--${what}: two files for the input '${name}'`);
     feeds.set(name, await readTensor(path));

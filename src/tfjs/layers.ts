@@ -3,6 +3,7 @@
 // BatchNormalization, Add and ReLU layers after it) is found by graph/follow.ts on the
 // format-neutral graph (graph-model.ts); other activations make the program linear on the layer's
 // pre-activation. Every other layer that owns weights is listed in `skipped` with the reason.
+import { jsonText } from '../io/format.ts';
 import { InputError } from '../onnx/errors.ts';
 import type { ModelInput } from '../onnx/inputs.ts';
 import type { ConvParams, SkippedLayer } from '../onnx/layers.ts';
@@ -109,7 +110,7 @@ export function parseTopology(file: LayersModelFile): Topology {
     if (!isObject(config) || !Array.isArray(config.layers)) throw new InputError(`${where}: a ${t.class_name} without a layers list`);
     return functional(config, where);
   }
-  throw new InputError(`${where}: class_name ${JSON.stringify(t.class_name)}; expected Sequential, Model or Functional`);
+  throw new InputError(`${where}: class_name ${jsonText(t.class_name)}; expected Sequential, Model or Functional`);
 }
 
 function sequential(entries: Array<Omit<TopologyLayer, 'inbound'>>, where: string): Topology {
@@ -143,7 +144,7 @@ function functional(config: Record<string, unknown>, where: string): Topology {
     if (!Array.isArray(list) || list.length === 0) throw new InputError(`${where}: no ${key}`);
     return list.map((r: unknown) => {
       const name = Array.isArray(r) ? r[0] : undefined;
-      if (typeof name !== 'string' || !names.has(name)) throw new InputError(`${where}: ${key} names an unknown layer ${JSON.stringify(r)}`);
+      if (typeof name !== 'string' || !names.has(name)) throw new InputError(`${where}: ${key} names an unknown layer ${jsonText(r)}`);
       return name;
     });
   };
@@ -189,7 +190,7 @@ function structureOf(l: TopologyLayer, graph: ModelGraph, layer: Omit<TfjsLayer,
     return { affine: null, skip: null, clip, ops: [], reason: `${a} (the layer's own activation)` };
   }
   if (inside.kind === 'affine') return followLayer(graph, { ...layer, index: -1, activation: 'linear', structure: plainStructure('') });
-  return plainStructure(`linear: the layer's own activation ${JSON.stringify(a)} is not piecewise linear, so the program fits its input`);
+  return plainStructure(`linear: the layer's own activation ${jsonText(a)} is not piecewise linear, so the program fits its input`);
 }
 
 function prunable(l: TopologyLayer, weights: ReadonlyMap<string, WeightEntry>, graph: ModelGraph): Omit<TfjsLayer, 'index'> | string {
@@ -238,8 +239,8 @@ function depthwiseParams(c: Record<string, unknown>, kernel: WeightEntry): ConvP
 
 /** Conv2D config as the shared ConvParams: TensorFlow's 'same' pads like ONNX SAME_UPPER. */
 function convParams(c: Record<string, unknown>, kernel: WeightEntry): ConvParams | string {
-  if ((c.data_format ?? 'channels_last') !== 'channels_last') return `data_format ${JSON.stringify(c.data_format)}: only channels_last convolutions are pruned`;
-  if (c.padding !== 'valid' && c.padding !== 'same' && c.padding !== undefined) return `padding ${JSON.stringify(c.padding)}`;
+  if ((c.data_format ?? 'channels_last') !== 'channels_last') return `data_format ${jsonText(c.data_format)}: only channels_last convolutions are pruned`;
+  if (c.padding !== 'valid' && c.padding !== 'same' && c.padding !== undefined) return `padding ${jsonText(c.padding)}`;
   const pair = (v: unknown, fill: number): [number, number] | null => {
     const p = v === undefined || v === null ? [fill, fill] : typeof v === 'number' ? [v, v] : v;
     return Array.isArray(p) && p.length === 2 && p.every((x) => Number.isInteger(x) && x >= 1) ? [p[0], p[1]] : null;
@@ -247,8 +248,8 @@ function convParams(c: Record<string, unknown>, kernel: WeightEntry): ConvParams
   const strides = pair(c.strides, 1);
   const dilations = pair(c.dilation_rate, 1);
   const group = c.groups ?? 1;
-  if (!strides || !dilations) return `strides ${JSON.stringify(c.strides)} or dilation_rate ${JSON.stringify(c.dilation_rate)} not two positive integers`;
-  if (!Number.isInteger(group) || (group as number) < 1) return `groups ${JSON.stringify(group)}`;
+  if (!strides || !dilations) return `strides ${jsonText(c.strides)} or dilation_rate ${jsonText(c.dilation_rate)} not two positive integers`;
+  if (!Number.isInteger(group) || (group as number) < 1) return `groups ${jsonText(group)}`;
   if (kernel.shape.length !== 4) return `kernel '${kernel.name}' has shape [${kernel.shape}], expected [kh, kw, in channels, filters]`;
   const [kh, kw, perGroup, outChannels] = kernel.shape as [number, number, number, number];
   const size = pair(c.kernel_size, 0);
@@ -268,7 +269,7 @@ function weightOf(weights: ReadonlyMap<string, WeightEntry>, layer: string, kind
     if (matches.length === 1) w = matches[0];
   }
   if (!w) return `no weight '${layer}/${kind}' in the weightsManifest`;
-  if (w.dtype !== 'float32') return `${kind} '${w.name}' is ${w.dtype}, not float32`;
+  if (w.dtype !== 'float32') return `${kind} '${w.name}' is ${jsonText(w.dtype)}, not float32`;
   if (w.shape.some((d) => d === 0)) return `${kind} '${w.name}' is empty`;
   return w;
 }

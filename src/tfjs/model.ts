@@ -3,8 +3,10 @@
 // work: JSON that parses, a Layers (not graph) model, manifest entries with known dtypes, shards
 // that exist and hold exactly the bytes the manifest implies. Quantized weights (uint8, uint16,
 // float16) are dequantized as TensorFlow.js does (io_utils decodeWeight): q * scale + min.
-import { readFile, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { lstat, realpath, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { clip, jsonText, listText } from '../io/format.ts';
+import { RegularFile, fileProblem, readRegularFile } from '../io/read.ts';
 import { InputError } from '../onnx/errors.ts';
 
 export type WeightDtype = 'float32' | 'int32' | 'bool';
@@ -53,43 +55,81 @@ export async function readLayersModel(path: string): Promise<LayersModelFile> {
   let file = path;
   const info = await stat(path).catch(() => null);
   if (info?.isDirectory()) file = join(path, 'model.json');
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(`${file}: cannot read the model: ${code === 'ENOENT' ? 'no such file' : String(err)}`);
-  }
-  const json = parseJson(text, file);
+  const bytes = await readRegularFile(file, 'the model.json', MAX_MODEL_JSON_BYTES, 'a model.json holds the topology and the manifest, not the weights');
+  const json = parseJson(new TextDecoder().decode(bytes), file);
   const specs = manifestGroups(json, file);
   const dir = dirname(resolve(file));
   const groups: Uint8Array[] = [];
   const shards: string[] = [];
   for (const [g, group] of specs.entries()) {
-    const paths = group.paths.map((p) => join(dir, p));
-    const parts: Uint8Array[] = [];
-    for (const [k, p] of paths.entries()) {
-      try {
-        parts.push(new Uint8Array(await readFile(p)));
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        const why = code === 'ENOENT' ? 'the file is missing' : code === 'EISDIR' ? 'it is a directory' : String(err);
-        throw new InputError(`${file}: weight shard '${group.paths[k]}' (weightsManifest group ${g + 1}) cannot be read: ${why} (${p})`);
+    const where = `weight shard '${clip(group.paths[0] ?? '')}' (weightsManifest group ${g + 1})`;
+    const paths = await Promise.all(group.paths.map((p) => shardPath(dir, p, file, g)));
+    const expected = group.weights.reduce((n, w) => n + byteLength(w), 0);
+    // Sizes first: the shards are read only when together they hold exactly what the manifest needs.
+    const opened: RegularFile[] = [];
+    try {
+      for (const [k, p] of paths.entries()) {
+        opened.push(await RegularFile.open(p, `weight shard '${clip(group.paths[k]!)}' (weightsManifest group ${g + 1}) of ${file}`));
       }
+      const actual = opened.reduce((n, f) => n + f.size, 0);
+      if (actual !== expected) {
+        const sizes = listText(group.paths.map((p, k) => `${clip(p)} ${opened[k]!.size} bytes`));
+        throw new InputError(
+          `${file}: weightsManifest group ${g + 1} (${group.weights.length} weights) needs ${expected} bytes, ` +
+            `its shards hold ${actual} (${sizes}): a shard is truncated, padded or from another model`,
+        );
+      }
+      const parts: Uint8Array[] = [];
+      for (const f of opened) parts.push(await f.read(0, f.size));
+      groups.push(concat(parts));
+    } catch (err) {
+      if (err instanceof InputError) throw err;
+      throw new InputError(`${file}: ${where} cannot be read: ${fileProblem(err)}`, { cause: err });
+    } finally {
+      await Promise.all(opened.map((f) => f.close()));
     }
     shards.push(...paths);
-    groups.push(concat(parts));
-    const expected = group.weights.reduce((n, w) => n + byteLength(w), 0);
-    const actual = groups[g]!.length;
-    if (actual !== expected) {
-      const sizes = group.paths.map((p, k) => `${p} ${parts[k]!.length} bytes`).join(', ');
-      throw new InputError(
-        `${file}: weightsManifest group ${g + 1} (${group.weights.length} weights) needs ${expected} bytes, ` +
-          `its shards hold ${actual} (${sizes}): a shard is truncated, padded or from another model`,
-      );
-    }
   }
   return decodeLayersModel(json, groups, file, shards);
+}
+
+/** model.json holds the topology and the manifest; real ones are kilobytes to a few megabytes. */
+const MAX_MODEL_JSON_BYTES = 256 * 2 ** 20;
+
+/**
+ * The path of a shard named in the manifest, which must stay inside the model's folder: no
+ * absolute path, no '..' out of it, no symbolic link leading out. The message never says what is
+ * outside (whether it exists, its size or content): a model.json may come from anyone.
+ */
+async function shardPath(dir: string, name: string, file: string, g: number): Promise<string> {
+  const refuse = (why: string): never => {
+    throw new InputError(`${file}: weight shard '${clip(name)}' (weightsManifest group ${g + 1}) ${why}; shards must be files in the model's folder`);
+  };
+  if (isAbsolute(name) || /^[a-zA-Z]:|^[\\/]/.test(name)) refuse('is an absolute path');
+  if (name.includes('\0')) refuse('contains a NUL character');
+  const path = resolve(dir, name);
+  if (!inside(dir, path)) refuse("leads out of the model's folder");
+  const realDir = await realpath(dir).catch(() => dir);
+  let real: string;
+  try {
+    real = await realpath(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // A missing file in the folder is named; a dangling link is not followed to say where it points.
+    if (code === 'ENOENT' && !(await isLink(path))) throw new InputError(`${file}: weight shard '${clip(name)}' (weightsManifest group ${g + 1}) cannot be read: the file is missing (${path})`);
+    return refuse(code === 'ELOOP' ? 'goes round a loop of symbolic links' : 'cannot be resolved inside the model\'s folder');
+  }
+  if (!inside(realDir, real)) refuse("is a symbolic link that leads out of the model's folder");
+  return path;
+}
+
+function inside(dir: string, path: string): boolean {
+  const rel = relative(dir, path);
+  return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel);
+}
+
+async function isLink(path: string): Promise<boolean> {
+  return (await lstat(path).catch(() => null))?.isSymbolicLink() ?? false;
 }
 
 /**
@@ -190,7 +230,7 @@ function manifestGroups(json: Record<string, unknown>, file: string): Array<{ pa
       throw new InputError(`${file}: ${where} needs 'paths' and 'weights' arrays`);
     }
     const paths = group.paths.map((p: unknown) => {
-      if (typeof p !== 'string' || p === '') throw new InputError(`${file}: ${where} has a path that is not a file name: ${JSON.stringify(p)}`);
+      if (typeof p !== 'string' || p === '') throw new InputError(`${file}: ${where} has a path that is not a file name: ${jsonText(p)}`);
       return p;
     });
     if (paths.length === 0 && group.weights.length > 0) throw new InputError(`${file}: ${where} lists weights but no shard files`);
@@ -200,28 +240,29 @@ function manifestGroups(json: Record<string, unknown>, file: string): Array<{ pa
 
 function specEntry(w: unknown, where: string): SpecEntry {
   if (!isObject(w) || typeof w.name !== 'string') throw new InputError(`${where}: a weight entry without a name`);
-  const label = `${where}: weight '${w.name}'`;
+  const label = `${where}: weight '${clip(w.name)}'`;
   const shape = w.shape;
   if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || (d as number) < 0)) {
-    throw new InputError(`${label} has an invalid shape ${JSON.stringify(shape)}`);
+    throw new InputError(`${label} has an invalid shape ${jsonText(shape)}`);
   }
   if (w.dtype !== 'float32' && w.dtype !== 'int32' && w.dtype !== 'bool') {
-    throw new InputError(`${label} has dtype ${JSON.stringify(w.dtype)}; nettrim reads float32, int32 and bool weights`);
+    throw new InputError(`${label} has dtype ${jsonText(w.dtype)}; nettrim reads float32, int32 and bool weights`);
   }
   let quantization: SpecEntry['quantization'] = null;
   if (w.quantization !== undefined && w.quantization !== null) {
-    const q = w.quantization as Record<string, unknown>;
+    if (!isObject(w.quantization)) throw new InputError(`${label} has a quantization that is not an object: ${jsonText(w.quantization)}`);
+    const q = w.quantization;
     if (q.dtype === 'float16') {
       if (w.dtype !== 'float32') throw new InputError(`${label}: float16 quantization of a ${w.dtype} weight`);
       quantization = { dtype: 'float16', scale: 1, min: 0 };
     } else if (q.dtype === 'uint8' || q.dtype === 'uint16') {
       if (!Number.isFinite(q.scale) || !Number.isFinite(q.min)) {
-        throw new InputError(`${label}: ${q.dtype} quantization needs finite 'scale' and 'min', got ${JSON.stringify(q)}`);
+        throw new InputError(`${label}: ${q.dtype} quantization needs finite 'scale' and 'min', got ${jsonText(q)}`);
       }
       if (w.dtype === 'bool') throw new InputError(`${label}: a quantized bool weight`);
       quantization = { dtype: q.dtype, scale: q.scale as number, min: q.min as number };
     } else {
-      throw new InputError(`${label} has quantization dtype ${JSON.stringify(q.dtype)}; known: uint8, uint16, float16`);
+      throw new InputError(`${label} has quantization dtype ${jsonText(q.dtype)}; known: uint8, uint16, float16`);
     }
   }
   return {

@@ -4,7 +4,7 @@
 // matMul / conv2d from X and the layer's weights (a fused relu hides Z inside the layer).
 // @tensorflow/tfjs is an optional peer dependency, loaded on first use with a clear message.
 import type * as Tf from '@tensorflow/tfjs';
-import { InputError } from '../onnx/errors.ts';
+import { InputError, runtimeMessage } from '../onnx/errors.ts';
 import { sliceSamples, type Feeds } from '../onnx/inputs.ts';
 import type { RuntimeTensor } from '../onnx/runtime.ts';
 import type { WeightValues } from '../prune/backend.ts';
@@ -41,7 +41,7 @@ export class TfjsModel {
     } catch (err) {
       const grouped = topology.layers.find((l) => typeof l.config.groups === 'number' && l.config.groups > 1);
       const hint = grouped ? ` (layer '${grouped.name}' has groups ${grouped.config.groups}: TensorFlow.js does not implement grouped convolutions)` : '';
-      throw new InputError(`${label}: TensorFlow.js cannot load the model: ${messageOf(err)}${hint}`);
+      throw new InputError(`${label}: TensorFlow.js cannot load the model: ${runtimeMessage(err)}${hint}`, { cause: err });
     }
     return new TfjsModel(tf, model, topology, label);
   }
@@ -142,7 +142,7 @@ export class TfjsModel {
       const out = model.predict(inputs.length === 1 ? inputs[0]! : inputs);
       return Array.isArray(out) ? out : [out];
     } catch (err) {
-      throw new InputError(`${this.label}: TensorFlow.js failed to run the model: ${messageOf(err)}`);
+      throw new InputError(`${this.label}: TensorFlow.js failed to run the model: ${runtimeMessage(err)}`, { cause: err });
     }
   }
 }
@@ -158,6 +158,7 @@ export function loadTensorFlow(): Promise<TF> {
   runtime ??= import('@tensorflow/tfjs')
     .then(async (tf) => {
       await tf.ready();
+      withoutNodeBanner(() => tf.tensor([0]).dispose());
       return tf;
     })
     .catch((err: unknown) => {
@@ -165,6 +166,23 @@ export function loadTensorFlow(): Promise<TF> {
       throw new InputError(`pruning TensorFlow.js models needs the @tensorflow/tfjs package (npm install @tensorflow/tfjs): ${messageOf(err)}`);
     });
   return runtime;
+}
+
+/**
+ * Runs `fn` (the CPU backend's first tensor write) without the "Hi, looks like you are running
+ * TensorFlow.js in Node.js..." banner it prints once, so that a command's stderr is ours. Only that
+ * message is dropped; tf.enableProdMode would also silence the user's own warnings.
+ */
+function withoutNodeBanner(fn: () => void): void {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (!args.some((a) => typeof a === 'string' && a.includes('looks like you are running TensorFlow.js in Node.js'))) warn(...args);
+  };
+  try {
+    fn();
+  } finally {
+    console.warn = warn;
+  }
 }
 
 function messageOf(err: unknown): string {
