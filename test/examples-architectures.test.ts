@@ -46,7 +46,7 @@ function countOf(list: string[], item: string): number {
 function intsAttr(node: Onnx.NodeProto, name: string): number[] | number | undefined {
   const a = node.attribute.find(x => x.name === name);
   if (!a) return undefined;
-  return a.type === onnx.AttributeProto.AttributeType.INTS ? a.ints.map(Number) : Number(a.i);
+  return a.type === onnx.AttributeProto.AttributeType.INTS ? (a.ints ?? []).map(Number) : Number(a.i);
 }
 
 function dims(graph: DecodedGraph, name: string): number[] {
