@@ -17,7 +17,9 @@ import { stagePackage, type Staged } from '../scripts/runtimes/stage.ts';
 // Provisioned before the tests are declared, so that a browser that cannot be had is declared skipped.
 const skipped = new Map<RuntimeName, string>();
 for (const name of BROWSERS) {
-  await findBrowser(name).catch((err: Error) => {
+  await findBrowser(name).then((b) => {
+    console.log(`\n  ${name}: ${b.path} from ${b.source}${b.seconds ? `, ready in ${b.seconds.toFixed(1)} s` : ''}`);
+  }, (err: Error) => {
     if (!(err instanceof BrowserMissing)) throw err;
     skipped.set(name, err.message);
     console.log(`\n  SKIPPED ${name}: its tests in test/runtimes.test.ts do not run: ${err.message}`);
