@@ -4,11 +4,11 @@
 // scripts/runtimes/browsers.ts (Chromium from npm, else Debian; Firefox ESR from Debian).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { PlantedReport } from '../../test/runtimes/planted-case.ts';
 import { findBrowser, type Browser, type BrowserName } from './browsers.ts';
@@ -148,6 +148,9 @@ function parseJson(name: RuntimeName, output: string): Record<string, unknown> {
 
 // ---- browsers (Chromium, Firefox) ------------------------------------------------------------------
 
+const MIME: Record<string, string> = {
+  '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css',
+};
 const ISOLATION = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
 // Headless as root on a machine without a network: no sandbox, no GPU, and nothing that phones home.
 const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -171,20 +174,31 @@ async function browserCommand(browser: Browser, profile: string, url: string): P
 }
 
 /**
- * Bundles `entry` with esbuild (the `browser` condition), serves it on 127.0.0.1, opens it in the
- * browser and waits for the page to post its output. esbuild keeps `new URL('../../build/…',
- * import.meta.url)` as written, so the server answers /build/*.wasm from the package.
+ * Bundles `entry` with esbuild (the `browser` condition) and opens it in the browser. esbuild keeps
+ * `new URL('../../build/…', import.meta.url)` as written, so the package's build/*.wasm are copied
+ * to build/ beside the page.
  */
 async function runBrowser(name: BrowserName, s: Staged, entry: string, isolated = true): Promise<{ version: string; output: string }> {
   const browser = await findBrowser(name);
   const web = join(s.dir, `web-${entry.replace(/\.\w+$/, '')}`);
   await bundle({ entryPoints: [join(s.dir, entry)], outfile: join(web, 'bundle.js'), platform: 'browser' });
   await writeFile(join(web, 'index.html'), '<!doctype html><meta charset="utf-8"><title>nettrim</title><script type="module" src="/bundle.js"></script>\n');
+  await mkdir(join(web, 'build'), { recursive: true });
+  for (const f of await readdir(join(s.packageDir, 'build'))) await copyFile(join(s.packageDir, 'build', f), join(web, 'build', f));
+  return openPage(browser, web, isolated);
+}
+
+/**
+ * Serves the folder `web` on 127.0.0.1 (index.html at /), opens it headless in `browser`, and waits
+ * for the page to POST its output to /result. `isolated`: served cross-origin isolated (COOP + COEP).
+ */
+export async function openPage(browser: Browser, web: string, isolated: boolean): Promise<{ version: string; output: string }> {
+  const name = browser.name;
   let resolveResult!: (body: string) => void;
   const result = new Promise<string>((r) => { resolveResult = r; });
   const missing: string[] = [];
   const server = createServer(async (req, res) => {
-    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
     if (req.method === 'POST' && path === '/result') {
       let body = '';
       for await (const chunk of req) body += chunk;
@@ -192,12 +206,10 @@ async function runBrowser(name: BrowserName, s: Staged, entry: string, isolated 
       resolveResult(body);
       return;
     }
-    const file = path === '/' ? join(web, 'index.html')
-      : path === '/bundle.js' ? join(web, 'bundle.js')
-        : /^\/build\/nettrim\.[\w-]+\.wasm$/.test(path) ? join(s.packageDir, path) : null;
+    const file = path.includes('..') ? null : join(web, path.endsWith('/') ? `${path}index.html` : path);
     const body = file ? await readFile(file).catch(() => null) : null;
     if (!body) { missing.push(path); res.writeHead(404).end(); return; }
-    const type = file!.endsWith('.wasm') ? 'application/wasm' : file!.endsWith('.js') ? 'text/javascript' : 'text/html';
+    const type = MIME[extname(file!)] ?? 'application/octet-stream';
     // cross-origin isolation: the page may then share wasm memory with Web Workers (threads)
     res.writeHead(200, { 'content-type': type, ...(isolated ? ISOLATION : {}) }).end(body);
   });
