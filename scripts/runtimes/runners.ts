@@ -63,7 +63,8 @@ export async function runRuntime(name: RuntimeName, staged: Staged): Promise<Run
  * of the web): no shared memory, so solves go to a Web Worker on one thread (src/wasm/solo.ts).
  */
 export async function runBrowserPlain(name: BrowserName, staged: Staged): Promise<Record<string, unknown>> {
-  const { output } = await runBrowser(name, staged, 'browser-plain.ts', false);
+  // seven solves of a layer on one thread: 10 s when idle, 95-180+ s in Firefox at load 20
+  const { output } = await runBrowser(name, staged, 'browser-plain.ts', false, 2 * TIMEOUT_MS);
   return parseJson(name, output);
 }
 
@@ -211,21 +212,21 @@ async function browserCommand(browser: Browser, profile: string, url: string): P
  * `new URL('../../build/…', import.meta.url)` as written, so the package's build/*.wasm are copied
  * to build/ beside the page.
  */
-async function runBrowser(name: BrowserName, s: Staged, entry: string, isolated = true): Promise<{ version: string; output: string }> {
+async function runBrowser(name: BrowserName, s: Staged, entry: string, isolated = true, timeoutMs = TIMEOUT_MS): Promise<{ version: string; output: string }> {
   const browser = await findBrowser(name);
   const web = join(s.dir, `web-${entry.replace(/\.\w+$/, '')}`);
   await bundle({ entryPoints: [join(s.dir, entry)], outfile: join(web, 'bundle.js'), platform: 'browser' });
   await writeFile(join(web, 'index.html'), '<!doctype html><meta charset="utf-8"><title>nettrim</title><script type="module" src="/bundle.js"></script>\n');
   await mkdir(join(web, 'build'), { recursive: true });
   for (const f of await readdir(join(s.packageDir, 'build'))) await copyFile(join(s.packageDir, 'build', f), join(web, 'build', f));
-  return openPage(browser, web, isolated);
+  return openPage(browser, web, isolated, timeoutMs);
 }
 
 /**
  * Serves the folder `web` on 127.0.0.1 (index.html at /), opens it headless in `browser`, and waits
  * for the page to POST its output to /result. `isolated`: served cross-origin isolated (COOP + COEP).
  */
-export async function openPage(browser: Browser, web: string, isolated: boolean): Promise<{ version: string; output: string }> {
+export async function openPage(browser: Browser, web: string, isolated: boolean, timeoutMs = TIMEOUT_MS): Promise<{ version: string; output: string }> {
   const name = browser.name;
   let resolveResult!: (body: string) => void;
   const result = new Promise<string>((r) => { resolveResult = r; });
@@ -260,7 +261,7 @@ export async function openPage(browser: Browser, web: string, isolated: boolean)
     const body = await Promise.race([
       result,
       exited(proc).then((code) => { throw new Error(`${name} exited (${code}) before the page reported:\n${log}`); }),
-      timeout(`the page in ${name} did not report within ${TIMEOUT_MS / 1000} s` +
+      timeout(timeoutMs, `the page in ${name} did not report within ${timeoutMs / 1000} s` +
         (missing.length ? ` (404 for ${missing.join(', ')})` : '') + `\n${log}`),
     ]);
     return { version: await browserVersion(browser), output: body };
@@ -371,8 +372,8 @@ function exited(proc: ChildProcess): Promise<number | string> {
   return new Promise((resolve) => proc.once('exit', (code, signal) => resolve(code ?? signal ?? '?')));
 }
 
-function timeout(message: string): Promise<never> {
-  return new Promise((_, reject) => setTimeout(() => reject(new Error(message)), TIMEOUT_MS).unref());
+function timeout(ms: number, message: string): Promise<never> {
+  return new Promise((_, reject) => setTimeout(() => reject(new Error(message)), ms).unref());
 }
 
 /** Children started detached, as leaders of their own process group (the browsers). */
