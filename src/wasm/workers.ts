@@ -3,6 +3,8 @@
 // cross-origin isolated). A worker's program is source text defining `start(data, post, listen)`;
 // the prelude added here hands it the worker's data and its messaging for the host.
 
+import { nodeBuiltin } from './builtin.ts';
+
 type NodeWorkerCtor = typeof import('node:worker_threads').Worker;
 type NodeWorker = InstanceType<NodeWorkerCtor>;
 
@@ -28,7 +30,7 @@ export interface WorkerHandle {
  * page that is not cross-origin isolated (for which see webWorkerHost).
  */
 export async function workerHost(): Promise<WorkerHost | null> {
-  const threads = await import('node:worker_threads').catch(() => null);
+  const threads = await nodeBuiltin<typeof import('node:worker_threads')>('node:worker_threads');
   if (threads?.Worker) return { kind: 'node', Worker: threads.Worker };
   const web = webWorkerHost();
   return web && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true ? web : null;
