@@ -28,7 +28,7 @@ const MAX_BYTES = 1 << 20;
 const CALIB_DIGITS = 300;
 const EVAL_DIGITS = 300;
 
-const missing = chromiumMissing();
+const missing = await chromiumMissing();
 let browser: Browser | null = null;
 
 /**
