@@ -31,7 +31,6 @@ const SENSITIVITY_SAMPLES = 512;
 const REFINE_TRIES = 4;
 
 interface Option {
-  k: number;
   g: number;
   nnz: number;
   change: number;
@@ -72,7 +71,7 @@ export async function allocateSparsity(
       const change = same && same.nnz === nnz ? same.change : relativeChange(reference, await ctx.backend.runOutputs(
         solvedValues([solution]), `${ctx.backend.source} (${layer.name} alone)`, probe.feeds, probe.samples, ctx.settings.batchSize,
       ));
-      list.push({ k, g: path[k]!.epsilon, nnz, change, solution });
+      list.push({ g: path[k]!.epsilon, nnz, change, solution });
     }
     if (list.length === 0) list.push(densestOption(path, layer.index));
     options.push(list);
@@ -171,7 +170,7 @@ async function refine(
 
 function densestOption(path: readonly NetworkSolution[], index: number): Option {
   const solution = path[0]!.layers[index]!;
-  return { k: 0, g: path[0]!.epsilon, nnz: countNonzero(solution.weight), change: 0, solution };
+  return { g: path[0]!.epsilon, nnz: countNonzero(solution.weight), change: 0, solution };
 }
 
 /** The relative gain a layer was solved at (its epsilon over its outputs' norm). */
