@@ -41,6 +41,9 @@ interface PruneFlags {
   threads?: number;
   refit?: boolean;
   weightFormat: PruneSettings['weightFormat'];
+  structure: PruneSettings['structure'];
+  keep?: number;
+  keepFlops?: number;
   progress: boolean;
   quiet: boolean;
   progressEvery: number;
@@ -72,6 +75,9 @@ export function registerPruneCommand(program: Command): void {
     .option('--refit', 'after pruning, refit the kept weights by least squares within the program\'s constraints (same nonzero counts; the default)')
     .option('--no-refit', 'return Net-Trim\'s own solution: no least-squares refit of the kept weights')
     .option('--weight-format <format>', 'ONNX: how the written files store the pruned weights: sparse (sparse_initializer with the smallest index type onnxruntime loads), sparse-int64 (int64 indices, as the ONNX checker wants) or dense', d.weightFormat)
+    .addOption(new Option('--structure <what>', 'weights: single weights (the l1 program); neurons: whole hidden neurons and conv channels (the group program), a smaller model').choices(['weights', 'neurons']).default('weights'))
+    .option('--keep <f>', 'with --structure neurons: keep this fraction of the hidden neurons/channels, e.g. 0.5 (then --epsilon or --sparsity also prune single weights inside the kept ones)', number('--keep'))
+    .option('--keep-flops <f>', 'with --structure neurons, instead of --keep: keep this fraction of the multiply-adds of the prunable layers', number('--keep-flops'))
     .option('--no-progress', 'no progress bars or stage lines; a long run still prints a status line every --progress-every seconds')
     .option('--quiet', 'nothing on stderr but errors', false)
     .option('--progress-every <s>', 'seconds between status lines when stderr is not a terminal or with --no-progress', number('--progress-every'), 10)
@@ -89,6 +95,7 @@ export function registerPruneCommand(program: Command): void {
 async function runPrune(modelPath: string, flags: PruneFlags): Promise<void> {
   if (flags.epsilon !== undefined && flags.sparsity !== undefined) throw new InputError('give --epsilon or --sparsity, not both');
   if ((flags.eval.length > 0) !== (flags.labels !== undefined)) throw new InputError('--eval and --labels go together');
+  checkStructureFlags(flags);
   if (flags.threads !== undefined && flags.threads >= 1) flags = { ...flags, threads: clampThreads(flags.threads) };
   if (isLayersModel(modelPath)) return runPruneLayers(modelPath, flags);
   const out = flags.out ?? defaultOutput(modelPath);
@@ -173,7 +180,30 @@ function settingsOf(flags: PruneFlags): Partial<PruneSettings> {
     solver: flags.maxIterations !== undefined ? { maxIterations: flags.maxIterations } : {},
     ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
     weightFormat: flags.weightFormat,
+    ...(flags.structure === 'neurons' ? structureSettings(flags) : {}),
   };
+}
+
+/** --keep and --keep-flops: one of them, a fraction in (0, 1], with --structure neurons. */
+function checkStructureFlags(flags: PruneFlags): void {
+  const given = [flags.keep !== undefined ? '--keep' : null, flags.keepFlops !== undefined ? '--keep-flops' : null].filter(Boolean);
+  if (given.length > 0 && flags.structure !== 'neurons') throw new InputError(`${given.join(' and ')} need --structure neurons`);
+  if (given.length > 1) throw new InputError('give --keep or --keep-flops, not both');
+  for (const [flag, v] of [['--keep', flags.keep], ['--keep-flops', flags.keepFlops]] as const) {
+    if (v !== undefined && !(v > 0 && v <= 1)) throw new InputError(`${flag} must be a fraction in (0, 1] of what to keep, got ${v}`);
+  }
+  if (flags.structure === 'neurons' && flags.sparsity !== undefined && given.length === 0) {
+    throw new InputError('--structure neurons with --sparsity needs --keep or --keep-flops (neurons first, then --sparsity inside the kept ones)');
+  }
+}
+
+/**
+ * --structure neurons: with a target, --epsilon or --sparsity prune single weights inside the kept
+ * neurons afterwards; without one, --epsilon is the group programs' gain.
+ */
+function structureSettings(flags: PruneFlags): Partial<PruneSettings> {
+  const keep = flags.keep !== undefined ? { neurons: flags.keep } : flags.keepFlops !== undefined ? { flops: flags.keepFlops } : null;
+  return { structure: 'neurons', keep, weightsAfterNeurons: keep !== null && (flags.epsilon !== undefined || flags.sparsity !== undefined) };
 }
 
 /**

@@ -32,6 +32,11 @@ export interface ProgramData {
   bounds: Float32Array | null;
   /** P x width: the trained layer's output after its activation, what relative epsilons are relative to. */
   outputs: Float32Array;
+  /**
+   * The group program's row groups for a layer that is not a convolution (structured.ts): the
+   * producer neuron each input row reads (H * W rows per channel after a conv's Flatten), or absent.
+   */
+  rowNeuron?: Int32Array;
 }
 
 /** The parallel scheme's data: the trained network's own signals. */

@@ -3,8 +3,9 @@
 // per-layer tables and the accuracies on the 2,000 held-out digits (trained, pruned, and magnitude
 // pruning and Wanda at the same per-layer counts), and writes the pruned models and reports (JSON, and
 // the HTML page of src/report/html.ts) to examples/pruned/.
-// By default three runs: the MLP at epsilon 0.05, the MLP at --sparsity 0.85, the CNN at epsilon
-// 0.05 (about 30 s here). With --epsilon or --sparsity, both models at that setting only.
+// By default five runs: the MLP at epsilon 0.05, the MLP at --sparsity 0.85, the CNN at epsilon
+// 0.05, and structured: the MLP keeping half its hidden neurons, the CNN 60% of its multiply-adds
+// (with the L1-norm neuron baseline at the same counts). With --epsilon or --sparsity, both models at that setting only.
 // --no-refit leaves out the least-squares refit of the kept weights (src/prune/refit.ts; on by
 // default, not Net-Trim's program). --calib-digits N uses only the first N calibration digits.
 //
@@ -54,6 +55,9 @@ async function main(): Promise<void> {
       // network solves, which took the demo from under a minute to ten (README, Numbers)
       ['mnist-mlp', 'mnist-mlp.sparsity85.pruned', { scheme, refit, sparsity: 0.85, allocation: 'uniform' }],
       ['mnist-conv', 'mnist-conv.pruned', { scheme, refit, epsilon: 0.05 }],
+      // structured (issue 10): whole neurons and channels, beside the L1-norm neurons at the same counts
+      ['mnist-mlp', 'mnist-mlp.neurons50.pruned', { scheme, refit, structure: 'neurons', keep: { neurons: 0.5 } }],
+      ['mnist-conv', 'mnist-conv.flops60.pruned', { scheme, refit, structure: 'neurons', keep: { flops: 0.6 } }],
     ];
   const calibration = firstRows(await readTensor(join(EXAMPLES, 'data/mnist-calib-x.npy')), values['calib-digits']);
   const test = await readTensor(join(EXAMPLES, 'data/mnist-test-x.npy'));
@@ -98,7 +102,8 @@ function asInput(model: OnnxModel, images: TensorData): TensorData {
 }
 
 function describe(s: Partial<PruneSettings>): string {
-  const target = s.sparsity !== undefined ? `sparsity ${s.sparsity}` : `epsilon ${s.epsilon ?? 0.05}`;
+  const neurons = s.keep ? ('neurons' in s.keep ? `neurons, keep ${s.keep.neurons} of the neurons` : `neurons, keep ${s.keep.flops} of the multiply-adds`) : null;
+  const target = neurons ?? (s.sparsity !== undefined ? `sparsity ${s.sparsity}` : `epsilon ${s.epsilon ?? 0.05}`);
   return `${s.scheme} scheme, ${target}${s.refit ? ', refit' : ''}`;
 }
 

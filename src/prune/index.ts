@@ -17,12 +17,14 @@ import { refitParallel, solveCascade, solveParallel, solvedValues, type NetworkS
 import { removedFraction, searchSparsity } from './search.ts';
 import { allocateSparsity } from './allocate.ts';
 import { resolvePruneSettings } from './settings.ts';
+import { pruneNeurons } from './structured.ts';
 import type { EvalReport, EvalTry, ProgressEvent, PruneReport, PruneSettings, SearchReport, SearchTry } from './types.ts';
 import { buildFigures, type ReportFigures } from '../report/figures.ts';
 
 export { DEFAULT_PRUNE_SETTINGS } from './types.ts';
 export type {
   PruneSettings, PruneReport, LayerReport, EvalReport, EvalTry, SearchReport, ProgressEvent, Scheme, WeightFormat, FileReport,
+  Structure, KeepTarget, StructureReport, NeuronLayerReport,
 } from './types.ts';
 export type { ReportFigures } from '../report/figures.ts';
 export { renderHtmlReport } from '../report/html.ts';
@@ -58,6 +60,11 @@ export interface PruneOutcome<Written = Uint8Array> {
   /** The Wanda baseline (|W| times input norm, per output) at the same per-layer nonzero counts. */
   wandaModel: Written;
   report: PruneReport;
+  /**
+   * Structure 'neurons': the zero-masked model (trained shapes, removed neurons' weights zero), which
+   * computes what `model` computes; `model` is the shrunk one when the backend can shrink.
+   */
+  maskedModel?: Written;
   /** Kept-weight masks and the first layer's per-input counts, for the HTML report (report/html.ts). */
   figures: ReportFigures;
 }
@@ -85,6 +92,8 @@ export async function pruneNetwork<Written>(
 ): Promise<PruneOutcome<Written>> {
   const started = performance.now();
   const s = resolvePruneSettings(settings);
+  // whole neurons and channels: the group program and its own report (structured.ts)
+  if (s.structure === 'neurons') return pruneNeurons(backend, calibration, s, options);
   const progress = options.onProgress ?? (() => {});
   const { layers, skipped } = backend;
   const feeds = asFeeds(backend.inputs, calibration, 'calibration');
@@ -188,13 +197,13 @@ async function evaluateTries(
   return points;
 }
 
-interface CheckedEvaluation {
+export interface CheckedEvaluation {
   feeds: Feeds;
   samples: number;
   labels: TensorData;
 }
 
-function asFeeds(model: readonly ModelInput[], data: Feeds | TensorData, what: string): Feeds {
+export function asFeeds(model: readonly ModelInput[], data: Feeds | TensorData, what: string): Feeds {
   if (data instanceof Map) return data;
   const inputs = modelInputs(model);
   if (inputs.length !== 1) {
@@ -204,7 +213,7 @@ function asFeeds(model: readonly ModelInput[], data: Feeds | TensorData, what: s
 }
 
 /** Checks evaluation inputs and label count up front, so a bad file fails before the solve. */
-function checkEvaluation(model: readonly ModelInput[], e: NonNullable<PruneOptions['evaluation']>): CheckedEvaluation {
+export function checkEvaluation(model: readonly ModelInput[], e: NonNullable<PruneOptions['evaluation']>): CheckedEvaluation {
   const feeds = asFeeds(model, e.inputs, 'evaluation');
   const samples = checkFeeds(model, feeds, 'evaluation');
   if (e.labels.shape[0] !== samples) {
@@ -215,7 +224,7 @@ function checkEvaluation(model: readonly ModelInput[], e: NonNullable<PruneOptio
   return { feeds, samples, labels: e.labels };
 }
 
-async function evaluate(
+export async function evaluate(
   backend: ModelBackend, pruned: WeightValues, baselines: { magnitude: WeightValues; wanda: WeightValues; sparseGpt: WeightValues },
   e: CheckedEvaluation, requestedBatch: number, trainedOutputs?: Outputs,
 ): Promise<EvalReport> {

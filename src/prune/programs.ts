@@ -63,6 +63,11 @@ export function buildProgram(s: LayerSignals, group: number, data: ProgramData, 
     const channels = inputChannelOfRows(s.layer), taps = s.layer.conv.kernel[0] * s.layer.conv.kernel[1];
     input.rowGroups = Int32Array.from(rows, (r) => channels[r]!);
     input.groupWeights = new Float32Array(n / taps).fill(Math.sqrt(taps));
+  } else if (data.rowNeuron) {
+    // a Dense layer reading a conv through Flatten: one group per channel, its H * W rows (structured.ts)
+    const neurons = Math.max(...data.rowNeuron) + 1;
+    input.rowGroups = Int32Array.from(rows, (r) => data.rowNeuron![group * n + r]!);
+    input.groupWeights = new Float32Array(neurons).fill(Math.sqrt(n / neurons));
   }
   if (warm) input.initialWeights = selectRows(warm, rows, m, bias !== null, n);
   return { input, rows, targetNorm: groupNorm(s, data.outputs, group), solverNorm: frobenius(outputs) };

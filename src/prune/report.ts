@@ -5,7 +5,7 @@ import type { SkippedLayer } from '../onnx/layers.ts';
 import { countNonzero } from '../onnx/weights.ts';
 import { layerFigures, worstStatus } from './programs.ts';
 import type { NetworkSolution } from './schemes.ts';
-import type { EvalReport, FileReport, LayerReport, PruneReport, PruneSettings, SearchReport, WeightFormat } from './types.ts';
+import type { EvalReport, FileReport, LayerReport, PruneReport, PruneSettings, SearchReport, StructureReport, WeightFormat } from './types.ts';
 import type { TrimResult } from '../types.ts';
 
 export interface ReportParts {
@@ -142,6 +142,7 @@ export function formatReport(report: PruneReport): string {
         `(gzip ${size(f.trainedGzipBytes)}): ${(f.trainedBytes / f.bytes).toFixed(2)}x smaller`,
     );
   }
+  if (report.structure) lines.push(formatStructure(report.structure));
   if (report.eval) {
     const e = report.eval;
     lines.push(
@@ -149,8 +150,32 @@ export function formatReport(report: PruneReport): string {
         `at the same per-layer counts: magnitude pruning ${percent(e.accuracyMagnitude)}, Wanda ${percent(e.accuracyWanda)}, ` +
         `SparseGPT ${percent(e.accuracySparseGpt)}`,
     );
+    if (e.accuracyL1Neurons !== undefined) lines.push(`at the same per-layer neuron counts: L1-norm neuron pruning ${percent(e.accuracyL1Neurons)}`);
   }
   return lines.join('\n');
+}
+
+/** The neurons table of a structured run: neurons, multiply-adds and parameters per layer, before -> after. */
+function formatStructure(r: StructureReport): string {
+  const table = new Table({
+    head: ['layer', 'op', 'neurons', 'multiply-adds', 'params', 'group eps', 'tries'],
+    colAligns: ['left', 'left', 'right', 'right', 'right', 'right', 'right'],
+    style: { head: [], border: [] },
+  });
+  const arrow = (a: number, b: number) => `${a.toLocaleString('en-US')} -> ${b.toLocaleString('en-US')}`;
+  for (const l of r.layers) {
+    table.push([l.name, l.op, arrow(l.neuronsBefore, l.neuronsAfter) + (l.keptDead > 0 ? ` (+${l.keptDead} kept: ${l.reason})` : ''),
+      arrow(l.flopsBefore, l.flopsAfter), arrow(l.paramsBefore, l.paramsAfter), l.epsilon === null ? '' : l.epsilon.toPrecision(3), l.tries || '']);
+  }
+  table.push(['total', '', arrow(r.neurons.before, r.neurons.after), arrow(r.flops.before, r.flops.after), arrow(r.params.before, r.params.after), '', '']);
+  const target = r.target === null ? 'no target (group programs at epsilon)' : 'neurons' in r.target ? `keep ${percent(r.target.neurons)} of the neurons` : `keep ${percent(r.target.flops)} of the multiply-adds`;
+  return [
+    table.toString(),
+    `neurons: ${target}; kept ${percent(r.keptNeuronFraction)} of the hidden neurons, ${percent(r.keptFlopFraction)} of the multiply-adds ` +
+      `(${(r.flops.before / r.flops.after).toFixed(2)}x fewer), ${(r.params.before / r.params.after).toFixed(2)}x fewer parameters` +
+      `${r.reached ? '' : ' (a layer\'s search did NOT land within tolerance)'}${r.weightsAfter ? '; then single weights inside the kept neurons' : ''}`,
+    r.shrunk ? 'written with the smaller tensors' : 'written as the zero-masked model (this format cannot shrink yet)',
+  ].join('\n');
 }
 
 function percent(v: number): string {

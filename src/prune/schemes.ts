@@ -51,10 +51,15 @@ export async function solveParallel(ctx: PruneContext, g: number, warm: NetworkS
   return { epsilon: g, layers, seconds: (performance.now() - started) / 1000, lanes: ctx.pool.lastPlan?.lanes ?? 1 };
 }
 
-/** One layer of the parallel scheme at relative gain g, warm-started from `warm` (a solution of that layer). */
-export async function solveLayerAt(ctx: PruneContext, index: number, g: number, warm: LayerSolution | null): Promise<LayerSolution> {
+/**
+ * One layer of the parallel scheme at relative gain g, warm-started from `warm` (a solution of that
+ * layer); `data` defaults to the trained network's (structured.ts adds row groups to it).
+ */
+export async function solveLayerAt(
+  ctx: PruneContext, index: number, g: number, warm: LayerSolution | null, data?: ProgramData,
+): Promise<LayerSolution> {
   const s = ctx.trained[index]!;
-  const [solved] = await solveLayers(ctx, [layerPrograms(ctx, s, parallelData(s), () => ({ relative: g }), warm)], programCounter());
+  const [solved] = await solveLayers(ctx, [layerPrograms(ctx, s, data ?? parallelData(s), () => ({ relative: g }), warm)], programCounter());
   return solved!;
 }
 

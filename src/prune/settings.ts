@@ -25,7 +25,25 @@ export function resolvePruneSettings(partial: Partial<PruneSettings> = {}): Prun
   if (!['dense', 'sparse', 'sparse-int64'].includes(s.weightFormat)) {
     throw new InputError(`weightFormat must be dense, sparse or sparse-int64, got '${s.weightFormat}'`);
   }
+  if (s.structure !== 'weights' && s.structure !== 'neurons') throw new InputError(`structure must be weights or neurons, got '${s.structure}'`);
+  if (s.keep !== null) checkKeep(s.keep);
+  if (typeof s.weightsAfterNeurons !== 'boolean') throw new InputError(`weightsAfterNeurons must be true or false, got ${s.weightsAfterNeurons}`);
+  if (s.structure === 'weights' && (s.keep !== null || s.weightsAfterNeurons)) {
+    throw new InputError(`keep and weightsAfterNeurons need structure 'neurons' (structure is '${s.structure}')`);
+  }
   return s;
+}
+
+/** keep: { neurons: f } or { flops: f }, f in (0, 1]. */
+function checkKeep(keep: PruneSettings['keep']): void {
+  const keys = keep && typeof keep === 'object' ? Object.keys(keep) : [];
+  const v = keys.length === 1 ? (keep as Record<string, unknown>)[keys[0]!] : undefined;
+  if (keys.length !== 1 || (keys[0] !== 'neurons' && keys[0] !== 'flops')) {
+    throw new InputError(`keep must be { neurons: f } or { flops: f }, got ${JSON.stringify(keep)}`);
+  }
+  if (!(typeof v === 'number' && v > 0 && v <= 1)) {
+    throw new InputError(`keep.${keys[0]} must be a fraction in (0, 1] (of the hidden neurons or of the multiply-adds to keep), got ${String(v)}`);
+  }
 }
 
 function integer(name: string, v: number, min: number): void {

@@ -13,6 +13,19 @@ export type Scheme = 'parallel' | 'cascade';
  */
 export type WeightFormat = 'dense' | 'sparse' | 'sparse-int64';
 
+/**
+ * What the pruning removes: 'weights', single weights (Net-Trim's l1 program); 'neurons', whole
+ * hidden neurons and conv channels (the group program on each layer that reads them, structured.ts).
+ */
+export type Structure = 'weights' | 'neurons';
+
+/**
+ * The target of structure 'neurons': the fraction of the hidden neurons/channels to keep (every
+ * layer whose outputs another prunable layer reads keeps that fraction of its own), or the fraction
+ * of the prunable layers' multiply-adds to keep (one neuron fraction for all layers, chosen so).
+ */
+export type KeepTarget = { neurons: number } | { flops: number };
+
 export interface PruneSettings {
   scheme: Scheme;
   /**
@@ -58,6 +71,15 @@ export interface PruneSettings {
   threads: number | null;
   /** ONNX: how the written files store the pruned weights (see WeightFormat). */
   weightFormat: WeightFormat;
+  /** 'neurons': remove whole neurons/channels (structured.ts); the written model is smaller where the backend can shrink it. */
+  structure: Structure;
+  /** Structure 'neurons': the target, or null to solve the group programs at `epsilon` (no search). */
+  keep: KeepTarget | null;
+  /**
+   * Structure 'neurons': afterwards, prune single weights inside the kept neurons with the l1
+   * program at `epsilon` or `sparsity` (network-wide, the removed neurons' weights counted).
+   */
+  weightsAfterNeurons: boolean;
 }
 
 export const DEFAULT_PRUNE_SETTINGS: Readonly<PruneSettings> = Object.freeze({
@@ -75,6 +97,9 @@ export const DEFAULT_PRUNE_SETTINGS: Readonly<PruneSettings> = Object.freeze({
   solver: Object.freeze({}),
   threads: null,
   weightFormat: 'sparse', // the smallest file onnxruntime loads as is (README, Numbers)
+  structure: 'weights',
+  keep: null,
+  weightsAfterNeurons: false,
 });
 
 /** What happened to one layer. Sizes are per program; a grouped conv solves `groups` programs. */
@@ -168,6 +193,9 @@ export interface EvalReport {
   maxOutputChangeMagnitude: number;
   maxOutputChangeWanda: number;
   maxOutputChangeSparseGpt: number;
+  /** Structure 'neurons': the L1-norm neuron baseline (Li et al. 2017, l1-neurons.ts) at the same per-layer neuron counts. */
+  accuracyL1Neurons?: number;
+  maxOutputChangeL1Neurons?: number;
   /**
    * With a sparsity target: top-1 accuracy of every search try (its own network, and the
    * baselines at that try's per-layer counts), for the accuracy-against-kept-fraction chart.
@@ -206,6 +234,47 @@ export interface PruneReport {
   eval: EvalReport | null;
   /** ONNX: the written pruned file and the trained one, in bytes and gzipped (node:zlib, level 6). */
   file?: FileReport;
+  /** Structure 'neurons': neurons, multiply-adds and parameters before and after (structured.ts). */
+  structure?: StructureReport;
+}
+
+/** One layer of a structured run: its output neurons (channels), multiply-adds and parameters. */
+export interface NeuronLayerReport {
+  name: string;
+  op: string;
+  neuronsBefore: number;
+  neuronsAfter: number;
+  /** Neurons whose outgoing weights are all zero but that the written model keeps, and why (null: none). */
+  keptDead: number;
+  reason: string | null;
+  /** Multiply-adds per sample (a conv's at every output position), before and after. */
+  flopsBefore: number;
+  flopsAfter: number;
+  /** Weights and biases of the layer before and after. */
+  paramsBefore: number;
+  paramsAfter: number;
+  /** The relative gain of the group program that chose this layer's neurons (in the layer reading them), or null. */
+  epsilon: number | null;
+  /** Program solves the gain search spent on it. */
+  tries: number;
+}
+
+export interface StructureReport {
+  target: KeepTarget | null;
+  /** neurons: kept / before over the hidden neurons; flops: after / before over the prunable layers. */
+  keptNeuronFraction: number;
+  keptFlopFraction: number;
+  /** Every layer's search landed within its tolerance (max(0.5 / M, 0.01) of its neurons). */
+  reached: boolean;
+  layers: NeuronLayerReport[];
+  neurons: { before: number; after: number };
+  flops: { before: number; after: number };
+  /** Every float parameter of the model when the backend shrank it (BN included); else the prunable layers'. */
+  params: { before: number; after: number };
+  /** The written model has the smaller tensors (backend.shrink); false: the zero-masked model was written. */
+  shrunk: boolean;
+  /** Single weights pruned inside the kept neurons afterwards (weightsAfterNeurons). */
+  weightsAfter: boolean;
 }
 
 export interface FileReport {

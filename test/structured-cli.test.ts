@@ -1,0 +1,89 @@
+// `nettrim prune --structure neurons`: the flags reach the structured pipeline (a smaller hidden
+// layer in the report, a model onnxruntime runs), and bad combinations or values fail clearly:
+// exit code 1, a message naming the flag and the value, nothing written.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { encodeNpy } from '../src/io/npy.ts';
+import { GraphBuilder } from '../src/onnx/builder.ts';
+import { fill, gaussian, seededRandom } from './helpers/random.ts';
+import { prune } from './helpers/cli.ts';
+
+const draw = gaussian(seededRandom(17));
+const values = (n: number, scale: number) => Array.from(fill(n, draw), (v) => scale * v);
+const dir = mkdtempSync(join(tmpdir(), 'nettrim-structured-cli-'));
+const path = (name: string) => join(dir, name);
+
+// x[16] -> Dense 24 + Relu -> Dense 12 + Relu -> Dense 4: two hidden layers whose neurons can go
+writeFileSync(path('model.onnx'), new GraphBuilder('mlp')
+  .input('x', ['N', 16])
+  .initializer('W1', [16, 24], values(384, 0.4)).initializer('b1', [24], values(24, 0.1))
+  .node('Gemm', ['x', 'W1', 'b1'], ['h1'], {}, 'fc1').node('Relu', ['h1'], ['a1'])
+  .initializer('W2', [24, 12], values(288, 0.4)).initializer('b2', [12], values(12, 0.1))
+  .node('Gemm', ['a1', 'W2', 'b2'], ['h2'], {}, 'fc2').node('Relu', ['h2'], ['a2'])
+  .initializer('W3', [12, 4], values(48, 0.5)).initializer('b3', [4], [0, 0, 0, 0])
+  .node('Gemm', ['a2', 'W3', 'b3'], ['y'], {}, 'fc3')
+  .output('y', ['N', 4])
+  .toBytes());
+writeFileSync(path('calib.npy'), encodeNpy(fill(400 * 16, draw), [400, 16]));
+
+test('--structure neurons --keep 0.5: half the hidden neurons, the table and report say so, onnxruntime runs the model', async () => {
+  const r = await prune([path('model.onnx'), '--calib', path('calib.npy'), '--structure', 'neurons', '--keep', '0.5',
+    '--out', path('out.onnx'), '--report', path('report.json'), '--no-progress', '--quiet']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /multiply-adds/);
+  assert.match(r.stdout, /keep 50\.0% of the neurons/);
+  const report = JSON.parse(readFileSync(path('report.json'), 'utf8'));
+  const fc1 = report.structure.layers.find((l: { name: string }) => l.name === 'fc1');
+  const fc2 = report.structure.layers.find((l: { name: string }) => l.name === 'fc2');
+  assert.is(fc1.neuronsBefore, 24);
+  assert.is(fc2.neuronsBefore, 12);
+  // each layer's search lands within half a neuron when it reports reaching
+  if (report.structure.reached) {
+    assert.is(fc1.neuronsAfter, 12);
+    assert.is(fc2.neuronsAfter, 6);
+  }
+  assert.ok(fc1.neuronsAfter < 24 && fc2.neuronsAfter < 12, `${fc1.neuronsAfter} ${fc2.neuronsAfter}`);
+  assert.is(report.structure.neurons.before, 36);
+  assert.ok(report.structure.flops.after < report.structure.flops.before);
+  const session = await ort.InferenceSession.create(readFileSync(path('out.onnx')));
+  const out = await session.run({ x: new ort.Tensor('float32', fill(3 * 16, draw), [3, 16]) });
+  assert.equal(out.y!.dims, [3, 4]);
+});
+
+test('--keep-flops 0.5 keeps at most half the multiply-adds the formula promises, and --epsilon after a target prunes weights inside', async () => {
+  const r = await prune([path('model.onnx'), '--calib', path('calib.npy'), '--structure', 'neurons', '--keep-flops', '0.5', '--epsilon', '0.1',
+    '--out', path('flops.onnx'), '--report', path('flops.json'), '--no-progress', '--quiet']);
+  assert.is(r.code, 0, r.stderr);
+  const report = JSON.parse(readFileSync(path('flops.json'), 'utf8'));
+  assert.equal(report.structure.target, { flops: 0.5 });
+  assert.ok(report.structure.weightsAfter, 'weights stage after the neurons');
+  assert.ok(report.structure.keptFlopFraction < 0.75, `kept ${report.structure.keptFlopFraction} of the multiply-adds`);
+  // the weights stage reports every layer (fc1 too), and removed more than the neurons did
+  assert.equal(report.layers.map((l: { name: string }) => l.name), ['fc1', 'fc2', 'fc3']);
+});
+
+const bad: Array<[string, string[], RegExp]> = [
+  ['--keep without --structure neurons', ['--keep', '0.5'], /--keep need --structure neurons/],
+  ['--keep above 1', ['--structure', 'neurons', '--keep', '1.5'], /--keep must be a fraction in \(0, 1\].*got 1\.5/],
+  ['--keep-flops 0', ['--structure', 'neurons', '--keep-flops', '0'], /--keep-flops must be a fraction in \(0, 1\].*got 0/],
+  ['--keep and --keep-flops', ['--structure', 'neurons', '--keep', '0.5', '--keep-flops', '0.5'], /not both/],
+  ['--keep not a number', ['--structure', 'neurons', '--keep', 'half'], /--keep expects a number/],
+  ['an unknown structure', ['--structure', 'channels'], /channels.*invalid|invalid.*channels|Allowed choices/i],
+  ['--sparsity without a target', ['--structure', 'neurons', '--sparsity', '0.8'], /needs --keep or --keep-flops/],
+];
+for (const [what, flags, message] of bad) {
+  test(`bad flags, ${what}: message, exit code 1, nothing written`, async () => {
+    const out = path(`bad-${what.replace(/\W+/g, '-')}.onnx`);
+    const r = await prune([path('model.onnx'), '--calib', path('calib.npy'), '--out', out, '--no-progress', '--quiet', ...flags]);
+    assert.is(r.code, 1, `${what}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.not.ok(existsSync(out));
+  });
+}
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+test.run();

@@ -1,0 +1,97 @@
+// Structured Net-Trim on the shipped examples (issue 10): `structure: 'neurons'` with a keep
+// target lands on it, the written model runs in onnxruntime and computes what the zero-masked model
+// computes, and the report's neuron and parameter counts are those of the tensors written.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import { initializerValues, parseModel, readModel, tensorDims, type OnnxModel } from '../src/onnx/model.ts';
+import { onnxBackend } from '../src/onnx/backend.ts';
+import { readTensor } from '../src/prune/files.ts';
+import { pruneModel, type PruneOutcome } from '../src/prune/index.ts';
+import { neuronLinks, neuronsRead } from '../src/prune/structured-links.ts';
+import { neuronTolerance } from '../src/prune/structured.ts';
+import type { TensorData } from '../src/onnx/inputs.ts';
+
+const EXAMPLES = fileURLToPath(new URL('../examples/', import.meta.url));
+const calib = await readTensor(join(EXAMPLES, 'data/mnist-calib-x.npy'));
+const digits = await readTensor(join(EXAMPLES, 'data/mnist-test-x.npy'));
+const labels = await readTensor(join(EXAMPLES, 'data/mnist-test-labels.npy'));
+const images = (t: TensorData): TensorData => ({ ...t, shape: [t.shape[0]!, 1, 28, 28] });
+
+/** Every output of a model file in onnxruntime on `x`. */
+async function run(bytes: Uint8Array, x: TensorData): Promise<Float32Array> {
+  const session = await ort.InferenceSession.create(bytes);
+  const out = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', x.data, x.shape) });
+  return out[session.outputNames[0]!]!.data as Float32Array;
+}
+
+async function sameOutputs(outcome: PruneOutcome, x: TensorData): Promise<void> {
+  const written = await run(outcome.model, x), masked = await run(outcome.maskedModel!, x);
+  assert.is(written.length, masked.length);
+  let diff = 0, scale = 0;
+  for (let i = 0; i < masked.length; i++) {
+    diff = Math.max(diff, Math.abs(written[i]! - masked[i]!));
+    scale = Math.max(scale, Math.abs(masked[i]!));
+  }
+  assert.ok(diff <= 1e-5 * scale, `written model differs from the masked one by ${diff} (outputs up to ${scale})`);
+}
+
+/** The report's counts against the written tensors: neurons read in the masked model, parameters in the written file. */
+function countsAgree(outcome: PruneOutcome, trained: OnnxModel): void {
+  const r = outcome.report.structure!;
+  const backend = onnxBackend(trained);
+  const masked = parseModel(outcome.maskedModel!, 'masked');
+  const written = parseModel(outcome.model, 'written');
+  for (const link of neuronLinks(backend)) {
+    const read = neuronsRead(link, initializerValues(masked, link.consumer.weight)).reduce((a, b) => a + b, 0);
+    const layer = r.layers.find((l) => l.name === link.producer.name)!;
+    assert.is(layer.neuronsAfter, read + layer.keptDead, `${layer.name}: report ${layer.neuronsAfter} neurons, the masked model reads ${read}`);
+  }
+  for (const layer of backend.layers) {
+    const reported = r.layers.find((l) => l.name === layer.name)!;
+    const size = (name: string | null) => (name ? tensorDims(written.initializers.get(name)!).reduce((a, b) => a * b, 1) : 0);
+    const inFile = size(layer.weight) + size(layer.bias);
+    // shrunk: the tensors have the reported sizes; masked: the trained sizes, as reported before
+    assert.is(inFile, r.shrunk ? reported.paramsAfter : reported.paramsBefore, `${layer.name} parameters in the written file`);
+    assert.ok(reported.paramsAfter <= reported.paramsBefore && reported.flopsAfter <= reported.flopsBefore);
+  }
+  assert.is(r.neurons.after, r.layers.filter((l) => l.epsilon !== null).reduce((n, l) => n + l.neuronsAfter, 0));
+  assert.is(r.flops.after, r.layers.reduce((n, l) => n + l.flopsAfter, 0));
+}
+
+test('MLP, keep half the neurons: each hidden layer on its count, the written model computes the masked one, counts agree, beats L1-norm', async () => {
+  const path = join(EXAMPLES, 'models/mnist-mlp.onnx');
+  const trained = await readModel(path);
+  const outcome = await pruneModel(trained, calib, { structure: 'neurons', keep: { neurons: 0.5 } }, { evaluation: { inputs: digits, labels } });
+  const r = outcome.report.structure!;
+  for (const l of r.layers.filter((x) => x.epsilon !== null)) {
+    const target = Math.round(0.5 * l.neuronsBefore);
+    assert.ok(Math.abs(l.neuronsAfter - target) <= neuronTolerance(l.neuronsBefore) * l.neuronsBefore + 1e-9, `${l.name}: ${l.neuronsAfter} kept, target ${target}`);
+  }
+  assert.ok(Math.abs(r.keptNeuronFraction - 0.5) <= 0.02, `kept ${r.keptNeuronFraction} of the neurons`);
+  // the output layer's 10 classes and the first layer's 784 pixels stay
+  assert.is(r.layers.at(-1)!.neuronsAfter, 10);
+  assert.is(outcome.report.layers.find((l) => l.name === 'fc1'), undefined, 'the first layer is not solved (its rows are pixels)');
+  await sameOutputs(outcome, digits);
+  countsAgree(outcome, trained);
+  const e = outcome.report.eval!;
+  assert.ok(e.accuracyAfter > e.accuracyL1Neurons!, `Net-Trim ${e.accuracyAfter}, L1-norm ${e.accuracyL1Neurons}`);
+  assert.ok(e.accuracyAfter >= e.accuracyBefore - 0.02, `accuracy ${e.accuracyBefore} -> ${e.accuracyAfter}`);
+});
+
+test('CNN, keep 60% of the multiply-adds: channels of both convs go, at most the target kept (+5%), same outputs, counts agree', async () => {
+  const trained = await readModel(join(EXAMPLES, 'models/mnist-conv.onnx'));
+  const outcome = await pruneModel(trained, images(calib), { structure: 'neurons', keep: { flops: 0.6 } }, { evaluation: { inputs: images(digits), labels } });
+  const r = outcome.report.structure!;
+  assert.ok(r.keptFlopFraction <= 0.65, `kept ${r.keptFlopFraction} of the multiply-adds`);
+  const convs = r.layers.filter((l) => l.op === 'Conv');
+  assert.ok(convs.length === 2 && convs.every((l) => l.neuronsAfter < l.neuronsBefore), JSON.stringify(convs));
+  await sameOutputs(outcome, images(digits));
+  countsAgree(outcome, trained);
+  const e = outcome.report.eval!;
+  assert.ok(e.accuracyAfter > e.accuracyL1Neurons!, `Net-Trim ${e.accuracyAfter}, L1-norm ${e.accuracyL1Neurons}`);
+});
+
+test.run();
