@@ -9,6 +9,7 @@ import type { ConvGeometry } from '../onnx/im2col.ts';
 import type { Feeds, ModelInput } from '../onnx/inputs.ts';
 import type { ConvParams, GemmParams, SkippedLayer } from '../onnx/layers.ts';
 import type { LayerStructure } from '../graph/follow.ts';
+import type { ShrinkOutcome } from '../graph/shrink.ts';
 import type { Activation } from '../types.ts';
 
 /** A prunable layer: a dense or convolution layer whose weights one Net-Trim program per group replaces. */
@@ -97,4 +98,10 @@ export interface ModelBackend<Written = unknown> {
   runOutputs(values: WeightValues, label: string, feeds: Feeds, samples: number, batchSize: number): Promise<Outputs>;
   /** The model in its format with `values` in place of the trained tensors; everything else as it was. */
   write(values: WeightValues): Written;
+  /**
+   * The model with `values` in place of the trained tensors and every neuron/channel whose outgoing
+   * weights are all zero (and that nothing else reads) removed; computes what write(values)
+   * computes (graph/shrink.ts). Optional: a format without surgery leaves it out.
+   */
+  shrink?(values: WeightValues): ShrinkOutcome<Written>;
 }
