@@ -16,6 +16,7 @@
 //      neurons: the usual pipeline (index.ts) on the neuron-pruned model (valuesBackend).
 // The written model is backend.shrink's (the smaller tensors) when the backend has it, else the
 // zero-masked one. The L1-norm baseline (Li et al. 2017) runs at the same per-layer neuron counts.
+import type { ShrinkOutcome } from '../graph/shrink.ts';
 import { InputError } from '../onnx/errors.ts';
 import { batchSizeFor, checkFeeds, type Feeds, type TensorData } from '../onnx/inputs.ts';
 import { countNonzero } from '../onnx/weights.ts';
@@ -40,16 +41,6 @@ import {
 import type { EvalReport, NeuronLayerReport, PruneReport, PruneSettings, StructureReport } from './types.ts';
 import { wandaValues } from './wanda.ts';
 
-/**
- * What wp-surgery's ModelBackend.shrink returns (src/graph/shrink.ts, TEAM.md): the model with the
- * dead neurons' tensors removed, and per layer its neurons and parameters before and after.
- */
-interface ShrinkLayer {
-  name: string; op: string; before: number; after: number; keptDead: number; reason: string | null; paramsBefore: number; paramsAfter: number;
-}
-interface Shrunk<Written> { model: Written; layers: ShrinkLayer[]; paramsBefore: number; paramsAfter: number }
-type Shrinkable<Written> = ModelBackend<Written> & { shrink?(values: WeightValues): Shrunk<Written> };
-
 /** One link's group program result: the consumer's solution and the neurons it still reads. */
 interface ChosenNeurons {
   link: NeuronLink;
@@ -62,7 +53,7 @@ interface ChosenNeurons {
 
 /** pruneNetwork with structure 'neurons' (settings already resolved). */
 export async function pruneNeurons<Written>(
-  backend: Shrinkable<Written>, calibration: Feeds | TensorData, s: PruneSettings, options: PruneOptions,
+  backend: ModelBackend<Written>, calibration: Feeds | TensorData, s: PruneSettings, options: PruneOptions,
 ): Promise<PruneOutcome<Written>> {
   const started = performance.now();
   const progress = options.onProgress ?? (() => {});
@@ -243,7 +234,7 @@ async function structuredEvaluation(
 /** Neurons, multiply-adds and parameters per layer; the shrink's own counts where it ran. */
 function structureReport<Written>(
   backend: ModelBackend<Written>, s: PruneSettings, positions: readonly number[], links: readonly NeuronLink[], chosen: readonly ChosenNeurons[],
-  counts: number[], shrunk: Shrunk<Written> | null, weightsAfter: boolean,
+  counts: number[], shrunk: ShrinkOutcome<Written> | null, weightsAfter: boolean,
 ): StructureReport {
   const byName = new Map(shrunk?.layers.map((l) => [l.name, l]) ?? []);
   // the written model's counts: a neuron the surgery had to keep (a residual Add) still costs
