@@ -137,7 +137,8 @@ export async function pruneNeurons<Written>(
     });
   report.total.seconds = (performance.now() - started) / 1000;
   report.structure = structureReport(backend, s, positions, links, chosen, counts, shrunk, inner !== null);
-  const baseline = inner ? backend.write(inner.magnitudeModel) : backend.write(l1);
+  // the magnitude slot carries the structured baseline: L1-norm neurons at the same counts (masked)
+  const baseline = backend.write(l1);
   return {
     model: shrunk ? shrunk.model : backend.write(pruned),
     maskedModel: backend.write(pruned),
