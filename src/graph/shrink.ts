@@ -259,6 +259,7 @@ function rowChannels(reader: ModelLayer, layout: ChannelLayout, channels: number
     if (reader.conv.inChannels !== channels) return mismatch;
     return inputChannelOfRows(reader);
   }
+  if (reader.gemm?.transA) return `'${reader.name}' reads its input transposed (transA)`;
   if (layout === 'first' && rows !== channels) return `'${reader.name}' reads an NCHW tensor without a Flatten`;
   if (layout === 'last' ? rows !== channels : rows % channels !== 0) return mismatch;
   const perChannel = rows / channels;
