@@ -52,6 +52,8 @@ export type ChannelStep =
 export interface ShrinkRules {
   /** What `op` does to channels in `layout`; null: judge by its kind (activations, affine constants, Add). */
   step(op: GraphOp, layout: ChannelLayout): ChannelStep | null;
+  /** Why every channel of `layer` stays whatever reads it (its own softmax activation), or null. */
+  keepAll?(layer: ModelLayer): string | null;
 }
 
 /** A layer reading the channels, and the channel each of its program rows reads (group-major, -1: none). */
@@ -206,6 +208,8 @@ function walkChannels(graph: ModelGraph, rules: ShrinkRules, byNode: ReadonlyMap
   const channels = layer.outputSize * layer.groups;
   const start: ChannelLayout = layer.conv && layer.layout !== 'nhwc' ? 'first' : 'last';
   const seen = new Set<string>();
+  const own = rules.keepAll?.(layer);
+  if (own) walk.stops.push(own);
   const visit = (tensor: string, layout: ChannelLayout): void => {
     if (seen.has(tensor)) return;
     seen.add(tensor);
@@ -255,6 +259,7 @@ function rowChannels(reader: ModelLayer, layout: ChannelLayout, channels: number
     if (reader.conv.inChannels !== channels) return mismatch;
     return inputChannelOfRows(reader);
   }
+  if (reader.gemm?.transA) return `'${reader.name}' reads its input transposed (transA)`;
   if (layout === 'first' && rows !== channels) return `'${reader.name}' reads an NCHW tensor without a Flatten`;
   if (layout === 'last' ? rows !== channels : rows % channels !== 0) return mismatch;
   const perChannel = rows / channels;

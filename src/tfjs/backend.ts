@@ -6,6 +6,7 @@ import { Collector } from '../onnx/signals.ts';
 import { findTfjsLayers, upstreamLayers, type TfjsLayer } from './layers.ts';
 import type { LayersModelFile } from './model.ts';
 import { TfjsModel } from './runtime.ts';
+import { shrinkLayersModel } from './shrink.ts';
 import { encodeLayersModel, type LayersModelArtifacts } from './write.ts';
 
 /** The backend of one Layers model; an InputError when it has no prunable layer. */
@@ -53,6 +54,7 @@ export function tfjsBackend(file: LayersModelFile): ModelBackend<LayersModelArti
       return new Map([...parts].map(([name, list]) => [name, concat(list)]));
     },
     write: (values) => encodeLayersModel(file, values),
+    shrink: (values) => shrinkLayersModel(file, topology, layers, values),
   };
 }
 
