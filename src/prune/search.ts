@@ -37,6 +37,8 @@ export interface SearchOptions {
   /** Layers are independent (parallel scheme): solutions of different tries may be combined. */
   mixLayers: boolean;
   onTry?: (t: SearchTry, tries: number) => void;
+  /** What the target is a fraction of: removedFraction (weights) by default; structured.ts counts neurons. */
+  measure?: (solution: NetworkSolution) => number;
 }
 
 const STEP = 3;
@@ -62,7 +64,7 @@ export async function searchSparsity(solve: NetworkSolver, options: SearchOption
   for (;;) {
     const nearest = nearestTry(tries, g);
     const solution = await solve(g, nearest?.solution ?? null);
-    const removed = removedFraction(solution);
+    const removed = (options.measure ?? removedFraction)(solution);
     tries.push({ g, removed, solution });
     options.onTry?.({ epsilon: g, removedFraction: removed, seconds: solution.seconds }, tries.length);
     if (Math.abs(removed - target) <= tolerance || tries.length >= options.maxTries) break;

@@ -8,7 +8,8 @@
 //   1. With a `keep` target, each link's relative gain is searched (search.ts, one layer at a time:
 //      the layers of the parallel scheme are independent) until C reads the link's neuron count
 //      (keepCounts: the same fraction of every producer's neurons, or the fraction that meets a
-//      multiply-add target); without one, every C is solved at `epsilon`.
+//      multiply-add target); where a step in g drops several neurons at once, the closest try
+//      with too many loses its weakest groups. Without a target, every C is solved at `epsilon`.
 //   2. The refit (on by default, refit.ts) moves C's kept rows to the least-squares fit, layer after
 //      layer on the signals of the network pruned so far (as the cascade scheme does).
 //   3. P's removed neurons are zeroed too, so the masked model has what the shrunk one has.
@@ -19,7 +20,7 @@
 import type { ShrinkOutcome } from '../graph/shrink.ts';
 import { InputError } from '../onnx/errors.ts';
 import { batchSizeFor, checkFeeds, type Feeds, type TensorData } from '../onnx/inputs.ts';
-import { countNonzero } from '../onnx/weights.ts';
+import { countNonzero, storedIndex } from '../onnx/weights.ts';
 import { SolverPool } from '../layer/pool.ts';
 import { buildFigures } from '../report/figures.ts';
 import type { LayerSignals, ModelBackend, WeightValues } from './backend.ts';
@@ -157,8 +158,8 @@ function dataOf(trained: readonly LayerSignals[], link: NeuronLink) {
 
 /**
  * The consumer's group program at the gain that leaves it reading `keep` of the producer's neurons
- * (search.ts on the consumer alone: the fraction of its zero weights is the fraction of unread
- * neurons, each neuron having the same number of rows), or at `epsilon` when there is no target.
+ * (search.ts on the consumer alone, measuring the fraction of neurons it no longer reads), or at
+ * `epsilon` when there is no target.
  */
 async function chooseNeurons(ctx: PruneContext, link: NeuronLink, keep: number | null, index: number, count: number): Promise<ChosenNeurons> {
   const c = link.consumer;
@@ -173,12 +174,38 @@ async function chooseNeurons(ctx: PruneContext, link: NeuronLink, keep: number |
     return { epsilon: g, layers: [layer], seconds: layer.seconds, lanes: 1 };
   }, {
     target: 1 - keep / link.neurons, tolerance: neuronTolerance(link.neurons), start: s.epsilon, maxTries: s.maxSearchTries, mixLayers: false,
+    // unread neurons, not zero weights: a row can be zero alone (an input that is zero on every sample)
+    measure: (solved) => 1 - countOnes(neuronsRead(link, solved.layers[0]!.weight)) / link.neurons,
     onTry: (t, n) => ctx.progress({
       stage: 'search', done: index, total: count,
       detail: `${link.producer.name} neurons (group program of ${c.name}, try ${n}): eps ${t.epsilon.toPrecision(3)}, ${Math.round((1 - t.removedFraction) * link.neurons)} of ${link.neurons} read, target ${keep}`,
     }),
   });
-  return { link, solution: found.solution.layers[0]!, epsilon: found.report.epsilon, tries: found.report.tries.length, reached: found.report.reached };
+  let solution = found.solution.layers[0]!;
+  const read = countOnes(neuronsRead(link, solution.weight));
+  // a step in g can drop several neurons at once: then the closest try, when it reads too many,
+  // loses its weakest groups (smallest row-group norm) down to the target; the refit follows
+  if (!found.report.reached && read > keep) solution = withoutWeakestGroups(link, solution, read - keep);
+  const reached = Math.abs(countOnes(neuronsRead(link, solution.weight)) / link.neurons - keep / link.neurons) <= neuronTolerance(link.neurons);
+  return { link, solution, epsilon: found.report.epsilon, tries: found.report.tries.length, reached };
+}
+
+/** The consumer's solution with the `drop` read neurons of smallest group norm no longer read (stored and program form). */
+function withoutWeakestGroups(link: NeuronLink, solved: LayerSolution, drop: number): LayerSolution {
+  const c = link.consumer, m = c.outputSize;
+  const norms = new Float64Array(link.neurons);
+  for (let i = 0; i < c.inputSize; i++) for (let j = 0; j < m; j++) norms[link.rowNeuron[i]!]! += solved.programs[0]![i * m + j]! ** 2;
+  const order = Array.from(norms.keys()).filter((o) => norms[o]! > 0).sort((a, b) => norms[a]! - norms[b]!);
+  const gone = new Set(order.slice(0, drop));
+  const weight = solved.weight.slice(), program = solved.programs[0]!.slice();
+  for (let i = 0; i < c.inputSize; i++) {
+    if (!gone.has(link.rowNeuron[i]!)) continue;
+    for (let j = 0; j < m; j++) {
+      weight[storedIndex(c, 0, i, j)] = 0;
+      program[i * m + j] = 0;
+    }
+  }
+  return { ...solved, weight, programs: [program] };
 }
 
 /** How far a layer's kept fraction may land from its target: half a neuron, or one percent of a wide layer. */
