@@ -1,6 +1,7 @@
 // Is the pruned model smaller and faster where users run it (issue 10 item 6)? For the shipped
 // MNIST MLP and CNN: the trained model, the element-wise pruned one (--sparsity, the demo's 0.85)
-// and the structured one (--structure neurons: --keep for the MLP, --keep-flops for the CNN), each
+// the structured one (--structure neurons: --keep for the MLP, --keep-flops for the CNN) and the
+// structured one with single weights pruned inside the kept neurons (--then-epsilon), each
 // pruned here from the committed calibration digits, then
 //   - file size (raw and gzipped): ONNX bytes; TF.js model.json + shards,
 //   - latency in onnxruntime-node at batch 1 and batch 256 (one intra-op thread, graph optimizations
@@ -8,7 +9,7 @@
 //   - top-1 accuracy on the 2,000 held-out digits,
 // printed as ratios to the trained model, all from one run (the machine is shared: compare ratios).
 //
-//   nice -n 10 node --import tsx bench/latency.ts [--keep 0.5] [--keep-flops 0.6] [--sparsity 0.85] [--rounds 30] [--json out.json]
+//   nice -n 10 node --import tsx bench/latency.ts [--keep 0.5] [--keep-flops 0.6] [--sparsity 0.85] [--then-epsilon 0.05] [--rounds 30] [--json out.json]
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +30,7 @@ const keep = Number(option(argv, '--keep') ?? 0.5);
 const keepFlops = Number(option(argv, '--keep-flops') ?? 0.6);
 const sparsity = Number(option(argv, '--sparsity') ?? 0.85);
 const rounds = Number(option(argv, '--rounds') ?? 30);
+const thenEpsilon = Number(option(argv, '--then-epsilon') ?? 0.05);
 
 const calib = await readTensor(join(EXAMPLES, 'data/mnist-calib-x.npy'));
 const digits = await readTensor(join(EXAMPLES, 'data/mnist-test-x.npy'));
@@ -38,7 +40,7 @@ const tf = await loadTensorFlow();
 
 interface Variant {
   model: string;
-  kind: 'trained' | 'weights' | 'neurons';
+  kind: 'trained' | 'weights' | 'neurons' | 'neurons+weights';
   onnx: Uint8Array;
   tfjs: LayersModelArtifacts;
   /** The TF.js model has the smaller tensors (its backend could shrink) or the masked ones. */
@@ -61,7 +63,11 @@ async function variants(model: string): Promise<Variant[]> {
   const out: Variant[] = [{
     model, kind: 'trained', onnx: new Uint8Array(await readFile(onnxPath)), tfjs: encodeLayersModel(trainedTfjs), tfjsShrunk: false, setting: '',
   }];
-  for (const [kind, settings, label] of [['weights', weights, `sparsity ${sparsity}`], ['neurons', structured, model === 'mnist-mlp' ? `keep ${keep} of the neurons` : `keep ${keepFlops} of the multiply-adds`]] as const) {
+  const target = model === 'mnist-mlp' ? `keep ${keep} of the neurons` : `keep ${keepFlops} of the multiply-adds`;
+  const both: Partial<PruneSettings> = { ...structured, weightsAfterNeurons: true, epsilon: thenEpsilon };
+  for (const [kind, settings, label] of [
+    ['weights', weights, `sparsity ${sparsity}`], ['neurons', structured, target], ['neurons+weights', both, `${target}, then epsilon ${thenEpsilon}`],
+  ] as const) {
     process.stderr.write(`${model}: pruning (${label}) for ONNX and TF.js\n`);
     const o = await pruneModel(onnxPath, shaped(calib, model, 'nchw'), settings);
     const t = await pruneLayersModel(trainedTfjs, shaped(calib, model, 'nhwc'), settings);
@@ -146,7 +152,7 @@ const rows = results.map((m) => {
     m.v.model, m.v.kind + (m.v.setting ? ` (${m.v.setting})` : ''), (100 * m.accuracy).toFixed(2),
     `${m.bytes.toLocaleString('en-US')} (${x(base.bytes, m.bytes)})`, `${m.gzip.toLocaleString('en-US')} (${x(base.gzip, m.gzip)})`,
     `${fmt(m.ort1, 3)} ms (${x(base.ort1, m.ort1)})`, `${fmt(m.ort256, 2)} ms (${x(base.ort256, m.ort256)})`,
-    `${m.tfjsBytes.toLocaleString('en-US')} (${x(base.tfjsBytes, m.tfjsBytes)})${m.v.kind === 'neurons' && !m.v.tfjsShrunk ? ' masked' : ''}`,
+    `${m.tfjsBytes.toLocaleString('en-US')} (${x(base.tfjsBytes, m.tfjsBytes)})${m.v.kind.startsWith('neurons') && !m.v.tfjsShrunk ? ' masked' : ''}`,
     `${fmt(m.tfjs256, 2)} ms (${x(base.tfjs256, m.tfjs256)})`,
   ];
 });
