@@ -2,10 +2,10 @@
 // pruneNetwork does the work for any model backend (prune/backend.ts): ONNX here, TensorFlow.js
 // Layers models in src/tfjs/prune.ts.
 import { onnxBackend } from '../onnx/backend.ts';
-import { InputError } from '../onnx/errors.ts';
+import { InputError } from '../errors.ts';
 import { batchSizeFor, checkFeeds, modelInputs, type Feeds, type ModelInput, type TensorData } from '../onnx/inputs.ts';
 import { parseModel, readModel, type OnnxModel } from '../onnx/model.ts';
-import { countNonzero } from '../onnx/weights.ts';
+import { countNonzero } from '../graph/weights.ts';
 import { SolverPool } from '../layer/pool.ts';
 import type { LayerSignals, ModelBackend, Outputs, WeightValues } from './backend.ts';
 import { labelIndices, maxRelativeChange, topOneAccuracy } from './evaluate.ts';
@@ -28,9 +28,10 @@ export type { ReportFigures } from '../report/figures.ts';
 export { renderHtmlReport } from '../report/html.ts';
 // the structured baseline (Li et al. 2017), for the structured pipeline to call
 export { l1NeuronValues, neuronL1Norms, largestNeurons, oneRowPerNeuron, rowsPerNeuron, type NeuronCut } from './l1-neurons.ts';
-export type { ModelBackend, ModelLayer, WeightValues } from './backend.ts';
+export type { ModelBackend, WeightValues } from './backend.ts';
+export type { ModelLayer } from '../graph/layer.ts';
 export { formatReport } from './report.ts';
-export { InputError } from '../onnx/errors.ts';
+export { InputError } from '../errors.ts';
 export type { Feeds, TensorData } from '../onnx/inputs.ts';
 // TensorFlow.js Layers models (src/tfjs/prune.ts imports pruneNetwork from here: a cycle that only
 // re-exports, harmless in ES modules since nothing runs at load time).

@@ -6,8 +6,9 @@
 // and epsilon = sqrt(gamma) ||(W0^T Xhat + b0 - Y)_Omega||_F, so the trained weights stay feasible.
 import type { Feeds } from '../onnx/inputs.ts';
 import type { LayerJob, SolverPool } from '../layer/pool.ts';
-import type { LayerSignals, ModelBackend, ModelLayer, WeightValues } from './backend.ts';
-import { countNonzero } from '../onnx/weights.ts';
+import type { LayerSignals, ModelBackend, WeightValues } from './backend.ts';
+import type { ModelLayer } from '../graph/layer.ts';
+import { countNonzero } from '../graph/weights.ts';
 import { DEFAULT_SETTINGS } from '../settings.ts';
 import type { TrimResult } from '../types.ts';
 import { cascadeData, cascadeGap, groupNorm, parallelData, type ProgramData } from './constraints.ts';
