@@ -13,7 +13,7 @@ import { magnitudeValues } from './magnitude.ts';
 import { sparseGptValues } from './sparsegpt.ts';
 import { wandaValues } from './wanda.ts';
 import { buildReport, fileReport } from './report.ts';
-import { refitParallel, solveCascade, solveParallel, solvedValues, type NetworkSolution, type PruneContext } from './schemes.ts';
+import { refitSequential, solveCascade, solveParallel, solvedValues, type NetworkSolution, type PruneContext } from './schemes.ts';
 import { removedFraction, searchSparsity } from './search.ts';
 import { allocateSparsity } from './allocate.ts';
 import { resolvePruneSettings } from './settings.ts';
@@ -131,9 +131,10 @@ export async function pruneNetwork<Written>(
   } finally {
     await pool.close();
   }
-  // Parallel: the refit changes no nonzero count, so it runs once, on the chosen solution.
-  // The cascade refits each layer as it goes (its later layers must see the refit ones).
-  if (s.refit && s.scheme === 'parallel') solution = refitParallel(ctx, solution);
+  // Parallel: the refit changes no nonzero count, so it runs once, on the chosen solution, layer
+  // by layer on the refit network's signals (schemes.ts refitSequential). The cascade refits each
+  // layer as it goes (its later layers must see the refit ones).
+  if (s.refit && s.scheme === 'parallel') solution = await refitSequential(ctx, solution);
 
   signal?.throwIfAborted();
   const pruned = solvedValues(solution.layers);

@@ -91,6 +91,25 @@ export function refitParallel(ctx: PruneContext, solution: NetworkSolution): Net
 }
 
 /**
+ * The refit of a parallel solution layer by layer in topological order, each layer on the signals
+ * of the network whose earlier layers are already refit (the cascade's data: Xhat in, the trained
+ * network's Y as targets, V = W0^T Xhat + b0). Same supports as `solution`; unlike refitParallel,
+ * each layer's weights absorb the error the pruned layers before it left in its inputs, as the
+ * cascade scheme does. Costs one signal pass per layer that a pruned layer reaches.
+ */
+export async function refitSequential(ctx: PruneContext, solution: NetworkSolution): Promise<NetworkSolution> {
+  const started = performance.now();
+  const layers: LayerSolution[] = [];
+  for (const solved of solution.layers) {
+    ctx.signal?.throwIfAborted();
+    const trained = ctx.trained[solved.layer.index]!;
+    const step = await cascadeStep(ctx, trained, layers, solution.epsilon);
+    layers.push(refitLayer(ctx, step.signals, step.data, solved));
+  }
+  return { ...solution, layers, seconds: solution.seconds + (performance.now() - started) / 1000 };
+}
+
+/**
  * A layer solution with its kept weights refit by least squares within the program's constraints
  * (refit.ts), on the program data it was solved with: signals `s` and `data`.
  */
