@@ -5,7 +5,7 @@
 // or belongs to an output that layer drops in turn. Where a channel reaches anything else (a
 // residual Add, a Concat, a graph output, an operation that mixes channels) it stays, and the
 // record says why. The format halves (src/onnx/shrink.ts, src/tfjs/shrink.ts) slice the tensors.
-import { storedIndex } from '../onnx/weights.ts';
+import { storedIndex } from '../graph/weights.ts';
 import type { ModelLayer, WeightValues } from '../prune/backend.ts';
 import { inputChannelOfRows } from '../prune/l1-neurons.ts';
 import { perChannel } from './follow.ts';

@@ -1,6 +1,7 @@
 // The ONNX model backend (prune/backend.ts): layers from layers.ts, signals and outputs from
 // onnxruntime on the model bytes with some initializers patched, the pruned model as bytes.
-import type { ModelBackend, ModelLayer, WeightValues } from '../prune/backend.ts';
+import type { ModelBackend, WeightValues } from '../prune/backend.ts';
+import type { ModelLayer } from '../graph/layer.ts';
 import { runOutputs } from '../prune/evaluate.ts';
 import { indexGraph, upstreamTensors } from './graph.ts';
 import { modelInputs } from './inputs.ts';

@@ -5,7 +5,7 @@
 // patch.ts and sparse.ts do.
 import protobuf from 'protobufjs/minimal.js';
 import { concat, varint } from './densify.ts';
-import { InputError } from './errors.ts';
+import { InputError } from '../errors.ts';
 import { nodeLabel, onnx } from './proto.ts';
 
 const MODEL_GRAPH = 7;

@@ -17,7 +17,7 @@
 // A choice that removes a layer entirely is never taken. Cost: the path's solves (the search's tries
 // would be spent anyway) and one forward pass per (layer, gain) on at most SENSITIVITY_SAMPLES samples.
 import { sliceSamples, type Feeds } from '../onnx/inputs.ts';
-import { countNonzero } from '../onnx/weights.ts';
+import { countNonzero } from '../graph/weights.ts';
 import type { Outputs } from './backend.ts';
 import type { LayerSolution } from './programs.ts';
 import { solveLayerAt, solveParallel, solvedValues, type NetworkSolution, type PruneContext } from './schemes.ts';

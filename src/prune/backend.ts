@@ -5,44 +5,13 @@
 // A backend finds the prunable layers, runs the model in its own runtime (onnxruntime,
 // TensorFlow.js) with some weight tensors replaced, and writes a pruned model in its own format.
 // Weight tensors are named by the format's own names ('fc1.weight', 'fc1/kernel').
-import type { ConvGeometry } from '../onnx/im2col.ts';
+import type { ConvGeometry } from '../graph/im2col.ts';
+import type { ModelLayer, SkippedLayer } from '../graph/layer.ts';
 import type { Feeds, ModelInput } from '../onnx/inputs.ts';
-import type { ConvParams, GemmParams, SkippedLayer } from '../onnx/layers.ts';
-import type { LayerStructure } from '../graph/follow.ts';
 import type { ShrinkOutcome } from '../graph/shrink.ts';
-import type { Activation } from '../types.ts';
 
-/** A prunable layer: a dense or convolution layer whose weights one Net-Trim program per group replaces. */
-export interface ModelLayer {
-  /** Position among the prunable layers, in topological order (also keys the position sampling). */
-  index: number;
-  name: string;
-  /** The format's name of the operator: Gemm, MatMul, Conv (ONNX); Dense, Conv2D (TensorFlow.js). */
-  op: string;
-  /** The nodes or layers the pruned layer spans (e.g. [MatMul, Add]). */
-  nodes: string[];
-  /** The tensor the layer reads (X) and the tensor it produces before its ReLU (W^T X + b), for messages. */
-  input: string;
-  output: string;
-  /** 'relu' when the program has inactive (or saturated) outputs to keep, 'linear' otherwise: see `structure`. */
-  activation: Activation;
-  /** What follows the layer up to its activation, which the program keeps (graph/follow.ts). */
-  structure: LayerStructure;
-  /** Names of the stored weight and bias tensors. */
-  weight: string;
-  bias: string | null;
-  weightDims: number[];
-  /** One program per group: N inputs (bias row not counted) and M outputs each. */
-  inputSize: number;
-  outputSize: number;
-  groups: number;
-  /** ONNX Gemm: transA/transB, alpha, beta. */
-  gemm?: GemmParams;
-  /** Convolutions (1-D lifted to 2-D). */
-  conv?: ConvParams;
-  /** Data layout of a convolution's input and output: ONNX is 'nchw', TensorFlow.js channels_last 'nhwc'. */
-  layout?: 'nchw' | 'nhwc';
-}
+export type { ModelLayer } from '../graph/layer.ts';
+
 
 /** One layer's program data, sample-major: row c of X and of Z is column c of method.md's X, Y. */
 export interface LayerSignals {

@@ -5,8 +5,9 @@
 // reads them. No data, no retraining. The result is the zero-masked model, which computes what
 // the model with those neurons cut out computes; the network surgery that shrinks the tensors is
 // the graph's business (issue 10 item 2).
-import { storedIndex, toProgram } from '../onnx/weights.ts';
-import type { ModelBackend, ModelLayer, WeightValues } from './backend.ts';
+import { storedIndex, toProgram } from '../graph/weights.ts';
+import type { ModelBackend, WeightValues } from './backend.ts';
+import type { ModelLayer } from '../graph/layer.ts';
 
 /**
  * One layer whose output neurons are cut, and the layers reading them. `rowNeuron` maps each

@@ -18,9 +18,9 @@
 // The written model is backend.shrink's (the smaller tensors) when the backend has it, else the
 // zero-masked one. The L1-norm baseline (Li et al. 2017) runs at the same per-layer neuron counts.
 import type { ShrinkOutcome } from '../graph/shrink.ts';
-import { InputError } from '../onnx/errors.ts';
+import { InputError } from '../errors.ts';
 import { batchSizeFor, checkFeeds, type Feeds, type TensorData } from '../onnx/inputs.ts';
-import { countNonzero, storedIndex } from '../onnx/weights.ts';
+import { countNonzero, storedIndex } from '../graph/weights.ts';
 import { SolverPool } from '../layer/pool.ts';
 import { buildFigures } from '../report/figures.ts';
 import type { LayerSignals, ModelBackend, WeightValues } from './backend.ts';
@@ -33,7 +33,7 @@ import { l1NeuronValues } from './l1-neurons.ts';
 import { magnitudeValues } from './magnitude.ts';
 import type { LayerSolution } from './programs.ts';
 import { buildReport } from './report.ts';
-import { cascadeStep, refitLayer, solveLayerAt, solvedValues, type NetworkSolution, type PruneContext } from './schemes.ts';
+import { refitSequential, solveLayerAt, solvedValues, type NetworkSolution, type PruneContext } from './schemes.ts';
 import { searchSparsity } from './search.ts';
 import { sparseGptValues } from './sparsegpt.ts';
 import {
@@ -88,22 +88,15 @@ export async function pruneNeurons<Written>(
   } finally {
     await pool.close();
   }
-  if (s.refit) {
-    // in order, each consumer on the signals of the network whose earlier consumers are pruned and
-    // refit (the cascade's Xhat, method.md section 2): it then makes up for what they changed
-    const done: LayerSolution[] = [];
-    for (const c of chosen) {
-      const step = await cascadeStep(ctx, trained[c.link.consumer.index]!, done, c.epsilon);
-      c.solution = refitLayer(ctx, step.signals, c.link.consumer.conv ? step.data : { ...step.data, rowNeuron: c.link.rowNeuron }, c.solution);
-      done.push(c.solution);
-    }
-  }
-  const solution: NetworkSolution = {
+  let solution: NetworkSolution = {
     epsilon: Math.max(...chosen.map((c) => c.epsilon)), layers: chosen.map((c) => c.solution),
     seconds: chosen.reduce((n, c) => n + c.solution.seconds, 0), lanes: 1,
   };
+  // in order, each consumer on the signals of the network whose earlier consumers are pruned and
+  // refit (the cascade's Xhat, method.md section 2): it then makes up for what they changed
+  if (s.refit) solution = await refitSequential(ctx, solution);
   const neuronValues = new Map(solvedValues(solution.layers));
-  const kept = chosen.map((c) => neuronsRead(c.link, c.solution.weight));
+  const kept = chosen.map((c, i) => neuronsRead(c.link, solution.layers[i]!.weight));
   chosen.forEach((c, i) => withoutNeurons(backend, neuronValues, c.link.producer, kept[i]!));
   const counts = kept.map(countOnes);
 

@@ -3,7 +3,8 @@
 // model as model.json text plus float32 shards (write.ts).
 import type { LayerSignals, ModelBackend } from '../prune/backend.ts';
 import { Collector } from '../onnx/signals.ts';
-import { findTfjsLayers, upstreamLayers, type TfjsLayer } from './layers.ts';
+import { findTfjsLayers, type TfjsLayer } from './layers.ts';
+import { upstreamLayers } from './topology.ts';
 import type { LayersModelFile } from './model.ts';
 import { TfjsModel } from './runtime.ts';
 import { shrinkLayersModel } from './shrink.ts';

@@ -10,7 +10,7 @@ import type { GraphOp } from '../graph/model.ts';
 import { countKept, keptIndices, sliceAxis, type DenseTensor } from '../graph/shrink-tensor.ts';
 import type { ModelLayer, WeightValues } from '../prune/backend.ts';
 import { tfjsModelGraph } from './graph-model.ts';
-import type { Topology, TopologyLayer } from './layers.ts';
+import type { Topology, TopologyLayer } from './topology.ts';
 import { isObject, type LayersModelFile, type WeightEntry } from './model.ts';
 import { encodeLayersModel, type LayersModelArtifacts } from './write.ts';
 

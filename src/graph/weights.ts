@@ -2,7 +2,7 @@
 // Add constant, Conv's [Cout, Cin/group, kh, kw] kernel and B; TensorFlow.js Dense [N, M] and
 // Conv2D [kh, kw, Cin/groups, Cout] kernels) and the program's W (N x M, row n = input n, as
 // method.md writes W^T x) and bias (M), one program per group.
-import type { ModelLayer } from '../prune/backend.ts';
+import type { ModelLayer } from './layer.ts';
 
 export interface ProgramWeights {
   /** N x M row-major: the effective weights the layer applies (alpha folded in for Gemm). */
