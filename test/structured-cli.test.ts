@@ -11,6 +11,8 @@ import { encodeNpy } from '../src/io/npy.ts';
 import { GraphBuilder } from '../src/onnx/builder.ts';
 import { fill, gaussian, seededRandom } from './helpers/random.ts';
 import { prune } from './helpers/cli.ts';
+import { InputError } from '../src/errors.ts';
+import { pruneModel, type PruneSettings } from '../src/prune/index.ts';
 
 const draw = gaussian(seededRandom(17));
 const values = (n: number, scale: number) => Array.from(fill(n, draw), (v) => scale * v);
@@ -84,6 +86,28 @@ for (const [what, flags, message] of bad) {
     assert.not.ok(existsSync(out));
   });
 }
+
+test('library settings: bad keep values, keep without neurons, a model without hidden neurons: InputError naming the value', async () => {
+  const bytes = readFileSync(path('model.onnx'));
+  const calib = { data: fill(50 * 16, draw), shape: [50, 16] };
+  const cases: Array<[Partial<PruneSettings>, RegExp]> = [
+    [{ structure: 'neurons', keep: { neurons: 0 } }, /keep\.neurons must be a fraction in \(0, 1\].*got 0/],
+    [{ structure: 'neurons', keep: { flops: 2 } }, /keep\.flops must be a fraction in \(0, 1\].*got 2/],
+    [{ structure: 'neurons', keep: { channels: 0.5 } as never }, /keep must be \{ neurons: f \} or \{ flops: f \}, got \{"channels":0\.5\}/],
+    [{ keep: { neurons: 0.5 } }, /need structure 'neurons' \(structure is 'weights'\)/],
+    [{ structure: 'layers' as never }, /structure must be weights or neurons, got 'layers'/],
+  ];
+  for (const [settings, message] of cases) {
+    const err = await pruneModel(bytes, calib, settings).then(() => null, (e: unknown) => e);
+    assert.instance(err, InputError, JSON.stringify(settings));
+    assert.match((err as Error).message, message);
+  }
+  const single = new GraphBuilder('one').input('x', ['N', 16]).initializer('W', [16, 4], values(64, 0.5))
+    .node('Gemm', ['x', 'W'], ['y'], {}, 'fc').output('y', ['N', 4]).toBytes();
+  const err = await pruneModel(single, calib, { structure: 'neurons', keep: { neurons: 0.5 } }).then(() => null, (e: unknown) => e);
+  assert.instance(err, InputError);
+  assert.match((err as Error).message, /there are no neurons to remove/);
+});
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 test.run();
