@@ -16,6 +16,7 @@ import { intAttribute, onnx } from '../src/onnx/proto.ts';
 import type { ModelBackend, WeightValues } from '../src/prune/backend.ts';
 import { inputChannelOfRows, l1NeuronValues, oneRowPerNeuron, rowsPerNeuron } from '../src/prune/l1-neurons.ts';
 import type { ShrinkOutcome } from '../src/graph/shrink.ts';
+import { onnxChannelWalks } from '../src/onnx/shrink.ts';
 import { residualNet } from './helpers/structured-models.ts';
 import { fill, gaussian, seededRandom } from './helpers/random.ts';
 
@@ -135,6 +136,37 @@ test('MobileNet example: a pointwise conv that stops reading channels removes th
   assert.equal(dimsOf(written, 'block1_pw_conv.weight'), [24, 11, 1, 1]);
   const dw = written.graph.node!.find((n) => n.name === 'block1_dw')!;
   assert.is(intAttribute(dw, 'group', 0), 11);
+});
+
+test('propagation: neurons that only feed outputs the next layer drops go too; the inputs are not modified', async () => {
+  const backend = example('mnist-mlp.onnx');
+  const fc2 = backend.weightValues('fc2.weight'); // [300, 100]
+  const fc3 = backend.weightValues('fc3.weight'); // [100, 10]
+  fc3.fill(0, 0, 50 * 10); // fc2's neurons 0..49 are read by nothing
+  for (let i = 0; i < 20; i++) fc2.fill(0, i * 100 + 50, i * 100 + 100); // fc1's 0..19 feed only those
+  const values = new Map([['fc2.weight', fc2], ['fc3.weight', fc3]]);
+  const copies = new Map([...values].map(([k, v]) => [k, v.slice()]));
+  const bytes = Buffer.from(readFileSync(join(EXAMPLES, 'models', 'mnist-mlp.onnx')));
+  const { outcome, written } = await shrinkAndCompare(backend, values, digits.data as Float32Array, [DIGITS, 784]);
+  assert.equal(outcome.layers.map((l) => l.after), [280, 50, 10]);
+  assert.equal(dimsOf(written, 'fc2.weight'), [280, 50]);
+  for (const [k, v] of values) assert.ok(Buffer.from(v.buffer).equals(Buffer.from(copies.get(k)!.buffer)), `${k} was modified`);
+  assert.ok(bytes.equals(Buffer.from(readFileSync(join(EXAMPLES, 'models', 'mnist-mlp.onnx')))));
+});
+
+test('a depthwise filter that is all zero still has a read output: the channel before it stays, and why', async () => {
+  const backend = example('mnist-mobilenet.onnx');
+  const dw = backend.weightValues('block1_dw.weight'); // [16, 1, 3, 3]
+  dw.fill(0, 2 * 9, 3 * 9);
+  const { outcome } = await shrinkAndCompare(backend, new Map([['block1_dw.weight', dw]]), digits.data as Float32Array, [DIGITS, 1, 28, 28]);
+  const stem = count(outcome, 'stem_conv');
+  assert.equal([stem.after, stem.keptDead], [16, 1]);
+  assert.match(stem.reason ?? '', /grouped Conv 'block1_dw' keeps the groups/);
+});
+
+test('a value for a tensor the model does not have is refused with its name', () => {
+  const backend = example('mnist-mlp.onnx');
+  assert.throws(() => backend.shrink!(new Map([['nope', new Float32Array(3)]])), /cannot write initializer 'nope'/);
 });
 
 test('sparse weight format: the shrunk model keeps the sparse initializers backend.write uses, and loads', async () => {
@@ -261,6 +293,19 @@ test('hostile: every neuron of a layer dead keeps one (documented), and the mode
   assert.match(fc1.reason ?? '', /every neuron is dead/);
   assert.equal(dimsOf(written, 'fc1.weight'), [784, 1]);
   assert.equal(dimsOf(written, 'fc2.weight'), [1, 100]);
+});
+
+test('channel walks: the readers of each layer with the channel each row reads (what a structured program groups)', () => {
+  const model = parseModel(readFileSync(join(EXAMPLES, 'models', 'mnist-conv.onnx')), 'conv');
+  const backend = onnxBackend(model);
+  const [conv1, conv2, fc1] = backend.layers;
+  const walks = onnxChannelWalks(model, backend.layers);
+  assert.equal(walks[0]!.readers.map((r) => r.layer), [conv2]);
+  assert.equal(Array.from(walks[0]!.readers[0]!.rowChannel), Array.from(inputChannelOfRows(conv2!)));
+  assert.equal(walks[1]!.path.map((p) => p.op.op), ['Relu', 'MaxPool', 'Flatten']);
+  assert.equal(Array.from(walks[1]!.readers[0]!.rowChannel), Array.from(rowsPerNeuron(fc1!, 25)));
+  assert.equal(walks[3]!.stops, ["'logits' is a model output"]);
+  assert.ok(conv1);
 });
 
 test('nothing masked: the shrunk model is the written one, byte for byte', () => {

@@ -14,6 +14,8 @@ import { inputChannelOfRows, l1NeuronValues, oneRowPerNeuron } from '../src/prun
 import { tfjsBackend } from '../src/tfjs/backend.ts';
 import { readLayersModel, writeLayersModel, type LayersModelArtifacts } from '../src/tfjs/prune.ts';
 import type { ShrinkOutcome } from '../src/graph/shrink.ts';
+import { findTfjsLayers } from '../src/tfjs/layers.ts';
+import { tfjsChannelWalks } from '../src/tfjs/shrink.ts';
 import { loadLayersModelFile, predictFlat } from './helpers/tfjs.ts';
 
 const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '..', 'examples');
@@ -140,6 +142,19 @@ test('hostile: every neuron of a Dense layer dead keeps one, and the model loads
   assert.equal([fc1.after, fc1.keptDead], [1, 1]);
   assert.match(fc1.reason ?? '', /every neuron is dead/);
   assert.equal(shapeOf('fc1/kernel'), [784, 1]);
+});
+
+test('channel walks: a Dense after a channels-last Flatten reads channel i % C in row i', async () => {
+  const file = await readLayersModel(join(EXAMPLES, 'models', 'mnist-conv-tfjs'));
+  const { layers, topology } = findTfjsLayers(file);
+  const walks = tfjsChannelWalks(file, topology, layers);
+  assert.equal(walks[1]!.path.map((p) => p.op.op), ['MaxPooling2D', 'Flatten']);
+  assert.equal(Array.from(walks[1]!.readers[0]!.rowChannel), Array.from({ length: 400 }, (_, i) => i % 16));
+});
+
+test('a value for a weight the model does not have is refused with its name', async () => {
+  const backend = await example('mnist-mlp-tfjs');
+  assert.throws(() => backend.shrink!(new Map([['fc9/kernel', new Float32Array(3)]])), /cannot write weight 'fc9\/kernel'/);
 });
 
 test.run();

@@ -4,10 +4,11 @@
 // constants, the readers' weight rows or input channels, a Reshape's shape when it carries the
 // channel count, a grouped Conv's `group`) and writes the model with shrink-write.ts.
 import type { GraphOp } from '../graph/model.ts';
-import { planShrink, type ChannelLayout, type ChannelStep, type LayerCut, type NeuronCount, type ShrinkOutcome, type ShrinkRules } from '../graph/shrink.ts';
+import { channelWalks, planShrink, type ChannelLayout, type ChannelStep, type LayerCut, type NeuronCount, type ShrinkOutcome, type ShrinkRules, type Walk } from '../graph/shrink.ts';
 import { countKept, keptIndices, sliceAxis, type DenseTensor } from '../graph/shrink-tensor.ts';
 import type { ModelLayer, WeightValues } from '../prune/backend.ts';
 import type { WeightFormat } from '../prune/types.ts';
+import { InputError } from './errors.ts';
 import { consumersOf, indexGraph, type GraphIndex } from './graph.ts';
 import { onnxModelGraph } from './graph-model.ts';
 import { elementCount, initializerValues, parseModel, tensorDims, type OnnxModel } from './model.ts';
@@ -60,6 +61,13 @@ export function shrinkOnnx(
   const shrunk = new Map([...values.keys()].map((name) => [name, tensors.get(name).values]));
   const bytes = weightFormat === 'dense' ? dense : writeSparse(written, shrunk, weightFormat === 'sparse' ? 'compact' : 'int64').bytes;
   return { model: bytes, layers: counts, paramsBefore: floatParams(model), paramsAfter: floatParams(written) };
+}
+
+/** Where each layer's channels go in the model (graph/shrink.ts channelWalks): readers with their row -> channel maps. */
+export function onnxChannelWalks(model: OnnxModel, layers: readonly ModelLayer[]): Walk[] {
+  const index = indexGraph(model.graph);
+  const nodes = new Map(index.nodes.map((n) => [nodeLabel(n), n]));
+  return channelWalks(onnxModelGraph(model, index), onnxShrinkRules(model, index, nodes), layers);
 }
 
 /** The ONNX operators the neutral walk cannot judge by kind: pooling, Flatten, Reshape, shared constants. */
@@ -168,7 +176,7 @@ class Tensors {
     let t = this.read.get(name);
     if (!t) {
       const stored = this.model.initializers.get(name);
-      if (!stored || stored.dataType !== FLOAT) throw new Error(`${this.model.source}: no float32 initializer '${name}'`);
+      if (!stored || stored.dataType !== FLOAT) throw new InputError(`${this.model.source}: cannot write initializer '${name}': no float32 initializer of that name in the graph`);
       t = { values: this.values.get(name) ?? initializerValues(this.model, name), dims: tensorDims(stored) };
       if (t.values.length !== elementCount(stored)) throw new Error(`${this.model.source}: '${name}' has ${elementCount(stored)} values, ${t.values.length} given`);
       this.read.set(name, t);

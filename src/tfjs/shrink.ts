@@ -5,10 +5,11 @@
 // that carry the counts (Dense `units`, Conv2D `filters` and `groups`), and writes model.json and
 // its shards with write.ts. tf.loadLayersModel rebuilds the layers from the configs, so every
 // shape follows.
-import { planShrink, type ChannelLayout, type ChannelStep, type LayerCut, type NeuronCount, type ShrinkOutcome, type ShrinkRules } from '../graph/shrink.ts';
+import { channelWalks, planShrink, type ChannelLayout, type ChannelStep, type LayerCut, type NeuronCount, type ShrinkOutcome, type ShrinkRules, type Walk } from '../graph/shrink.ts';
 import type { GraphOp } from '../graph/model.ts';
 import { countKept, keptIndices, sliceAxis, type DenseTensor } from '../graph/shrink-tensor.ts';
 import type { ModelLayer, WeightValues } from '../prune/backend.ts';
+import { InputError } from '../onnx/errors.ts';
 import { tfjsModelGraph } from './graph-model.ts';
 import type { Topology, TopologyLayer } from './layers.ts';
 import { isObject, type LayersModelFile, type WeightEntry } from './model.ts';
@@ -37,12 +38,16 @@ export function shrinkLayersModel(
   const get = (name: string): DenseTensor => {
     let t = tensors.get(name);
     if (!t) {
-      const w = entries.get(name)!;
-      t = { values: values.get(name) ?? Float32Array.from(w.values), dims: w.shape.slice() };
+      const w = entries.get(name);
+      if (!w || w.dtype !== 'float32') throw new InputError(`${file.source}: cannot write weight '${name}': no float32 weight of that name in the manifest`);
+      const v = values.get(name) ?? Float32Array.from(w.values);
+      if (v.length !== w.values.length) throw new Error(`weight '${name}' holds ${w.values.length} values, cannot write ${v.length}`);
+      t = { values: v, dims: w.shape.slice() };
       tensors.set(name, t);
     }
     return t;
   };
+  for (const name of values.keys()) get(name);
   const slice = (name: string, axis: number, keep: readonly number[]) => tensors.set(name, sliceAxis(get(name), axis, keep));
   const layerWeights = (cut: LayerCut) => [cut.layer.weight, ...(cut.layer.bias ? [cut.layer.bias] : []), ...cut.path.flatMap(({ op }) => pathWeights(op, entries))];
   const params = (cut: LayerCut) => layerWeights(cut).reduce((n, name) => n + get(name).values.length, 0);
@@ -84,6 +89,12 @@ export function shrinkLayersModel(
   const model = encodeLayersModel({ ...file, json, weights });
   const floats = (list: readonly WeightEntry[]) => list.reduce((n, w) => n + (w.dtype === 'float32' ? w.values.length : 0), 0);
   return { model, layers: counts, paramsBefore: floats(file.weights), paramsAfter: floats(weights) };
+}
+
+/** Where each layer's channels go in the model (graph/shrink.ts channelWalks): readers with their row -> channel maps. */
+export function tfjsChannelWalks(file: LayersModelFile, topology: Topology, layers: readonly ModelLayer[]): Walk[] {
+  const graph = tfjsModelGraph(topology, new Map(file.weights.map((w) => [w.name, w])));
+  return channelWalks(graph, tfjsShrinkRules(new Map(topology.layers.map((l) => [l.name, l]))), layers);
 }
 
 /** The Layers classes the neutral walk cannot judge by kind: pooling, Flatten, dropout, mixing activations. */
