@@ -164,6 +164,19 @@ test('a depthwise filter that is all zero still has a read output: the channel b
   assert.match(stem.reason ?? '', /grouped Conv 'block1_dw' keeps the groups/);
 });
 
+test('ViT example: an MLP block\'s hidden units go through GELU as PyTorch writes it (x * 0.5 * (1 + Erf(x / sqrt 2)))', async () => {
+  const backend = example('mnist-vit.onnx');
+  const fc2 = backend.layers.find((l) => l.name === 'blocks.0.mlp.fc2')!; // MatMul [64, 32] on [N, 16, 64]
+  const w = backend.weightValues(fc2.weight);
+  w.fill(0, 0, 20 * 32); // hidden units 0..19
+  const { outcome, written } = await shrinkAndCompare(backend, new Map([[fc2.weight, w]]), digits.data as Float32Array, [DIGITS, 1, 28, 28]);
+  assert.equal(count(outcome, 'blocks.0.mlp.fc1').after, 44);
+  assert.equal(dimsOf(written, 'blocks.0.mlp.fc1.weight'), [32, 44]);
+  assert.equal(dimsOf(written, 'blocks.0.mlp.fc2.weight'), [44, 32]);
+  // the attention projections feed LayerNorm and residual Adds: nothing else moves
+  assert.equal(outcome.layers.filter((l) => l.after !== l.before).map((l) => l.name), ['blocks.0.mlp.fc1']);
+});
+
 test('a value for a tensor the model does not have is refused with its name', () => {
   const backend = example('mnist-mlp.onnx');
   assert.throws(() => backend.shrink!(new Map([['nope', new Float32Array(3)]])), /cannot write initializer 'nope'/);

@@ -52,6 +52,8 @@ export type ChannelStep =
 export interface ShrinkRules {
   /** What `op` does to channels in `layout`; null: judge by its kind (activations, affine constants, Add). */
   step(op: GraphOp, layout: ChannelLayout): ChannelStep | null;
+  /** Whether `op` (several run-time inputs) combines them element by element, channel c with channel c (Add, Mul, ...). */
+  joins?(op: GraphOp): boolean;
   /** Why every channel of `layer` stays whatever reads it (its own softmax activation), or null. */
   keepAll?(layer: ModelLayer): string | null;
 }
@@ -226,17 +228,27 @@ export function channelWalks(graph: ModelGraph, rules: ShrinkRules, layers: read
   return layers.map((l) => walkChannels(graph, rules, byNode, l));
 }
 
-/** Follows the layer's channels forward to the layers reading them; anything else that reads them is a stop. */
+/**
+ * Follows the layer's channels forward to the layers reading them; anything else that reads them is
+ * a stop. An element-wise join of tensors that all carry the layer's channels in the same layout
+ * (GELU written as x * 0.5 * (1 + erf(x / sqrt 2)), x + relu(x)) passes once all its inputs are reached.
+ */
 function walkChannels(graph: ModelGraph, rules: ShrinkRules, byNode: ReadonlyMap<string, ModelLayer>, layer: ModelLayer): Walk {
   const walk: Walk = { path: [], readers: [], stops: [] };
   const channels = layer.outputSize * layer.groups;
   const start: ChannelLayout = layer.conv && layer.layout !== 'nhwc' ? 'first' : 'last';
-  const seen = new Set<string>();
+  const layouts = new Map<string, ChannelLayout>(); // the tensors reached, with their layout
+  const joins = new Set<GraphOp>(); // element-wise joins waiting for their other inputs
   const own = rules.keepAll?.(layer);
   if (own) walk.stops.push(own);
+  const pass = (op: GraphOp, layout: ChannelLayout, step: ChannelStep): void => {
+    walk.path.push({ op, layout });
+    const next: ChannelLayout = step.kind === 'flatten' ? (layout === 'first' ? 'flat-first' : layout === 'last' ? 'flat-last' : layout) : layout;
+    visit(op.output, next);
+  };
   const visit = (tensor: string, layout: ChannelLayout): void => {
-    if (seen.has(tensor)) return;
-    seen.add(tensor);
+    if (layouts.has(tensor)) return;
+    layouts.set(tensor, layout);
     if (graph.isOutput(tensor)) walk.stops.push(`'${tensor}' is a model output`);
     for (const op of graph.consumers(tensor)) {
       const reader = byNode.get(op.name);
@@ -246,17 +258,28 @@ function walkChannels(graph: ModelGraph, rules: ShrinkRules, byNode: ReadonlyMap
         else walk.readers.push({ layer: reader, rowChannel: rows });
         continue;
       }
-      const step = rules.step(op, layout) ?? stepOfKind(op, layer, layout, channels);
-      if (step.kind === 'stop') {
-        walk.stops.push(step.reason);
+      if (op.inputs.length > 1 && rules.joins?.(op)) {
+        joins.add(op);
         continue;
       }
-      walk.path.push({ op, layout });
-      const next: ChannelLayout = step.kind === 'flatten' ? (layout === 'first' ? 'flat-first' : layout === 'last' ? 'flat-last' : layout) : layout;
-      visit(op.output, next);
+      const step = rules.step(op, layout) ?? stepOfKind(op, layer, layout, channels);
+      if (step.kind === 'stop') walk.stops.push(step.reason);
+      else pass(op, layout, step);
     }
   };
   visit(layer.output, start);
+  for (let progress = true; progress;) {
+    progress = false;
+    for (const op of joins) {
+      const sides = op.inputs.map((t) => layouts.get(t));
+      if (sides.some((l) => l === undefined) || layouts.has(op.output)) continue;
+      joins.delete(op);
+      progress = true;
+      if (sides.every((l) => l === sides[0])) pass(op, sides[0]!, { kind: 'pass' });
+      else walk.stops.push(`${op.op} '${op.name}' joins its channels in different layouts`);
+    }
+  }
+  for (const op of joins) walk.stops.push(op.kind.kind === 'add' ? `the residual ${op.op} '${op.name}' reads it` : `${op.op} '${op.name}' joins it with another tensor`);
   return walk;
 }
 

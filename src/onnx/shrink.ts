@@ -29,6 +29,8 @@ const ELEMENTWISE = new Set([
   'Identity', 'Dropout', 'Sigmoid', 'Tanh', 'Elu', 'Selu', 'Celu', 'Softplus', 'Softsign', 'HardSigmoid', 'HardSwish',
   'Abs', 'Neg', 'Erf', 'Gelu', 'Mish', 'ThresholdedRelu',
 ]);
+/** Element-wise operations on several run-time tensors. */
+const JOINS = new Set(['Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Sum', 'Mean']);
 /** Pooling over the spatial axes of NCHW: each channel on its own. */
 const POOLING = new Set(['MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'LpPool', 'GlobalLpPool']);
 
@@ -73,6 +75,7 @@ export function onnxChannelWalks(model: OnnxModel, layers: readonly ModelLayer[]
 /** The ONNX operators the neutral walk cannot judge by kind: pooling, Flatten, Reshape, shared constants. */
 export function onnxShrinkRules(model: OnnxModel, index: GraphIndex, nodes: ReadonlyMap<string, NodeProto>): ShrinkRules {
   return {
+    joins: (op) => JOINS.has(op.op) && !nodes.get(op.name)?.domain,
     step(op: GraphOp, layout: ChannelLayout): ChannelStep | null {
       const node = nodes.get(op.name);
       if (!node || (node.domain && node.domain !== 'ai.onnx')) return stop(op, 'is not a standard operator');

@@ -18,6 +18,8 @@ import { encodeLayersModel, type LayersModelArtifacts } from './write.ts';
 /** Layers that act on each channel on its own (channels_last). */
 const PASS = new Set(['Dropout', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'ELU', 'ThresholdedReLU']);
 const POOLING = new Set(['MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'GlobalMaxPooling2D', 'MaxPool2D', 'AvgPool2D', 'GlobalAvgPool2D', 'GlobalMaxPool2D']);
+/** Merge layers that combine their inputs element by element. */
+const JOINS = new Set(['Add', 'Subtract', 'Multiply', 'Maximum', 'Minimum', 'Average']);
 /** Activations that mix the channels (a dead unit still counts in the normalisation). */
 const MIXING = new Set(['softmax', 'logSoftmax', 'log_softmax']);
 /** Per-channel weights of the layers on a path, by class. */
@@ -100,6 +102,7 @@ export function tfjsChannelWalks(file: LayersModelFile, topology: Topology, laye
 /** The Layers classes the neutral walk cannot judge by kind: pooling, Flatten, dropout, mixing activations. */
 export function tfjsShrinkRules(byName: ReadonlyMap<string, TopologyLayer>): ShrinkRules {
   return {
+    joins: (op) => JOINS.has(op.op),
     keepAll(layer: ModelLayer): string | null {
       const a = byName.get(layer.name)?.config.activation;
       return typeof a === 'string' && MIXING.has(a) ? `its own ${a} activation mixes the neurons` : null;
