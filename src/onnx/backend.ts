@@ -10,6 +10,7 @@ import { initializerValues, type OnnxModel } from './model.ts';
 import { patchInitializers } from './patch.ts';
 import { writeSparse } from './sparse.ts';
 import type { WeightFormat } from '../prune/types.ts';
+import { shrinkOnnx } from './shrink.ts';
 import { collectSignals } from './signals.ts';
 
 /** The backend of one ONNX model, writing weights as `weightFormat` says; an InputError when it has no prunable layer. */
@@ -34,5 +35,6 @@ export function onnxBackend(model: OnnxModel, weightFormat: WeightFormat = 'dens
     write: (values) => (weightFormat === 'dense'
       ? patchInitializers(model, values)
       : writeSparse(model, values, weightFormat === 'sparse' ? 'compact' : 'int64').bytes),
+    shrink: (values) => shrinkOnnx(model, layers, values, weightFormat),
   };
 }

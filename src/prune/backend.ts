@@ -8,6 +8,7 @@
 import type { ConvGeometry } from '../graph/im2col.ts';
 import type { ModelLayer, SkippedLayer } from '../graph/layer.ts';
 import type { Feeds, ModelInput } from '../onnx/inputs.ts';
+import type { ShrinkOutcome } from '../graph/shrink.ts';
 
 export type { ModelLayer } from '../graph/layer.ts';
 
@@ -66,4 +67,10 @@ export interface ModelBackend<Written = unknown> {
   runOutputs(values: WeightValues, label: string, feeds: Feeds, samples: number, batchSize: number): Promise<Outputs>;
   /** The model in its format with `values` in place of the trained tensors; everything else as it was. */
   write(values: WeightValues): Written;
+  /**
+   * The model with `values` in place of the trained tensors and every neuron/channel whose outgoing
+   * weights are all zero (and that nothing else reads) removed; computes what write(values)
+   * computes (graph/shrink.ts). Optional: a format without surgery leaves it out.
+   */
+  shrink?(values: WeightValues): ShrinkOutcome<Written>;
 }
