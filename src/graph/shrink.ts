@@ -6,9 +6,8 @@
 // residual Add, a Concat, a graph output, an operation that mixes channels) it stays, and the
 // record says why. The format halves (src/onnx/shrink.ts, src/tfjs/shrink.ts) slice the tensors.
 import { storedIndex } from './weights.ts';
-import type { ModelLayer } from './layer.ts';
-import type { WeightValues } from '../prune/backend.ts';
-import { inputChannelOfRows } from '../prune/l1-neurons.ts';
+import type { ModelLayer, WeightValues } from './layer.ts';
+import { inputChannelOfRows } from './weights.ts';
 import { perChannel } from './follow.ts';
 import type { GraphOp, ModelGraph } from './model.ts';
 

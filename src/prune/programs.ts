@@ -5,7 +5,7 @@
 import type { LayerSignals, ModelBackend, WeightValues } from './backend.ts';
 import type { ModelLayer } from '../graph/layer.ts';
 import { groupNorm, type ProgramData } from './constraints.ts';
-import { inputChannelOfRows } from './l1-neurons.ts';
+import { inputChannelOfRows } from '../graph/weights.ts';
 import { countNonzero, fromProgram, toProgram, type ProgramWeights } from '../graph/weights.ts';
 import { TrimStatus, type LayerInput, type TrimResult } from '../types.ts';
 
