@@ -289,6 +289,30 @@ test('built graph: a neuron whose tensor is also a graph output stays, and the r
   assert.equal(dimsOf(written, 'Wm'), [5, 3]);
 });
 
+test('built graph: ReduceMean over H, W (keepdims 0) between a conv and a Gemm passes each channel; over C it stops', async () => {
+  for (const axes of [[2, 3], [1]]) {
+    const draw = gaussian(seededRandom(8));
+    const v = (n: number) => fill(n, draw);
+    const bytes = new GraphBuilder('reduce')
+      .input('x', ['N', 1, 5, 5])
+      .initializer('K', [3, 1, 3, 3], v(27)).node('Conv', ['x', 'K'], ['h'], {}, 'conv').node('Relu', ['h'], ['r'], {}, 'relu')
+      .node('ReduceMean', ['r'], ['m'], { axes, keepdims: 0 }, 'mean')
+      .initializer('W', [axes.length === 2 ? 3 : 9, 4], v(axes.length === 2 ? 12 : 36)).node('Gemm', ['m', 'W'], ['y'], {}, 'fc')
+      .output('y', ['N', 4])
+      .toBytes();
+    const backend = onnxBackend(parseModel(bytes, 'reduce'), 'dense');
+    if (axes.length === 1) {
+      assert.match(onnxChannelWalks(parseModel(bytes), backend.layers)[0]!.stops.join(), /ReduceMean 'mean' does not reduce/);
+      continue;
+    }
+    const w = backend.weightValues('W').fill(0, 4, 8); // channel 1
+    const { outcome, written } = await shrinkAndCompare(backend, new Map([['W', w]]), v(20 * 25), [20, 1, 5, 5]);
+    assert.equal(outcome.layers.map((l) => l.after), [2, 4]);
+    assert.equal(dimsOf(written, 'K'), [2, 1, 3, 3]);
+    assert.equal(dimsOf(written, 'W'), [2, 4]);
+  }
+});
+
 test('built graph: a Concat reading the channels keeps them', async () => {
   const draw = gaussian(seededRandom(5));
   const v = (n: number) => fill(n, draw);

@@ -12,7 +12,7 @@ import { InputError } from './errors.ts';
 import { consumersOf, indexGraph, type GraphIndex } from './graph.ts';
 import { onnxModelGraph } from './graph-model.ts';
 import { elementCount, initializerValues, parseModel, tensorDims, type OnnxModel } from './model.ts';
-import { FLOAT, intAttribute, nodeLabel, toInt, type NodeProto, type TensorProto } from './proto.ts';
+import { FLOAT, intAttribute, intsAttribute, nodeLabel, toInt, type NodeProto, type TensorProto } from './proto.ts';
 import { applyGraphEdits, type GraphEdits } from './shrink-write.ts';
 import { writeSparse } from './sparse.ts';
 
@@ -31,6 +31,8 @@ const ELEMENTWISE = new Set([
 ]);
 /** Element-wise operations on several run-time tensors. */
 const JOINS = new Set(['Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Sum', 'Mean']);
+/** Reductions (and Squeeze) that act on each channel on its own when their axes are spatial (>= 2 of NCHW). */
+const SPATIAL_REDUCTIONS = new Set(['ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceSum', 'ReduceL1', 'ReduceL2', 'Squeeze']);
 /** Pooling over the spatial axes of NCHW: each channel on its own. */
 const POOLING = new Set(['MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'LpPool', 'GlobalLpPool']);
 
@@ -87,9 +89,23 @@ export function onnxShrinkRules(model: OnnxModel, index: GraphIndex, nodes: Read
       if (op.op === 'Flatten') return !flat && intAttribute(node, 'axis', 1) === 1 ? { kind: 'flatten' } : stop(op, 'flattens from another axis');
       if (op.op === 'Reshape') return !flat && reshapeShape(model, index, node) ? { kind: 'flatten' } : stop(op, 'is not known to flatten each sample to one row ([0, -1], or a shape its input\'s declared dims confirm)');
       if (op.op === 'PRelu') return op.kind.kind === 'invertible' ? null : stop(op, 'has slopes that are not all positive');
+      if (SPATIAL_REDUCTIONS.has(op.op)) {
+        const axes = axesOf(model, node);
+        return layout === 'first' && axes && axes.length > 0 && axes.every((a) => a >= 2) ? { kind: 'pass' } : stop(op, 'does not reduce (or squeeze) spatial axes of NCHW only');
+      }
       return null;
     },
   };
+}
+
+/** The axes attribute (up to opset 17) or constant input (opset 13 Squeeze, 18 reductions); null when computed. */
+function axesOf(model: OnnxModel, node: NodeProto): number[] | null {
+  const attribute = intsAttribute(node, 'axes');
+  if (attribute) return attribute;
+  const name = node.input?.[1];
+  if (!name) return [];
+  const t = model.initializers.get(name);
+  return t && t.dataType === INT64 ? int64Values(t) : null;
 }
 
 function stop(op: GraphOp, why: string): ChannelStep {
