@@ -209,7 +209,7 @@ test('sparse weight format: the shrunk model keeps the sparse initializers backe
  * x[N,2,6,6] -> c1 Conv 4 -> Mul [4,1,1] -> Add [4,1,1] -> Relu -> MaxPool 2 -> Reshape [-1, 36]
  *   -> fc Gemm transB (W [5, 36]) -> Relu (graph output 'a' when `fcOutput`) -> out MatMul [5, 3] + Add -> y
  */
-function builtNet(fcOutput: boolean): { bytes: Uint8Array; x: Float32Array } {
+function builtNet(fcOutput: boolean, declare = true): { bytes: Uint8Array; x: Float32Array } {
   const draw = gaussian(seededRandom(11));
   const v = (n: number, s = 1) => fill(n, () => s * draw());
   const b = new GraphBuilder('built')
@@ -226,16 +226,23 @@ function builtNet(fcOutput: boolean): { bytes: Uint8Array; x: Float32Array } {
     .initializer('bm', [3], v(3, 0.1)).node('Add', ['mm', 'bm'], ['y'], {}, 'out.bias')
     .output('y', ['N', 3]);
   if (fcOutput) b.output('a', ['N', 5]);
-  return { bytes: withShape(b.toBytes(), [-1n, 36n]), x: v(64 * 72) };
+  return { bytes: withShape(b.toBytes(), [-1n, 36n], declare), x: v(64 * 72) };
 }
 
-/** The builder writes float initializers: the Reshape's shape is made int64 here. */
-function withShape(bytes: Uint8Array, shape: bigint[]): Uint8Array {
+/**
+ * The builder writes float initializers: the Reshape's shape is made int64 here, and the pooled
+ * tensor's shape [N, 4, 3, 3] declared (value_info) unless `declare` is false.
+ */
+function withShape(bytes: Uint8Array, shape: bigint[], declare = true): Uint8Array {
   const m = onnx.ModelProto.decode(bytes);
   const t = m.graph!.initializer!.find((i) => i.name === 'shape')!;
   const raw = new Uint8Array(8 * shape.length);
   shape.forEach((d, k) => new DataView(raw.buffer).setBigInt64(8 * k, d, true));
   Object.assign(t, { dataType: 7, dims: [shape.length], rawData: raw });
+  if (declare) {
+    const dim = [{ dimParam: 'N' }, { dimValue: 4 }, { dimValue: 3 }, { dimValue: 3 }];
+    m.graph!.valueInfo = [onnx.ValueInfoProto.create({ name: 'p1', type: { tensorType: { elemType: 1, shape: { dim } } } })];
+  }
   return onnx.ModelProto.encode(m).finish();
 }
 
@@ -260,6 +267,17 @@ test('built graph: per-channel Mul/Add constants, MaxPool, a Reshape whose shape
   assert.equal([view.getBigInt64(0, true), view.getBigInt64(8, true)], [-1n, 27n]);
 });
 
+test('built graph: a Reshape [-1, 36] whose input shape is not declared is not trusted to flatten per sample', async () => {
+  const { bytes, x } = builtNet(false, false);
+  const backend = onnxBackend(parseModel(bytes, 'built'));
+  const wf = backend.weightValues('Wf').slice();
+  for (let j = 0; j < 5; j++) for (let r = 9; r < 18; r++) wf[j * 36 + r] = 0;
+  const { outcome } = await shrinkAndCompare(backend, new Map([['Wf', wf]]), x, [64, 2, 6, 6]);
+  assert.equal([count(outcome, 'c1').after, count(outcome, 'c1').keptDead], [4, 0]);
+  assert.equal(onnxChannelWalks(parseModel(bytes), backend.layers)[0]!.stops.length, 1);
+  assert.match(onnxChannelWalks(parseModel(bytes), backend.layers)[0]!.stops[0]!, /Reshape 'reshape' is not known to flatten each sample/);
+});
+
 test('built graph: a neuron whose tensor is also a graph output stays, and the report says why', async () => {
   const { bytes, x } = builtNet(true);
   const backend = onnxBackend(parseModel(bytes, 'built'));
@@ -270,6 +288,30 @@ test('built graph: a neuron whose tensor is also a graph output stays, and the r
   assert.equal([fc.before, fc.after, fc.keptDead], [5, 5, 1]);
   assert.match(fc.reason ?? '', /'a' is a model output/);
   assert.equal(dimsOf(written, 'Wm'), [5, 3]);
+});
+
+test('built graph: ReduceMean over H, W (keepdims 0) between a conv and a Gemm passes each channel; over C it stops', async () => {
+  for (const axes of [[2, 3], [1]]) {
+    const draw = gaussian(seededRandom(8));
+    const v = (n: number) => fill(n, draw);
+    const bytes = new GraphBuilder('reduce')
+      .input('x', ['N', 1, 5, 5])
+      .initializer('K', [3, 1, 3, 3], v(27)).node('Conv', ['x', 'K'], ['h'], {}, 'conv').node('Relu', ['h'], ['r'], {}, 'relu')
+      .node('ReduceMean', ['r'], ['m'], { axes, keepdims: 0 }, 'mean')
+      .initializer('W', [axes.length === 2 ? 3 : 9, 4], v(axes.length === 2 ? 12 : 36)).node('Gemm', ['m', 'W'], ['y'], {}, 'fc')
+      .output('y', ['N', 4])
+      .toBytes();
+    const backend = onnxBackend(parseModel(bytes, 'reduce'), 'dense');
+    if (axes.length === 1) {
+      assert.match(onnxChannelWalks(parseModel(bytes), backend.layers)[0]!.stops.join(), /ReduceMean 'mean' does not reduce/);
+      continue;
+    }
+    const w = backend.weightValues('W').fill(0, 4, 8); // channel 1
+    const { outcome, written } = await shrinkAndCompare(backend, new Map([['W', w]]), v(20 * 25), [20, 1, 5, 5]);
+    assert.equal(outcome.layers.map((l) => l.after), [2, 4]);
+    assert.equal(dimsOf(written, 'K'), [2, 1, 3, 3]);
+    assert.equal(dimsOf(written, 'W'), [2, 4]);
+  }
 });
 
 test('built graph: a Concat reading the channels keeps them', async () => {
