@@ -5,14 +5,14 @@ import { arenaAllocF32, arenaUsed } from './memory';
 import { gemm } from './gemm';
 import { getThreads, limitThreads } from './threads';
 import { dualBound } from './certificate';
-import { gramMax, systemReserve, systemScratchCount, systemSetup, updateW3 } from './system';
+import { gramMax, systemMatrix, systemReserve, systemScratchCount, systemSetup, updateW3 } from './system';
 import {
   sumA, sumB, sumC, sumD, activeDistanceSq, updateW1, updateW2, updateDualsSamples, updateDualsWeights,
   scaleInPlace, measureFit,
 } from './updates';
 import { groupsReserve, groupsReserved, updateW2Groups } from './groups';
 import {
-  quadA, quadB, quadC, quadD, gramReserve, gramSetup, gramDistanceSq, gramUpdateW1, gramUpdateW3, gramUpdateDuals,
+  quadA, quadB, quadC, quadD, gramReserve, gramForm, gramSetup, gramDistanceSq, gramUpdateW1, gramUpdateW3, gramUpdateDuals,
   gramScaleDuals, gramFitSq, gramMaterialize,
 } from './gram';
 
@@ -106,7 +106,8 @@ function solve(block: usize): void {
   scaleInPlace(x, <usize>p * n, inv);
   scaleInPlace(y, pm, inv);
   if (v != 0) scaleInPlace(v, pm, inv);
-  setParam(block, Param.InverseResidual, systemSetup(x, n, p, scratchA, scratchB));
+  if (gram) gramForm(x, systemMatrix(), n, p);
+  setParam(block, Param.InverseResidual, systemSetup(x, n, p, scratchA, scratchB, gram));
   const eps = param(block, Param.Epsilon) / c0;
   setParam(block, Param.C0, c0);
 
@@ -115,7 +116,7 @@ function solve(block: usize): void {
     memory.copy(w3, wInit, nm << 2);
     if (!gram) gemm(t, m, x, n, 1, w3, m, p, m, n, false);
   }
-  if (gram) gramSetup(x, y, w3, n, m, p);
+  if (gram) gramSetup(x, y, w3, tNew, n, m, p);
 
   // Tolerance scales (Boyd 3.3.1): sqrt of the constraint count for the absolute part.
   const realCount = param(block, Param.RealSamples) * param(block, Param.RealCols) +

@@ -67,10 +67,6 @@ export function richardsonStep(a: usize, ainv: usize, w: usize, rhs: usize, n: i
   memory.copy(aw, rhs, total << 2);
 }
 
-/** A W as carried by the last cgSolve (exact after a refresh, else up to rounding drift). */
-export function carriedProduct(): usize {
-  return aw;
-}
 
 /** out[j] = sum_i a[i, j] * b[i, j]: one dot product per column. */
 function columnDots(out: usize, a: usize, b: usize, n: i32, m: i32): void {

@@ -52,12 +52,15 @@ export function systemScratchCount(): usize {
 /**
  * Forms the system matrix from the scaled X and its approximate inverse; returns ||I - A Z||_F.
  * scratchA and scratchB are two blocks of systemScratchCount() floats the caller lends for this
- * one-time work; they are zeroed afterwards.
+ * one-time work; they are zeroed afterwards. `formed`: the caller wrote I + X^T X into
+ * systemMatrix() already (the Gram form, in float64).
  */
-export function systemSetup(x: usize, n: i32, p: i32, scratchA: usize, scratchB: usize): f32 {
-  if (tall) gemmSymmetric(sys, x, 1, n, x, n, n, p); // X^T X
-  else rowGram(sys, x, p, n, scratchA); // X X^T
-  for (let i = 0; i < size; i++) setF(sys, <usize>i * (size + 1), getF(sys, <usize>i * (size + 1)) + 1);
+export function systemSetup(x: usize, n: i32, p: i32, scratchA: usize, scratchB: usize, formed: bool): f32 {
+  if (!formed) {
+    if (tall) gemmSymmetric(sys, x, 1, n, x, n, n, p); // X^T X
+    else rowGram(sys, x, p, n, scratchA); // X X^T
+    for (let i = 0; i < size; i++) setF(sys, <usize>i * (size + 1), getF(sys, <usize>i * (size + 1)) + 1);
+  }
   const res = newtonSchulzInverse(sys, sysInv, scratchA, scratchB, size);
   richardson = !tall && res < RICHARDSON_RESIDUAL;
   sinceRefresh = 0;
