@@ -22,20 +22,20 @@ export let quadC: f64 = 0;
 export let quadD: f64 = 0;
 
 let rows: i32 = 0, cols: i32 = 0;
-// lt = L^T (n x n); d = X^T R; W* and its image L^T W*; U1 = X au + betaU R with image iu;
+// l = L, lt = L^T (n x n); d = X^T R; W* and its image L^T W*; U1 = X au + betaU R with image iu;
 // W1 = X aw + betaW R with image iw; i3 = L^T W3 (i3Prev: the step before); scratch: L^T W2.
-let lt: usize = 0, d: usize = 0, wStar: usize = 0, iStar: usize = 0;
+let l: usize = 0, lt: usize = 0, d: usize = 0, wStar: usize = 0, iStar: usize = 0;
 let au: usize = 0, iu: usize = 0, aw: usize = 0, iw: usize = 0;
 let i3: usize = 0, i3Prev: usize = 0, scratch: usize = 0;
 let betaU: f64 = 0, betaW: f64 = 0, rr: f64 = 0, ridge: f64 = 0;
 // quadratic-form pieces of one (A, image, beta): sum image^2, sum A^2, sum A d
 let sumII: f64 = 0, sumAA: f64 = 0, sumAD: f64 = 0;
 
-/** Reserves the factor, ten N x M blocks and the least-squares fit's; false when memory cannot grow. */
+/** Reserves the factor (twice), ten N x M blocks and the least-squares fit's; false when memory cannot grow. */
 export function gramReserve(n: i32, m: i32): bool {
   rows = n; cols = m;
   const nm = <usize>n * m;
-  lt = arenaAllocF32(<usize>n * n);
+  l = arenaAllocF32(<usize>n * n); lt = arenaAllocF32(<usize>n * n);
   d = arenaAllocF32(nm); wStar = arenaAllocF32(nm); iStar = arenaAllocF32(nm);
   au = arenaAllocF32(nm); iu = arenaAllocF32(nm); aw = arenaAllocF32(nm); iw = arenaAllocF32(nm);
   i3 = arenaAllocF32(nm); i3Prev = arenaAllocF32(nm); scratch = arenaAllocF32(nm);
@@ -57,7 +57,7 @@ export function gramSetup(x: usize, y: usize, w3: usize, residual: usize, n: i32
   const pm = <usize>p * m, nm = <usize>n * m;
   gemm(d, m, x, 1, n, y, m, n, m, p, false); // C = X^T Y, then W* from G and C
   leastSquares(d, wStar, n, m);
-  ridge = gramFactor(lt, n);
+  ridge = gramFactor(l, lt, n);
   gemm(residual, m, x, n, 1, wStar, m, p, m, n, false);
   rr = 0;
   for (let e: usize = 0; e < pm; e++) {
@@ -113,7 +113,7 @@ export function gramUpdateW1(w3: usize, gain: f32, alpha: f32): f64 {
 export function gramUpdateW3(u2: usize, w3: usize, maxCg: i32, cgTol: f32, refresh: bool): i32 {
   const n = rows, m = cols, nm = <usize>n * m, rhs = systemRhs(), bu = <f32>betaU, r = <f32>ridge;
   if (refresh) image(iu, au);
-  gemm(rhs, m, lt, 1, n, iu, m, n, m, n, false); // L iu
+  gemm(rhs, m, l, n, 1, iu, m, n, m, n, false); // L iu
   for (let e: usize = 0; e < nm; e++) setF(rhs, e, getF(rhs, e) - r * getF(au, e) + bu * getF(d, e) + getF(u2, e));
   memory.copy(i3Prev, i3, nm << 2);
   const steps = solveW3(w3, n, m, maxCg, cgTol, refresh);

@@ -107,11 +107,18 @@ export function leastSquares(c: usize, wStar: usize, n: i32, m: i32): void {
   for (let e: usize = 0; e < nm; e++) setF(wStar, e, <f32>getD(rhs, e));
 }
 
-/** lt = L^T (n x n, float32) with L L^T = G + ridge I, RIDGE or more; returns the ridge. */
-export function gramFactor(lt: usize, n: i32): f64 {
+/**
+ * l = L and lt = L^T (n x n each, float32; both, so that both products read rows) with
+ * L L^T = G + ridge I, the ridge RIDGE or more; returns the ridge.
+ */
+export function gramFactor(l: usize, lt: usize, n: i32): f64 {
   const ridge = factorize(n, RIDGE);
   for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) setF(lt, <usize>i * n + j, j >= i ? <f32>getD(factor, <usize>j * n + i) : 0);
+    for (let j = 0; j < n; j++) {
+      const v = j <= i ? <f32>getD(factor, <usize>i * n + j) : 0;
+      setF(l, <usize>i * n + j, v);
+      setF(lt, <usize>j * n + i, v);
+    }
   }
   return ridge;
 }
