@@ -15,7 +15,6 @@ import {
   quadA, quadB, quadC, quadD, gramReserve, gramForm, gramSetup, gramDistanceSq, gramUpdateW1, gramUpdateW3, gramUpdateDuals,
   gramScaleDuals, gramFitSq, gramMaterialize,
 } from './gram';
-import { accepted, rejected, andersonBegin, andersonEnd, andersonReserve, andersonReset } from './anderson';
 
 // Residual balancing (Boyd et al. 2011, 3.4.1): rho moves by the square root of the ratio of the
 // residuals, each over its tolerance, when that ratio leaves [1/MU, MU].
@@ -85,12 +84,11 @@ function solve(block: usize): void {
   const pm = <usize>p * m, nm = <usize>n * m;
   const form = <i32>param(block, Param.Form);
   const gram = !relu && (form == FORM_GRAM || (form == FORM_AUTO && p >= n));
-  const anderson = !gram && param(block, Param.Anderson) != 0;
   // Workspace: four P x M blocks, three N x M blocks, the W3 system's (system.ts).
   let t = arenaAllocF32(pm), tNew = arenaAllocF32(pm);
   const u1 = arenaAllocF32(pm), w1 = arenaAllocF32(pm);
   const w3 = arenaAllocF32(nm), w3Prev = arenaAllocF32(nm), u2 = arenaAllocF32(nm);
-  let reserved = u2 != 0 && systemReserve(n, m, p, gram) && (!gram || gramReserve(n, m)) && (!anderson || andersonReserve(n, m, p));
+  let reserved = u2 != 0 && systemReserve(n, m, p, gram) && (!gram || gramReserve(n, m));
   // The system's set-up needs two square scratch blocks once: borrow W1 and Tnew when large enough.
   const scratch = systemScratchCount(), borrow = pm >= scratch;
   const scratchA = borrow ? w1 : arenaAllocF32(scratch), scratchB = borrow ? tNew : arenaAllocF32(scratch);
@@ -131,13 +129,11 @@ function solve(block: usize): void {
   let wait = FIRST_WAIT, lastChange = 0; // rho changes wait longer each time (see WAIT_GROWTH)
   let r: f64 = Infinity, s: f64 = Infinity, epsPri: f64 = 0, epsDual: f64 = 0;
   let missed = false; // the residual test passed once with W2 infeasible
-  let extrapolated = false; // Anderson moved the state: CG's carried product is stale
 
   while (it < maxIter) {
     // the caller's thread may ask the solve to stop (an AbortSignal): read once an iteration
     if (atomicCancelled(block)) { status = Status.Cancelled; break; }
     it++;
-    if (anderson) andersonBegin(w3, t, u1, u2);
     // W1 and W2 steps (the sparse copy W2 is written straight into the output)
     const dist = Math.sqrt(gram ? gramDistanceSq(w3) : activeDistanceSq(t, u1, y, regions, pm, relu, thr));
     const gain = <f32>(dist > eps ? eps / dist : 1);
@@ -147,7 +143,7 @@ function solve(block: usize): void {
       : updateSparseCopy(w2, w3, u2, n, m, freeRow, <f32>(1 / rho), alpha);
     // W3 step: (I + X^T X) W3 = X^T (W1hat + U1) + W2hat + U2, and Tnew = X W3
     memory.copy(w3Prev, w3, nm << 2);
-    const refresh = (it - 1) % REFRESH_EVERY == 0 || extrapolated;
+    const refresh = (it - 1) % REFRESH_EVERY == 0;
     const steps = gram ? gramUpdateW3(u2, w3, maxCg, cgTol, refresh)
       : updateW3(x, u1, u2, w3, tNew, n, m, p, maxCg, cgTol, refresh);
     cgSteps += steps;
@@ -206,10 +202,6 @@ function solve(block: usize): void {
         wait *= WAIT_GROWTH;
       }
     }
-    if (anderson) {
-      if (lastChange == it) andersonReset(); // the scaled duals moved: the history no longer applies
-      extrapolated = andersonEnd(w3, t, u1, u2);
-    }
   }
   if (status == Status.MaxIterations && r <= 10 * epsPri && s <= 10 * epsDual) status = Status.SolvedInaccurate;
   // the Gram form's U1 and T as the sample form has them, for the certificate
@@ -238,8 +230,6 @@ function solve(block: usize): void {
   setParam(block, Param.TargetMax, targetMax * c0);
   setParam(block, Param.DualBound, bound);
   setParam(block, Param.GramForm, gram ? 1 : 0);
-  setParam(block, Param.AndersonAccepted, anderson ? accepted : 0);
-  setParam(block, Param.AndersonRejected, anderson ? rejected : 0);
 }
 
 /** Scales the scaled duals U1 and U2 by s (rho changed). */

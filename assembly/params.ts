@@ -33,8 +33,6 @@ export const enum Param {
   // input: which form runs linear programs (0 auto: Gram form when P >= N, 1 samples, 2 Gram where
   // the program allows it); output: 1 when the Gram form ran (gram.ts)
   Form = 51, GramForm = 52,
-  // input: Anderson acceleration (anderson.ts) on; outputs: extrapolations kept and rejected
-  Anderson = 53, AndersonAccepted = 54, AndersonRejected = 55,
   Count = 56,
 }
 

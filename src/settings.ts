@@ -27,7 +27,6 @@ export const DEFAULT_SETTINGS: Readonly<TrimSettings> = Object.freeze({
   recordHistory: false,
   penalty: 'l1',
   form: 'auto',
-  anderson: false,
 });
 
 /** Tolerance of the inner CG solves, relative to each right-hand side (not a user setting). */
@@ -59,7 +58,6 @@ export function resolveSettings(partial: Partial<TrimSettings> = {}): TrimSettin
   if (typeof s.penalizeBias !== 'boolean') throw new Error(`nettrim: setting 'penalizeBias' must be true or false, got ${s.penalizeBias}`);
   oneOf('penalty', s.penalty, ['l1', 'group']);
   oneOf('form', s.form, ['auto', 'samples', 'gram']);
-  if (typeof s.anderson !== 'boolean') throw new Error(`nettrim: setting 'anderson' must be true or false, got ${s.anderson}`);
   if (typeof s.adaptiveRho !== 'boolean') throw new Error(`nettrim: setting 'adaptiveRho' must be true or false, got ${s.adaptiveRho}`);
   return s;
 }

@@ -65,11 +65,6 @@ export interface TrimSettings {
   penalty: Penalty;
   /** Linear programs: the sample or the Gram form (LinearForm); the result is the same to solver tolerance. */
   form: LinearForm;
-  /**
-   * Anderson acceleration of the ADMM iteration (type II, safeguarded, after SCS 3; the sample form
-   * only). See bench/README.md for what it does to the iteration counts.
-   */
-  anderson: boolean;
 }
 
 /** One ADMM iteration as recorded with recordHistory (scaled units). */

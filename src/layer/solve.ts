@@ -123,7 +123,6 @@ function prepare(input: LayerInput, partial: Partial<TrimSettings>, threads: num
     threads: bestThreads(shapeOf(input, settings.bias), threads),
     freeRow: settings.bias && !settings.penalizeBias ? input.inputSize : -1,
     form: FORM_CODE[settings.form],
-    anderson: settings.anderson,
   };
   const problem = padProblem(input, settings.bias);
   // the group program: rows of W in groups (the bias row and the padding unpenalized)

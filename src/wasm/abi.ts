@@ -12,7 +12,6 @@ export const enum Param {
   MaxInactive = 43, TargetMax = 44, WorkspaceBytes = 45, InverseResidual = 46,
   GroupIdsPtr = 48, GroupWeightsPtr = 49, GroupCount = 50,
   Form = 51, GramForm = 52,
-  Anderson = 53, AndersonAccepted = 54, AndersonRejected = 55,
   Count = 56,
 }
 

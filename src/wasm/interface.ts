@@ -47,8 +47,6 @@ export interface AdmmParams {
   freeRow: number;
   /** Param.Form: 0 auto, 1 the sample form, 2 the Gram form (linear programs). */
   form: number;
-  /** Param.Anderson: Anderson acceleration on. */
-  anderson: boolean;
 }
 
 /** How often solveAsync reads a running solve's figures for onIteration. */
@@ -259,7 +257,7 @@ export class WasmKernels {
     set(Param.TargetNorm, params.targetNorm);
     set(Param.Threads, params.threads);
     set(Param.RegionsPtr, regions); set(Param.FreeRow, params.freeRow);
-    set(Param.Form, params.form); set(Param.Anderson, params.anderson ? 1 : 0);
+    set(Param.Form, params.form);
     set(Param.GroupIdsPtr, groupIds); set(Param.GroupWeightsPtr, groupWeights); set(Param.GroupCount, groups?.weights.length ?? 0);
     return { block, w, trace, size: rows * cols };
   }
