@@ -67,7 +67,6 @@ export function richardsonStep(a: usize, ainv: usize, w: usize, rhs: usize, n: i
   memory.copy(aw, rhs, total << 2);
 }
 
-
 /** out[j] = sum_i a[i, j] * b[i, j]: one dot product per column. */
 function columnDots(out: usize, a: usize, b: usize, n: i32, m: i32): void {
   memory.fill(out, 0, <usize>m << 2);
