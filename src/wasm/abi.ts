@@ -11,6 +11,7 @@ export const enum Param {
   DualTolerance = 37, FinalRho = 38, CgSteps = 39, C0 = 40, ErrorNormSq = 41, DualBound = 42,
   MaxInactive = 43, TargetMax = 44, WorkspaceBytes = 45, InverseResidual = 46,
   GroupIdsPtr = 48, GroupWeightsPtr = 49, GroupCount = 50,
+  Form = 51, GramForm = 52,
   Count = 56,
 }
 

@@ -45,6 +45,8 @@ export interface AdmmParams {
   threads: number;
   /** Row of W left out of the l1 (the bias row when it is not penalised), -1 for none. */
   freeRow: number;
+  /** Param.Form: 0 auto, 1 the sample form, 2 the Gram form (linear programs). */
+  form: number;
 }
 
 /** How often solveAsync reads a running solve's figures for onIteration. */
@@ -71,6 +73,8 @@ export interface AdmmOutput {
   workspaceBytes: number; memoryBytes: number;
   /** ||I - A Z||_F of the Newton-Schulz preconditioner. */
   inverseResidual: number;
+  /** Whether the Gram form ran (assembly/gram.ts). */
+  gram: boolean;
   /** TRACE_FIELDS numbers per recorded iteration, when asked for. */
   trace: Float64Array | null;
 }
@@ -253,6 +257,7 @@ export class WasmKernels {
     set(Param.TargetNorm, params.targetNorm);
     set(Param.Threads, params.threads);
     set(Param.RegionsPtr, regions); set(Param.FreeRow, params.freeRow);
+    set(Param.Form, params.form);
     set(Param.GroupIdsPtr, groupIds); set(Param.GroupWeightsPtr, groupWeights); set(Param.GroupCount, groups?.weights.length ?? 0);
     return { block, w, trace, size: rows * cols };
   }
@@ -277,6 +282,7 @@ export class WasmKernels {
       maxInactive: out[Param.MaxInactive], targetMax: out[Param.TargetMax], dualBound: out[Param.DualBound],
       workspaceBytes: out[Param.WorkspaceBytes], memoryBytes: this.memoryBytes,
       inverseResidual: out[Param.InverseResidual],
+      gram: out[Param.GramForm] === 1,
       trace: trace ? this.f64(trace, Math.min(traceCap, out[Param.Iterations]) * TRACE_FIELDS).slice() : null,
     };
   }
