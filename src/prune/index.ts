@@ -132,7 +132,7 @@ export async function pruneNetwork<Written>(
   }
   // Parallel: the refit changes no nonzero count, so it runs once, on the chosen solution.
   // The cascade refits each layer as it goes (its later layers must see the refit ones).
-  if (s.refit && s.scheme === 'parallel') solution = refitParallel(ctx, solution);
+  if (s.refit && s.scheme === 'parallel') solution = await refitParallel(ctx, solution);
 
   signal?.throwIfAborted();
   const pruned = solvedValues(solution.layers);
