@@ -1,5 +1,5 @@
 // The refit's parameter block (refit.ts), shared with src/wasm/refit-abi.ts: one f64 per field.
-// Keep both files in step; test/wasm-refit.test.ts compares them.
+// Keep both files in step; test/abi.test.ts compares them.
 export const enum RefitParam {
   // inputs: padded sizes (rows of W, outputs, samples), all multiples of 8
   Rows = 0, Cols = 1, Samples = 2,
