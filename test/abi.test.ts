@@ -18,7 +18,7 @@ test('Param has the same fields at the same indices on both sides', () => {
   assert.equal(Object.fromEntries(ts), Object.fromEntries(wasm));
 });
 
-test('RefitParam (the refit kernel's block) has the same fields at the same indices on both sides', () => {
+test('RefitParam (the refit kernel block) has the same fields at the same indices on both sides', () => {
   const wasm = enumBody('assembly/refit-params.ts', 'RefitParam'), ts = enumBody('src/wasm/refit-abi.ts', 'RefitParam');
   assert.ok(wasm.size >= 20, `only ${wasm.size} fields parsed`);
   assert.equal(Object.fromEntries(ts), Object.fromEntries(wasm));
