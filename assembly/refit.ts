@@ -12,7 +12,7 @@
 // rho, so the W step is products with G and X through the gemm kernel. A layer without bounds
 // (linear) is one masked least-squares solve. The caller repairs what the stopped ADMM leaves.
 import { gemm } from './gemm';
-import { arenaAllocF32, arenaUsed, getF, setF } from './memory';
+import { arenaAlloc, arenaAllocF32, arenaUsed, getF, setF } from './memory';
 import { gemmSymmetric } from './symmetric';
 import { getThreads, limitThreads } from './threads';
 import { maskedCgSolve, refitCgReserve } from './refit-cg';
@@ -81,7 +81,12 @@ function solve(block: usize): void {
     return;
   }
 
-  let rho: f64 = 1;
+  // rho per output neuron (column): it appears in the Z step only, so each neuron balances its own
+  // residuals for free (the W step's system does not change)
+  const rho = arenaAllocF32(m), stats = arenaAlloc(<usize>m * STATS * 8);
+  if (stats == 0) { setParam(block, RefitParam.Status, 4); return; }
+  const rho0 = <f32>(param(block, RefitParam.Rho) > 0 ? param(block, RefitParam.Rho) : 1);
+  for (let j = 0; j < m; j++) setF(rho, j, rho0);
   gemm(xw, m, x, n, 1, w, m, p, m, n, false);
   startSplit(z, xw, v, kind, pm);
   let violation: f64 = 0;
@@ -92,20 +97,11 @@ function solve(block: usize): void {
     gemm(rhs, m, x, 1, n, t, m, n, m, p, false);
     cgSteps += maskedCgSolve(g, diagInv, mask, w, rhs, n, m, maxCg, cgTol);
     gemm(xw, m, x, n, 1, w, m, p, m, n, false);
-    updateSplit(z, u, xw, y, v, kind, pm, <f32>rho, alpha);
-    violation = sumA;
-    if (sumB <= <f64>tol / 2 && sumA <= <f64>tol / 2) break;
-    if (it % RHO_EVERY != 0) continue;
-    // Residual balancing on the normalised residuals: primal ||XW - Z|| / max(||XW||, ||Z||),
-    // dual rho ||dZ|| / max(rho ||U||, ||Y||) (the dual in sample space, before the product with X^T)
-    const primal = Math.sqrt(sumC) / Math.max(Math.sqrt(Math.max(sumD, sumE)), 1e-30);
-    const dual = rho * Math.sqrt(sumF) / Math.max(Math.max(rho * Math.sqrt(sumG), Math.sqrt(sumH)), 1e-30);
-    const ratio = Math.sqrt(primal / Math.max(dual, 1e-30));
-    if (ratio > RHO_RATIO || ratio < 1 / RHO_RATIO) {
-      const next = rho * Math.min(100, Math.max(0.01, ratio));
-      scaleInPlace(u, pm, <f32>(rho / next));
-      rho = next;
-    }
+    updateSplit(z, u, xw, y, v, kind, p, m, rho, alpha, stats);
+    violation = worstViolation;
+    // primal (X W = Z, the bounds) and dual (Z settled) within the tolerance
+    if (worstGap <= <f64>tol && worstViolation <= <f64>tol && worstChange <= <f64>tol) break;
+    if (it % RHO_EVERY == 0) balance(u, rho, stats, p, m);
   }
   setParam(block, RefitParam.Status, 0);
   setParam(block, RefitParam.Iterations, <f64>it);
@@ -121,36 +117,76 @@ function startSplit(z: usize, xw: usize, v: usize, kind: usize, count: usize): v
   }
 }
 
-// Sums of the last updateSplit, f64: A largest bound violation of X W, B largest |X W - Z|,
-// C ||X W - Z||^2, D ||X W||^2, E ||Z||^2, F ||dZ||^2, G ||U||^2, H ||Y||^2 on fitted entries.
-let sumA: f64 = 0, sumB: f64 = 0, sumC: f64 = 0, sumD: f64 = 0, sumE: f64 = 0, sumF: f64 = 0, sumG: f64 = 0, sumH: f64 = 0;
+// Per column of the last updateSplit, f64: ||X W - Z||^2, ||X W||^2, ||Z||^2, ||dZ||^2, ||U||^2,
+// ||Y||^2 on fitted entries; and over all, the largest bound violation of X W, |X W - Z| and |dZ|.
+const STATS: i32 = 6;
+let worstViolation: f64 = 0, worstGap: f64 = 0, worstChange: f64 = 0;
 
-/** The Z and U steps of the header, entry by entry, with the figures above. */
-function updateSplit(z: usize, u: usize, xw: usize, y: usize, v: usize, kind: usize, count: usize, rho: f32, alpha: f32): void {
-  let worst: f32 = 0, gap: f32 = 0;
-  let c: f64 = 0, d: f64 = 0, ez: f64 = 0, f: f64 = 0, gu: f64 = 0, gy: f64 = 0;
-  const keep: f32 = 1 - alpha, fit: f32 = 1 / (1 + rho);
-  for (let e: usize = 0; e < count; e++) {
-    const k = getF(kind, e), a = getF(xw, e), old = getF(z, e);
-    const hat = alpha * a + keep * old, t = hat + getF(u, e);
-    let next: f32;
-    if (k == 0) {
-      const target = getF(y, e);
-      next = (target + rho * t) * fit;
-      gy += <f64>(target * target);
-    } else {
-      const bound = getF(v, e);
-      next = k > 0 ? min(t, bound) : max(t, bound);
-      worst = max(worst, k * (a - bound));
+// @ts-ignore: decorator
+@inline function stat(stats: usize, j: i32, k: i32): usize {
+  return stats + ((<usize>j * STATS + k) << 3);
+}
+
+/** The Z and U steps of the header, entry by entry (rho per column), with the figures above. */
+function updateSplit(
+  z: usize, u: usize, xw: usize, y: usize, v: usize, kind: usize, p: i32, m: i32, rho: usize, alpha: f32, stats: usize,
+): void {
+  let worst: f32 = 0, gap: f32 = 0, change: f32 = 0;
+  memory.fill(stats, 0, <usize>m * STATS * 8);
+  const keep: f32 = 1 - alpha;
+  for (let s = 0; s < p; s++) {
+    const row = <usize>s * m;
+    for (let j = 0; j < m; j++) {
+      const e = row + j;
+      const k = getF(kind, e), a = getF(xw, e), old = getF(z, e);
+      const hat = alpha * a + keep * old, t = hat + getF(u, e);
+      let next: f32;
+      if (k == 0) {
+        const target = getF(y, e), r = getF(rho, j);
+        next = (target + r * t) / (1 + r);
+        store<f64>(stat(stats, j, 5), load<f64>(stat(stats, j, 5)) + <f64>(target * target));
+      } else {
+        const bound = getF(v, e);
+        next = k > 0 ? min(t, bound) : max(t, bound);
+        worst = max(worst, k * (a - bound));
+      }
+      const un = t - next;
+      setF(z, e, next);
+      setF(u, e, un);
+      const r = a - next, dz = next - old;
+      gap = max(gap, abs(r));
+      change = max(change, abs(dz));
+      store<f64>(stat(stats, j, 0), load<f64>(stat(stats, j, 0)) + <f64>(r * r));
+      store<f64>(stat(stats, j, 1), load<f64>(stat(stats, j, 1)) + <f64>(a * a));
+      store<f64>(stat(stats, j, 2), load<f64>(stat(stats, j, 2)) + <f64>(next * next));
+      store<f64>(stat(stats, j, 3), load<f64>(stat(stats, j, 3)) + <f64>(dz * dz));
+      store<f64>(stat(stats, j, 4), load<f64>(stat(stats, j, 4)) + <f64>(un * un));
     }
-    const un = t - next;
-    setF(z, e, next);
-    setF(u, e, un);
-    const r = a - next, dz = next - old;
-    gap = max(gap, abs(r));
-    c += <f64>(r * r); d += <f64>(a * a); ez += <f64>(next * next); f += <f64>(dz * dz); gu += <f64>(un * un);
   }
-  sumA = <f64>worst; sumB = <f64>gap; sumC = c; sumD = d; sumE = ez; sumF = f; sumG = gu; sumH = gy;
+  worstViolation = <f64>worst; worstGap = <f64>gap; worstChange = <f64>change;
+}
+
+/**
+ * Residual balancing per column (as OSQP) on the normalised residuals: primal ||XW - Z|| /
+ * max(||XW||, ||Z||), dual rho ||dZ|| / max(rho ||U||, ||Y||) (the dual in sample space, before the
+ * product with X^T). The column's scaled dual U is rescaled with its rho.
+ */
+function balance(u: usize, rho: usize, stats: usize, p: i32, m: i32): void {
+  for (let j = 0; j < m; j++) {
+    const r = <f64>getF(rho, j);
+    const primal = Math.sqrt(load<f64>(stat(stats, j, 0))) /
+      Math.max(Math.sqrt(Math.max(load<f64>(stat(stats, j, 1)), load<f64>(stat(stats, j, 2)))), 1e-30);
+    const dual = r * Math.sqrt(load<f64>(stat(stats, j, 3))) /
+      Math.max(Math.max(r * Math.sqrt(load<f64>(stat(stats, j, 4))), Math.sqrt(load<f64>(stat(stats, j, 5)))), 1e-30);
+    if (!(primal > 0) || !(dual > 0)) continue;
+    const ratio = Math.sqrt(primal / dual);
+    if (ratio > RHO_RATIO || ratio < 1 / RHO_RATIO) {
+      const next = r * Math.min(100, Math.max(0.01, ratio));
+      const f = <f32>(r / next);
+      for (let s = 0; s < p; s++) { const e = <usize>s * m + j; setF(u, e, getF(u, e) * f); }
+      setF(rho, j, <f32>next);
+    }
+  }
 }
 
 /** out = a - b. */
@@ -167,8 +203,4 @@ function differenceInto(out: usize, a: usize, b: usize, count: usize): void {
 
 function multiplyInPlace(a: usize, b: usize, count: usize): void {
   for (let e: usize = 0; e < count; e++) setF(a, e, getF(a, e) * getF(b, e));
-}
-
-function scaleInPlace(a: usize, count: usize, s: f32): void {
-  for (let e: usize = 0; e < count; e++) setF(a, e, getF(a, e) * s);
 }

@@ -34,6 +34,7 @@ const calibration = await shaped('data/mnist-calib-x.npy');
 const evaluation = values['no-eval'] ? undefined : { inputs: await shaped('data/mnist-test-x.npy'), labels: await readTensor(examples('data/mnist-test-labels.npy')) };
 
 const started = performance.now();
+const cpu0 = process.cpuUsage();
 const stages = new Map<string, number>();
 let stage = 'start';
 let since = started;
@@ -55,7 +56,13 @@ const outcome = await pruneModel(model, calibration, settings, {
 });
 enter('done');
 const total = (performance.now() - started) / 1000;
+const cpu = process.cpuUsage(cpu0);
 const r = outcome.report;
-process.stdout.write(`${which} ${JSON.stringify(settings)}: total ${total.toFixed(1)} s, removed ${(100 * r.total.removedFraction).toFixed(1)}%`
+process.stdout.write(`${which} ${JSON.stringify(settings)}: total ${total.toFixed(1)} s (CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s, worker threads included), removed ${(100 * r.total.removedFraction).toFixed(1)}%`
   + `${r.eval ? `, accuracy ${(100 * r.eval.accuracyAfter).toFixed(2)}% (SparseGPT ${(100 * r.eval.accuracySparseGpt).toFixed(2)}%)` : ''}\n`);
+const search = r.search;
+if (search) {
+  process.stdout.write(`  path/tries: ${search.tries.map((t) => `${t.epsilon.toPrecision(2)}:${(100 * t.removedFraction).toFixed(1)}%`).join(' ')}\n`);
+  if (search.allocation) process.stdout.write(`  allocation: ${search.allocation.layers.map((l) => `${l.name} ${l.epsilon.toPrecision(2)} (${l.nnz})`).join(', ')}\n`);
+}
 for (const [name, s] of stages) if (name !== 'done' && s > 0.05) process.stdout.write(`  ${name.padEnd(20)} ${s.toFixed(1).padStart(7)} s  ${(100 * s / total).toFixed(0).padStart(3)}%\n`);

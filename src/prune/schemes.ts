@@ -59,6 +59,17 @@ export async function solveLayerAt(ctx: PruneContext, index: number, g: number, 
   return solved!;
 }
 
+/** Some layers of the parallel scheme (by index) at relative gain g, in one pool run, each warm-started from `warm(index)`. */
+export async function solveLayersAt(
+  ctx: PruneContext, indices: readonly number[], g: number, warm: (index: number) => LayerSolution | null,
+): Promise<LayerSolution[]> {
+  const pending = indices.map((i) => {
+    const s = ctx.trained[i]!;
+    return layerPrograms(ctx, s, parallelData(s), () => ({ relative: g }), warm(i));
+  });
+  return solveLayers(ctx, pending, programCounter());
+}
+
 /** Cascade scheme at relative gain g (first layers) and ctx.settings.gamma (the others). */
 export async function solveCascade(ctx: PruneContext, g: number, warm: NetworkSolution | null): Promise<NetworkSolution> {
   const started = performance.now();

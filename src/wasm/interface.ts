@@ -310,7 +310,7 @@ export class WasmKernels {
       b[RefitParam.Bounded] = params.bounded ? 1 : 0; b[RefitParam.Tolerance] = params.tolerance;
       b[RefitParam.MaxIterations] = params.maxIterations; b[RefitParam.MaxCgSteps] = params.maxCgSteps;
       b[RefitParam.CgTol] = params.cgTol; b[RefitParam.Ridge] = params.ridge; b[RefitParam.Relaxation] = params.relaxation;
-      b[RefitParam.Threads] = params.threads;
+      b[RefitParam.Threads] = params.threads; b[RefitParam.Rho] = params.rho ?? 1;
       if (alone) ex.limitThreads!(1);
       ex.refitSolve(block);
       const out = this.f64(block, RefitParam.Count); // memory may have grown: a fresh view
@@ -410,6 +410,8 @@ export interface RefitParams {
   relaxation: number;
   /** Threads the products may use (0: all). */
   threads: number;
+  /** Starting rho (the fit's weight is 1), balanced every few iterations; default 1. */
+  rho?: number;
 }
 
 export interface RefitOutput {
