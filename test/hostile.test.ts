@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { encodeNpy, readNpyFile } from '../src/io/npy.ts';
 import { GraphBuilder } from '../src/onnx/builder.ts';
-import { InputError, runtimeMessage } from '../src/onnx/errors.ts';
+import { InputError, runtimeMessage } from '../src/errors.ts';
 import { readModel } from '../src/onnx/model.ts';
 import { onnx } from '../src/onnx/proto.ts';
 import { readFeeds } from '../src/prune/files.ts';

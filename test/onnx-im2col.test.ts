@@ -3,12 +3,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GraphBuilder, type AttributeValue } from '../src/onnx/builder.ts';
-import { convGeometry } from '../src/onnx/im2col.ts';
+import { convGeometry } from '../src/graph/im2col.ts';
 import { findLayers } from '../src/onnx/layers.ts';
 import { initializerValues, parseModel } from '../src/onnx/model.ts';
 import { collectSignals } from '../src/onnx/signals.ts';
 import { columnsPerSample, mulberry32, samplePositions } from '../src/onnx/sampling.ts';
-import { toProgram } from '../src/onnx/weights.ts';
+import { toProgram } from '../src/graph/weights.ts';
 
 const random = mulberry32(11);
 const values = (n: number): number[] => Array.from({ length: n }, () => random() * 2 - 1);

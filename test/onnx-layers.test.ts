@@ -4,11 +4,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GraphBuilder } from '../src/onnx/builder.ts';
-import { InputError } from '../src/onnx/errors.ts';
+import { InputError } from '../src/errors.ts';
 import { findLayers, requireLayers, type PrunableLayer } from '../src/onnx/layers.ts';
 import { initializerValues, parseModel, type OnnxModel } from '../src/onnx/model.ts';
 import { collectSignals, type LayerSignals } from '../src/onnx/signals.ts';
-import { fromProgram, toProgram } from '../src/onnx/weights.ts';
+import { fromProgram, toProgram } from '../src/graph/weights.ts';
 import { mulberry32 } from '../src/onnx/sampling.ts';
 import { onnx } from '../src/onnx/proto.ts';
 

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import protobuf from 'protobufjs/minimal.js';
 import * as ort from 'onnxruntime-node';
 import { GraphBuilder } from '../src/onnx/builder.ts';
-import { InputError } from '../src/onnx/errors.ts';
+import { InputError } from '../src/errors.ts';
 import { initializerValues, parseModel } from '../src/onnx/model.ts';
 import { locatePayloads, patchInitializers, withExtraOutputs } from '../src/onnx/patch.ts';
 import { onnx } from '../src/onnx/proto.ts';

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GraphBuilder } from '../src/onnx/builder.ts';
-import { InputError } from '../src/onnx/errors.ts';
+import { InputError } from '../src/errors.ts';
 import { LayerSolver } from '../src/layer/solve.ts';
 import { formatReport, pruneModel } from '../src/prune/index.ts';
 import { REFIT_TOLERANCE, refitProgram } from '../src/prune/refit.ts';

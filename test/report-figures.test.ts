@@ -3,8 +3,8 @@
 // many layers kept under its size budget.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fromProgram } from '../src/onnx/weights.ts';
-import type { ModelLayer } from '../src/prune/backend.ts';
+import { fromProgram } from '../src/graph/weights.ts';
+import type { ModelLayer } from '../src/graph/layer.ts';
 import { buildFigures, CELL_BUDGET, MAX_CELLS, maskSide } from '../src/report/figures.ts';
 import { mulberry32 } from '../src/onnx/sampling.ts';
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeNpy, readNpyFile } from '../src/io/npy.ts';
-import { InputError } from '../src/onnx/errors.ts';
+import { InputError } from '../src/errors.ts';
 import { initializerValues, parseModel, readModel, type OnnxModel } from '../src/onnx/model.ts';
 import { patchInitializers } from '../src/onnx/patch.ts';
 import { onnx } from '../src/onnx/proto.ts';

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { readNpyFile } from '../src/io/npy.ts';
-import { countNonzero } from '../src/onnx/weights.ts';
+import { countNonzero } from '../src/graph/weights.ts';
 import { pruneModel } from '../src/prune/index.ts';
 import { pruneLayersModel, readLayersModel, writeLayersModel } from '../src/tfjs/prune.ts';
 import { TrimStatus } from '../src/types.ts';

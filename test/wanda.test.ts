@@ -1,7 +1,8 @@
 // The Wanda baseline (src/prune/wanda.ts): scores |W_ij| ||X_i||, kept per output, at Net-Trim's counts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { LayerSignals, ModelLayer } from '../src/prune/backend.ts';
+import type { LayerSignals } from '../src/prune/backend.ts';
+import type { ModelLayer } from '../src/graph/layer.ts';
 import { inputNorms, keepPerOutput, rankInputs, shareCount, wandaScores } from '../src/prune/wanda.ts';
 
 test('scores are |W| times the input norm; each output keeps its best, not the layer\'s best', () => {

@@ -1,7 +1,7 @@
 // How a command ends on an error: one line on stderr in our words, the file and the problem first,
 // and an exit code that tells a script what happened. The runtimes' own texts (onnxruntime's C++
 // signatures, TensorFlow.js internals) and stacks appear only with --verbose.
-import { InputError } from '../onnx/errors.ts';
+import { InputError } from '../errors.ts';
 
 /** Exit codes: 1 bad input (the message says what to fix), 70 a bug of ours (EX_SOFTWARE), 130 Ctrl-C. */
 export const EXIT_INPUT = 1;

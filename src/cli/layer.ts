@@ -3,7 +3,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { writeNpyFile, readNpyFile, type NpyArray } from '../io/npy.ts';
 import { checkOutputPath } from '../io/atomic.ts';
 import { listText } from '../io/format.ts';
-import { InputError } from '../onnx/errors.ts';
+import { InputError } from '../errors.ts';
 import { reportFailure } from './failure.ts';
 import { clampThreads } from './threads.ts';
 import { DEFAULT_SETTINGS } from '../settings.ts';

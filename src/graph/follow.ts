@@ -3,22 +3,9 @@
 // Clip. Each piece keeps the layer program convex: the affine part is folded into the program's
 // weights, the other branch of the Add shifts the targets and bounds, and the Clip's flat parts
 // become half-spaces. The walk stops at anything else, and the report says where and why.
-import type { ModelLayer } from '../prune/backend.ts';
+import type { LayerStructure, ModelLayer } from './layer.ts';
 import type { Constant, GraphOp, ModelGraph } from './model.ts';
 
-/** The structure a layer's program keeps, and why. Channels are the layer's outputs over all groups. */
-export interface LayerStructure {
-  /** out = scale * (W^T x + b) + shift per channel, before the skip and the activation; null: none. */
-  affine: { scale: Float32Array; shift: Float32Array } | null;
-  /** The run-time tensor added before the activation (the other branch of a residual Add), or null. */
-  skip: string | null;
-  /** The activation's range: Relu (0, Infinity), ReLU6 (0, 6); null: the program is linear. */
-  clip: { min: number; max: number } | null;
-  /** The graph operations the program covers after the layer itself, in order. */
-  ops: string[];
-  /** One sentence: which constraint the program applies and why. */
-  reason: string;
-}
 
 /** The layer's output goes straight on: no structure (a linear program on W^T x + b). */
 export function plainStructure(reason: string): LayerStructure {

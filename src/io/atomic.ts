@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, constants, lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { lstat, open, realpath, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { InputError } from '../onnx/errors.ts';
+import { InputError } from '../errors.ts';
 import { fileKind, fileProblem } from './read.ts';
 
 /**

@@ -3,7 +3,7 @@
 // reads data without checking its length, ignores the byte order and leaves Fortran-ordered data
 // as is; here every field is validated and the caller always gets row-major float32.
 
-import { InputError } from '../onnx/errors.ts';
+import { InputError } from '../errors.ts';
 import { writeFileAtomic } from './atomic.ts';
 import { clip, listText } from './format.ts';
 import { RegularFile } from './read.ts';

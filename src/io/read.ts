@@ -3,7 +3,7 @@
 // (a FIFO without a writer) or never ends (/dev/zero). Errors are InputErrors in our words.
 import { constants, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { InputError } from '../onnx/errors.ts';
+import { InputError } from '../errors.ts';
 
 /** An open regular file and its size, read piece by piece with `read`. */
 export class RegularFile {

@@ -1,6 +1,7 @@
 // The ONNX model backend (prune/backend.ts): layers from layers.ts, signals and outputs from
 // onnxruntime on the model bytes with some initializers patched, the pruned model as bytes.
-import type { ModelBackend, ModelLayer, WeightValues } from '../prune/backend.ts';
+import type { ModelBackend, WeightValues } from '../prune/backend.ts';
+import type { ModelLayer } from '../graph/layer.ts';
 import { runOutputs } from '../prune/evaluate.ts';
 import { indexGraph, upstreamTensors } from './graph.ts';
 import { modelInputs } from './inputs.ts';
@@ -9,6 +10,7 @@ import { initializerValues, type OnnxModel } from './model.ts';
 import { patchInitializers } from './patch.ts';
 import { writeSparse } from './sparse.ts';
 import type { WeightFormat } from '../prune/types.ts';
+import { shrinkOnnx } from './shrink.ts';
 import { collectSignals } from './signals.ts';
 
 /** The backend of one ONNX model, writing weights as `weightFormat` says; an InputError when it has no prunable layer. */
@@ -33,5 +35,6 @@ export function onnxBackend(model: OnnxModel, weightFormat: WeightFormat = 'dens
     write: (values) => (weightFormat === 'dense'
       ? patchInitializers(model, values)
       : writeSparse(model, values, weightFormat === 'sparse' ? 'compact' : 'int64').bytes),
+    shrink: (values) => shrinkOnnx(model, layers, values, weightFormat),
   };
 }

@@ -3,7 +3,7 @@
 // nettrim (layer discovery, signals, patching) sees one kind of weight. Only the graph changes;
 // every other field of the file is copied as it was.
 import protobuf from 'protobufjs/minimal.js';
-import { InputError } from './errors.ts';
+import { InputError } from '../errors.ts';
 import { FLOAT, dataTypeName, onnx, toInt, type TensorProto } from './proto.ts';
 
 type SparseTensorProto = ReturnType<typeof onnx.SparseTensorProto.decode>;

@@ -1,7 +1,7 @@
 // The model's data inputs and the checks calibration (or evaluation) tensors must pass before
 // anything runs: names, element type, shape, sample count, finite values.
 import { listText } from '../io/format.ts';
-import { InputError } from './errors.ts';
+import { InputError } from '../errors.ts';
 import { indexGraph } from './graph.ts';
 import type { OnnxModel } from './model.ts';
 import { FLOAT, dataTypeName, toInt } from './proto.ts';

@@ -2,7 +2,7 @@
 // constant as bias) and Conv. Everything else that carries weights is listed with the reason it is
 // left alone. What follows each layer up to its activation (BatchNormalization, a residual Add,
 // Relu or Clip) is found by graph/follow.ts on the format-neutral graph (graph-model.ts).
-import { InputError } from './errors.ts';
+import { InputError } from '../errors.ts';
 import { followLayer, plainStructure } from '../graph/follow.ts';
 import { consumersOf, indexGraph, type GraphIndex } from './graph.ts';
 import { onnxModelGraph } from './graph-model.ts';
@@ -10,38 +10,15 @@ import { elementCount, tensorDims, type OnnxModel } from './model.ts';
 import {
   FLOAT, dataTypeName, floatAttribute, intAttribute, intsAttribute, nodeLabel, stringAttribute, type NodeProto,
 } from './proto.ts';
-import type { ModelLayer } from '../prune/backend.ts';
+import type { ConvParams, GemmParams, ModelLayer, SkippedLayer } from '../graph/layer.ts';
 
-export interface GemmParams {
-  transA: boolean;
-  transB: boolean;
-  alpha: number;
-  beta: number;
-}
 
-/** Conv attributes, 1-D convolutions lifted to 2-D (height 1). Pads are [top, left, bottom, right]. */
-export interface ConvParams {
-  spatialRank: 1 | 2;
-  kernel: [number, number];
-  strides: [number, number];
-  dilations: [number, number];
-  pads: [number, number, number, number];
-  autoPad: 'NOTSET' | 'SAME_UPPER' | 'SAME_LOWER' | 'VALID';
-  group: number;
-  inChannels: number;
-  outChannels: number;
-}
 
 /** An ONNX prunable layer: the pipeline's layer record (prune/backend.ts) with ONNX's operators. */
 export interface PrunableLayer extends ModelLayer {
   op: 'Gemm' | 'MatMul' | 'Conv';
 }
 
-export interface SkippedLayer {
-  name: string;
-  op: string;
-  reason: string;
-}
 
 export interface LayerDiscovery {
   layers: PrunableLayer[];

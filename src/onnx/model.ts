@@ -3,7 +3,7 @@
 import { densifySparseInitializers } from './densify.ts';
 import { listText } from '../io/format.ts';
 import { readRegularFile } from '../io/read.ts';
-import { InputError } from './errors.ts';
+import { InputError } from '../errors.ts';
 import { FLOAT, dataTypeName, onnx, toInt, type GraphProto, type ModelProto, type TensorProto } from './proto.ts';
 
 /** A decoded model and the exact bytes it came from (never modified: outputs are patched copies). */

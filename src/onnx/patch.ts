@@ -3,7 +3,7 @@
 // input, output and metadata entry survives, including fields newer than the schema we decode with.
 // The walk uses protobufjs's Reader (the library onnx-proto is generated for) to find the payloads.
 import protobuf from 'protobufjs/minimal.js';
-import { InputError } from './errors.ts';
+import { InputError } from '../errors.ts';
 import { parseModel, initializerValues, type OnnxModel } from './model.ts';
 import { onnx } from './proto.ts';
 

@@ -1,7 +1,7 @@
 // The one module that talks to onnxruntime: sessions from model bytes, batched runs.
 // onnxruntime-node is an optional peer dependency, loaded on first use with a clear message.
 import type * as Ort from 'onnxruntime-node';
-import { InputError, runtimeMessage } from './errors.ts';
+import { InputError, runtimeMessage } from '../errors.ts';
 import { sliceSamples, type Feeds, type TensorData } from './inputs.ts';
 
 /** A float32 result tensor. */

@@ -3,11 +3,10 @@
 // batch are kept, so memory is bounded by the programs' size plus one batch of activations.
 // The Collector is shared with TensorFlow.js (src/tfjs/signals.ts): it takes channels-last
 // convolutions (layout 'nhwc') too.
-import { InputError } from './errors.ts';
-import type { LayerSignals, ModelLayer, SignalOptions } from '../prune/backend.ts';
-import {
-  convGeometry, gatherPositionsInto, unfoldPatchesInto, unfoldPatchesNhwcInto, type ConvGeometry,
-} from './im2col.ts';
+import { InputError } from '../errors.ts';
+import type { LayerSignals, SignalOptions } from '../prune/backend.ts';
+import type { ModelLayer } from '../graph/layer.ts';
+import { convGeometry, gatherPositionsInto, unfoldPatchesInto, unfoldPatchesNhwcInto, type ConvGeometry } from '../graph/im2col.ts';
 import type { Feeds } from './inputs.ts';
 import { withExtraOutputs } from './patch.ts';
 import { ModelSession, forEachBatch, type RuntimeTensor } from './runtime.ts';

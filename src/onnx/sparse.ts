@@ -6,7 +6,7 @@
 // copied verbatim, only the replaced initializers are left out and the sparse ones appended.
 import protobuf from 'protobufjs/minimal.js';
 import { concat, varint } from './densify.ts';
-import { InputError } from './errors.ts';
+import { InputError } from '../errors.ts';
 import { elementCount, tensorDims, type OnnxModel } from './model.ts';
 import { patchInitializers } from './patch.ts';
 import { FLOAT, onnx } from './proto.ts';

@@ -18,7 +18,7 @@
 // A choice that removes a layer entirely is never taken. Cost: the path's solves (bench/README.md:
 // starting at 0.01 and solving every layer at every gain cost the MLP at 85% eight network solves) and one forward pass per (layer, gain) on at most SENSITIVITY_SAMPLES samples.
 import { sliceSamples, type Feeds } from '../onnx/inputs.ts';
-import { countNonzero } from '../onnx/weights.ts';
+import { countNonzero } from '../graph/weights.ts';
 import type { Outputs } from './backend.ts';
 import type { LayerSolution } from './programs.ts';
 import { solveLayerAt, solveLayersAt, solveParallel, solvedValues, type NetworkSolution, type PruneContext } from './schemes.ts';

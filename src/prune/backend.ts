@@ -5,43 +5,13 @@
 // A backend finds the prunable layers, runs the model in its own runtime (onnxruntime,
 // TensorFlow.js) with some weight tensors replaced, and writes a pruned model in its own format.
 // Weight tensors are named by the format's own names ('fc1.weight', 'fc1/kernel').
-import type { ConvGeometry } from '../onnx/im2col.ts';
+import type { ConvGeometry } from '../graph/im2col.ts';
+import type { ModelLayer, SkippedLayer, WeightValues } from '../graph/layer.ts';
 import type { Feeds, ModelInput } from '../onnx/inputs.ts';
-import type { ConvParams, GemmParams, SkippedLayer } from '../onnx/layers.ts';
-import type { LayerStructure } from '../graph/follow.ts';
-import type { Activation } from '../types.ts';
+import type { ShrinkOutcome } from '../graph/shrink.ts';
 
-/** A prunable layer: a dense or convolution layer whose weights one Net-Trim program per group replaces. */
-export interface ModelLayer {
-  /** Position among the prunable layers, in topological order (also keys the position sampling). */
-  index: number;
-  name: string;
-  /** The format's name of the operator: Gemm, MatMul, Conv (ONNX); Dense, Conv2D (TensorFlow.js). */
-  op: string;
-  /** The nodes or layers the pruned layer spans (e.g. [MatMul, Add]). */
-  nodes: string[];
-  /** The tensor the layer reads (X) and the tensor it produces before its ReLU (W^T X + b), for messages. */
-  input: string;
-  output: string;
-  /** 'relu' when the program has inactive (or saturated) outputs to keep, 'linear' otherwise: see `structure`. */
-  activation: Activation;
-  /** What follows the layer up to its activation, which the program keeps (graph/follow.ts). */
-  structure: LayerStructure;
-  /** Names of the stored weight and bias tensors. */
-  weight: string;
-  bias: string | null;
-  weightDims: number[];
-  /** One program per group: N inputs (bias row not counted) and M outputs each. */
-  inputSize: number;
-  outputSize: number;
-  groups: number;
-  /** ONNX Gemm: transA/transB, alpha, beta. */
-  gemm?: GemmParams;
-  /** Convolutions (1-D lifted to 2-D). */
-  conv?: ConvParams;
-  /** Data layout of a convolution's input and output: ONNX is 'nchw', TensorFlow.js channels_last 'nhwc'. */
-  layout?: 'nchw' | 'nhwc';
-}
+export type { ModelLayer, WeightValues } from '../graph/layer.ts';
+
 
 /** One layer's program data, sample-major: row c of X and of Z is column c of method.md's X, Y. */
 export interface LayerSignals {
@@ -72,9 +42,6 @@ export interface SignalOptions {
   onBatch?: (done: number, total: number) => void;
 }
 
-/** New values of some stored float32 tensors, by tensor name; every other tensor keeps its trained values. */
-export type WeightValues = ReadonlyMap<string, Float32Array>;
-
 /** Every output of a model over all samples, concatenated along the sample axis, by output name. */
 export type Outputs = Map<string, Float32Array>;
 
@@ -97,4 +64,10 @@ export interface ModelBackend<Written = unknown> {
   runOutputs(values: WeightValues, label: string, feeds: Feeds, samples: number, batchSize: number): Promise<Outputs>;
   /** The model in its format with `values` in place of the trained tensors; everything else as it was. */
   write(values: WeightValues): Written;
+  /**
+   * The model with `values` in place of the trained tensors and every neuron/channel whose outgoing
+   * weights are all zero (and that nothing else reads) removed; computes what write(values)
+   * computes (graph/shrink.ts). Optional: a format without surgery leaves it out.
+   */
+  shrink?(values: WeightValues): ShrinkOutcome<Written>;
 }

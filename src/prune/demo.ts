@@ -14,7 +14,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../io/atomic.ts';
-import { InputError } from '../onnx/errors.ts';
+import { InputError } from '../errors.ts';
 import { modelInputs, type TensorData } from '../onnx/inputs.ts';
 import { readModel, type OnnxModel } from '../onnx/model.ts';
 import { ProgressBars } from '../cli/prune.ts';

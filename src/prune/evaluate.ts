@@ -1,6 +1,6 @@
 // Comparing models on data: top-1 accuracy against labels, and how far outputs moved.
 import { shapeText } from '../io/format.ts';
-import { InputError } from '../onnx/errors.ts';
+import { InputError } from '../errors.ts';
 import type { Feeds, TensorData } from '../onnx/inputs.ts';
 import { ModelSession, forEachBatch } from '../onnx/runtime.ts';
 import type { Outputs } from './backend.ts';

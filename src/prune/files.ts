@@ -1,7 +1,7 @@
 // Command-line style data arguments: `FILE.npy` for a one-input model, `NAME=FILE.npy` per input.
 import { listText } from '../io/format.ts';
 import { readNpyFile } from '../io/npy.ts';
-import { InputError } from '../onnx/errors.ts';
+import { InputError } from '../errors.ts';
 import { modelInputs, type ModelInput, type TensorData } from '../onnx/inputs.ts';
 import type { OnnxModel } from '../onnx/model.ts';
 

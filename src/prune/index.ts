@@ -2,10 +2,10 @@
 // pruneNetwork does the work for any model backend (prune/backend.ts): ONNX here, TensorFlow.js
 // Layers models in src/tfjs/prune.ts.
 import { onnxBackend } from '../onnx/backend.ts';
-import { InputError } from '../onnx/errors.ts';
+import { InputError } from '../errors.ts';
 import { batchSizeFor, checkFeeds, modelInputs, type Feeds, type ModelInput, type TensorData } from '../onnx/inputs.ts';
 import { parseModel, readModel, type OnnxModel } from '../onnx/model.ts';
-import { countNonzero } from '../onnx/weights.ts';
+import { countNonzero } from '../graph/weights.ts';
 import { SolverPool } from '../layer/pool.ts';
 import type { LayerSignals, ModelBackend, Outputs, WeightValues } from './backend.ts';
 import { labelIndices, maxRelativeChange, topOneAccuracy } from './evaluate.ts';
@@ -13,7 +13,7 @@ import { magnitudeValues } from './magnitude.ts';
 import { sparseGptValues } from './sparsegpt.ts';
 import { wandaValues } from './wanda.ts';
 import { buildReport, fileReport } from './report.ts';
-import { refitParallel, solveCascade, solveParallel, solvedValues, type NetworkSolution, type PruneContext } from './schemes.ts';
+import { refitSequential, solveCascade, solveParallel, solvedValues, type NetworkSolution, type PruneContext } from './schemes.ts';
 import { removedFraction, searchSparsity } from './search.ts';
 import { allocateSparsity } from './allocate.ts';
 import { resolvePruneSettings } from './settings.ts';
@@ -28,9 +28,10 @@ export type { ReportFigures } from '../report/figures.ts';
 export { renderHtmlReport } from '../report/html.ts';
 // the structured baseline (Li et al. 2017), for the structured pipeline to call
 export { l1NeuronValues, neuronL1Norms, largestNeurons, oneRowPerNeuron, rowsPerNeuron, type NeuronCut } from './l1-neurons.ts';
-export type { ModelBackend, ModelLayer, WeightValues } from './backend.ts';
+export type { ModelBackend, WeightValues } from './backend.ts';
+export type { ModelLayer } from '../graph/layer.ts';
 export { formatReport } from './report.ts';
-export { InputError } from '../onnx/errors.ts';
+export { InputError } from '../errors.ts';
 export type { Feeds, TensorData } from '../onnx/inputs.ts';
 // TensorFlow.js Layers models (src/tfjs/prune.ts imports pruneNetwork from here: a cycle that only
 // re-exports, harmless in ES modules since nothing runs at load time).
@@ -130,9 +131,10 @@ export async function pruneNetwork<Written>(
   } finally {
     await pool.close();
   }
-  // Parallel: the refit changes no nonzero count, so it runs once, on the chosen solution.
-  // The cascade refits each layer as it goes (its later layers must see the refit ones).
-  if (s.refit && s.scheme === 'parallel') solution = await refitParallel(ctx, solution);
+  // Parallel: the refit changes no nonzero count, so it runs once, on the chosen solution, layer
+  // by layer on the refit network's signals (schemes.ts refitSequential). The cascade refits each
+  // layer as it goes (its later layers must see the refit ones).
+  if (s.refit && s.scheme === 'parallel') solution = await refitSequential(ctx, solution);
 
   signal?.throwIfAborted();
   const pruned = solvedValues(solution.layers);

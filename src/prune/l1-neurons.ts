@@ -5,8 +5,9 @@
 // reads them. No data, no retraining. The result is the zero-masked model, which computes what
 // the model with those neurons cut out computes; the network surgery that shrinks the tensors is
 // the graph's business (issue 10 item 2).
-import { storedIndex, toProgram } from '../onnx/weights.ts';
-import type { ModelBackend, ModelLayer, WeightValues } from './backend.ts';
+import { storedIndex, toProgram } from '../graph/weights.ts';
+import type { ModelBackend, WeightValues } from './backend.ts';
+import type { ModelLayer } from '../graph/layer.ts';
 
 /**
  * One layer whose output neurons are cut, and the layers reading them. `rowNeuron` maps each
@@ -57,23 +58,6 @@ export function rowsPerNeuron(consumer: ModelLayer, rows: number): Int32Array {
   const { inputSize: n, groups } = consumer;
   const perGroup = n / rows;
   return Int32Array.from({ length: groups * n }, (_, r) => Math.floor(r / n) * perGroup + Math.floor((r % n) / rows));
-}
-
-/**
- * For a convolution, the input channel each program row reads (group-major: row i of group g at
- * g * N + i): rows are [C/groups][kh][kw] for ONNX (NCHW) and [kh][kw][C/groups] for TensorFlow.js
- * (NHWC). This is the rowNeuron of a convolution after a convolution, and its channel, taken
- * within the group, is the row group of the group program (programs.ts).
- */
-export function inputChannelOfRows(layer: ModelLayer): Int32Array {
-  const { inputSize: n, groups, conv } = layer;
-  if (!conv) throw new Error(`nettrim: '${layer.name}' is not a convolution`);
-  const perGroup = n / (conv.kernel[0] * conv.kernel[1]), taps = conv.kernel[0] * conv.kernel[1];
-  const nhwc = layer.layout === 'nhwc';
-  return Int32Array.from({ length: groups * n }, (_, r) => {
-    const g = Math.floor(r / n), i = r % n;
-    return g * perGroup + (nhwc ? i % perGroup : Math.floor(i / taps));
-  });
 }
 
 /**

@@ -1,6 +1,6 @@
 // The baseline a user compares against: per layer, keep the largest-magnitude trained weights, as
 // many as Net-Trim kept there, zero the rest, leave the biases as trained, no retraining.
-import { countNonzero } from '../onnx/weights.ts';
+import { countNonzero } from '../graph/weights.ts';
 import type { ModelBackend, WeightValues } from './backend.ts';
 import type { LayerSolution } from './programs.ts';
 

@@ -2,10 +2,11 @@
 // Inputs that are zero in every column are left out of the program: their weights touch no
 // constraint, so the l1 minimum sets them to zero anyway; leaving them out is exact and cheaper
 // (about a fifth of MNIST's pixels are zero in every calibration image).
-import type { LayerSignals, ModelBackend, ModelLayer, WeightValues } from './backend.ts';
+import type { LayerSignals, ModelBackend, WeightValues } from './backend.ts';
+import type { ModelLayer } from '../graph/layer.ts';
 import { groupNorm, type ProgramData } from './constraints.ts';
-import { inputChannelOfRows } from './l1-neurons.ts';
-import { countNonzero, fromProgram, toProgram, type ProgramWeights } from '../onnx/weights.ts';
+import { inputChannelOfRows } from '../graph/weights.ts';
+import { countNonzero, fromProgram, toProgram, type ProgramWeights } from '../graph/weights.ts';
 import { TrimStatus, type LayerInput, type TrimResult } from '../types.ts';
 
 /** One group's program: the solver's input and how its rows map back to the layer's. */

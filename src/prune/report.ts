@@ -1,8 +1,8 @@
 // The report of a run (JSON, camelCase keys) and the table printed at the end of the command.
 import { gzipSync } from 'node:zlib';
 import Table from 'cli-table3';
-import type { SkippedLayer } from '../onnx/layers.ts';
-import { countNonzero } from '../onnx/weights.ts';
+import type { SkippedLayer } from '../graph/layer.ts';
+import { countNonzero } from '../graph/weights.ts';
 import { layerFigures, worstStatus } from './programs.ts';
 import type { NetworkSolution } from './schemes.ts';
 import type { EvalReport, FileReport, LayerReport, PruneReport, PruneSettings, SearchReport, WeightFormat } from './types.ts';

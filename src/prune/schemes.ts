@@ -6,8 +6,9 @@
 // and epsilon = sqrt(gamma) ||(W0^T Xhat + b0 - Y)_Omega||_F, so the trained weights stay feasible.
 import type { Feeds } from '../onnx/inputs.ts';
 import type { LayerJob, SolverPool } from '../layer/pool.ts';
-import type { LayerSignals, ModelBackend, ModelLayer, WeightValues } from './backend.ts';
-import { countNonzero } from '../onnx/weights.ts';
+import type { LayerSignals, ModelBackend, WeightValues } from './backend.ts';
+import type { ModelLayer } from '../graph/layer.ts';
+import { countNonzero } from '../graph/weights.ts';
 import { DEFAULT_SETTINGS } from '../settings.ts';
 import type { TrimResult } from '../types.ts';
 import { cascadeData, cascadeGap, groupNorm, parallelData, type ProgramData } from './constraints.ts';
@@ -101,6 +102,27 @@ export async function refitParallel(ctx: PruneContext, solution: NetworkSolution
       out.push(await refitLayer(ctx, s, parallelData(s), l, kernels));
     }
     return out;
+  });
+  return { ...solution, layers, seconds: solution.seconds + (performance.now() - started) / 1000 };
+}
+
+/**
+ * The refit of a parallel solution layer by layer in topological order, each layer on the signals
+ * of the network whose earlier layers are already refit (the cascade's data: Xhat in, the trained
+ * network's Y as targets, V = W0^T Xhat + b0). Same supports as `solution`; unlike refitParallel,
+ * each layer's weights absorb the error the pruned layers before it left in its inputs, as the
+ * cascade scheme does. Costs one signal pass per layer that a pruned layer reaches.
+ */
+export async function refitSequential(ctx: PruneContext, solution: NetworkSolution): Promise<NetworkSolution> {
+  const started = performance.now();
+  const layers: LayerSolution[] = [];
+  await withRefitKernels(ctx.settings.threads, async (kernels) => {
+    for (const solved of solution.layers) {
+      ctx.signal?.throwIfAborted();
+      const trained = ctx.trained[solved.layer.index]!;
+      const step = await cascadeStep(ctx, trained, layers, solution.epsilon);
+      layers.push(await refitLayer(ctx, step.signals, step.data, solved, kernels));
+    }
   });
   return { ...solution, layers, seconds: solution.seconds + (performance.now() - started) / 1000 };
 }

@@ -25,7 +25,7 @@
 // tries take a fraction of the first one's ADMM iterations.
 import type { NetworkSolution } from './schemes.ts';
 import type { SearchReport, SearchTry } from './types.ts';
-import { countNonzero } from '../onnx/weights.ts';
+import { countNonzero } from '../graph/weights.ts';
 
 export type NetworkSolver = (g: number, warm: NetworkSolution | null) => Promise<NetworkSolution>;
 

@@ -1,5 +1,5 @@
 // Defaults overlaid with a caller's choices, each checked with the offending value in the message.
-import { InputError } from '../onnx/errors.ts';
+import { InputError } from '../errors.ts';
 import { DEFAULT_PRUNE_SETTINGS, type PruneSettings } from './types.ts';
 
 export function resolvePruneSettings(partial: Partial<PruneSettings> = {}): PruneSettings {

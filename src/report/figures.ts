@@ -3,8 +3,8 @@
 // weights kept per input pixel (a heat map in the shape of the input image). The HTML report
 // (html.ts) embeds them beside the report; the JSON report stays as it was.
 import type { ModelInput } from '../onnx/inputs.ts';
-import { toProgram } from '../onnx/weights.ts';
-import type { ModelLayer } from '../prune/backend.ts';
+import { toProgram } from '../graph/weights.ts';
+import type { ModelLayer } from '../graph/layer.ts';
 
 /** Most blocks along each side of a mask image: 200 x 200 one-byte cells are 53 kB in base64. */
 export const MAX_CELLS = 200;

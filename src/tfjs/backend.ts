@@ -3,9 +3,11 @@
 // model as model.json text plus float32 shards (write.ts).
 import type { LayerSignals, ModelBackend } from '../prune/backend.ts';
 import { Collector } from '../onnx/signals.ts';
-import { findTfjsLayers, upstreamLayers, type TfjsLayer } from './layers.ts';
+import { findTfjsLayers, type TfjsLayer } from './layers.ts';
+import { upstreamLayers } from './topology.ts';
 import type { LayersModelFile } from './model.ts';
 import { TfjsModel } from './runtime.ts';
+import { shrinkLayersModel } from './shrink.ts';
 import { encodeLayersModel, type LayersModelArtifacts } from './write.ts';
 
 /** The backend of one Layers model; an InputError when it has no prunable layer. */
@@ -53,6 +55,7 @@ export function tfjsBackend(file: LayersModelFile): ModelBackend<LayersModelArti
       return new Map([...parts].map(([name, list]) => [name, concat(list)]));
     },
     write: (values) => encodeLayersModel(file, values),
+    shrink: (values) => shrinkLayersModel(file, topology, layers, values),
   };
 }
 

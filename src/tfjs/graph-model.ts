@@ -1,7 +1,7 @@
 // A TensorFlow.js Layers topology as the format-neutral ModelGraph (src/graph/model.ts): each
 // layer's output is a tensor named after the layer, and each layer says what it does to its input.
 import type { GraphOp, ModelGraph, OpKind } from '../graph/model.ts';
-import type { Topology, TopologyLayer } from './layers.ts';
+import type { Topology, TopologyLayer } from './topology.ts';
 import type { WeightEntry } from './model.ts';
 
 /** The topology's graph; `weights` by manifest name (BatchNormalization reads its statistics). */

@@ -7,7 +7,7 @@ import { lstat, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { clip, jsonText, listText } from '../io/format.ts';
 import { RegularFile, fileProblem, readRegularFile } from '../io/read.ts';
-import { InputError } from '../onnx/errors.ts';
+import { InputError } from '../errors.ts';
 
 export type WeightDtype = 'float32' | 'int32' | 'bool';
 export type QuantizedDtype = 'uint8' | 'uint16' | 'float16';

@@ -4,11 +4,12 @@
 // matMul / conv2d from X and the layer's weights (a fused relu hides Z inside the layer).
 // @tensorflow/tfjs is an optional peer dependency, loaded on first use with a clear message.
 import type * as Tf from '@tensorflow/tfjs';
-import { InputError, runtimeMessage } from '../onnx/errors.ts';
+import { InputError, runtimeMessage } from '../errors.ts';
 import { sliceSamples, type Feeds } from '../onnx/inputs.ts';
 import type { RuntimeTensor } from '../onnx/runtime.ts';
 import type { WeightValues } from '../prune/backend.ts';
-import type { TfjsLayer, Topology } from './layers.ts';
+import type { TfjsLayer } from './layers.ts';
+import type { Topology } from './topology.ts';
 import type { LayersModelFile } from './model.ts';
 
 type TF = typeof Tf;

@@ -6,7 +6,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { assertNotInput, writeFileAtomic } from '../io/atomic.ts';
-import { InputError } from '../onnx/errors.ts';
+import { InputError } from '../errors.ts';
 import type { WeightValues } from '../prune/backend.ts';
 import type { LayersModelFile } from './model.ts';
 

@@ -2,8 +2,8 @@
 // becomes one row of the program's X, holding the C * kh * kw input values the kernel reads there
 // (zeros where the patch reaches into the padding). Row layout matches the kernel [Cout][C][kh][kw],
 // so the columns of one group are a contiguous block. Only sampled positions are unfolded.
-import { InputError } from './errors.ts';
-import type { ConvParams } from './layers.ts';
+import { InputError } from '../errors.ts';
+import type { ConvParams } from './layer.ts';
 
 /** A convolution's geometry once the input size is known. */
 export interface ConvGeometry extends ConvParams {

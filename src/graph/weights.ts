@@ -2,7 +2,7 @@
 // Add constant, Conv's [Cout, Cin/group, kh, kw] kernel and B; TensorFlow.js Dense [N, M] and
 // Conv2D [kh, kw, Cin/groups, Cout] kernels) and the program's W (N x M, row n = input n, as
 // method.md writes W^T x) and bias (M), one program per group.
-import type { ModelLayer } from '../prune/backend.ts';
+import type { ModelLayer } from './layer.ts';
 
 export interface ProgramWeights {
   /** N x M row-major: the effective weights the layer applies (alpha folded in for Gemm). */
@@ -56,4 +56,21 @@ export function countNonzero(values: Float32Array): number {
   let count = 0;
   for (let i = 0; i < values.length; i++) if (values[i] !== 0) count++;
   return count;
+}
+
+/**
+ * For a convolution, the input channel each program row reads (group-major: row i of group g at
+ * g * N + i): rows are [C/groups][kh][kw] for ONNX (NCHW) and [kh][kw][C/groups] for TensorFlow.js
+ * (NHWC). This is the rowNeuron of a convolution after a convolution, and its channel, taken
+ * within the group, is the row group of the group program (programs.ts).
+ */
+export function inputChannelOfRows(layer: ModelLayer): Int32Array {
+  const { inputSize: n, groups, conv } = layer;
+  if (!conv) throw new Error(`nettrim: '${layer.name}' is not a convolution`);
+  const perGroup = n / (conv.kernel[0] * conv.kernel[1]), taps = conv.kernel[0] * conv.kernel[1];
+  const nhwc = layer.layout === 'nhwc';
+  return Int32Array.from({ length: groups * n }, (_, r) => {
+    const g = Math.floor(r / n), i = r % n;
+    return g * perGroup + (nhwc ? i % perGroup : Math.floor(i / taps));
+  });
 }
