@@ -65,4 +65,7 @@ if (search) {
   process.stdout.write(`  path/tries: ${search.tries.map((t) => `${t.epsilon.toPrecision(2)}:${(100 * t.removedFraction).toFixed(1)}%`).join(' ')}\n`);
   if (search.allocation) process.stdout.write(`  allocation: ${search.allocation.layers.map((l) => `${l.name} ${l.epsilon.toPrecision(2)} (${l.nnz})`).join(', ')}\n`);
 }
+for (const l of r.layers) {
+  if (l.refit) process.stdout.write(`  refit per layer: ${l.name} error ${l.refit.relativeErrorBefore.toFixed(4)} -> ${l.relativeError.toFixed(4)}, mean step ${l.refit.meanStep.toFixed(3)}\n`);
+}
 for (const [name, s] of stages) if (name !== 'done' && s > 0.05) process.stdout.write(`  ${name.padEnd(20)} ${s.toFixed(1).padStart(7)} s  ${(100 * s / total).toFixed(0).padStart(3)}%\n`);
