@@ -99,10 +99,10 @@ function solve(block: usize): void {
     gemm(xw, m, x, n, 1, w, m, p, m, n, false);
     updateSplit(z, u, xw, y, v, kind, p, m, rho, alpha, stats);
     violation = worstViolation;
-    // primal (X W = Z, the bounds) within the tolerance and Z settled to a quarter of it: where the
-    // loop stops then moves the result by little, so runtimes whose signals differ in the last bits
-    // get the same refit (test/tfjs-prune.test.ts: ONNX and TF.js within 1e-3 of the logits)
-    if (worstGap <= <f64>tol && worstViolation <= <f64>tol && worstChange <= <f64>tol / 4) break;
+    // primal (X W = Z, the bounds) and dual (Z settled) within the tolerance. Settling Z to a
+    // quarter of it kept mnist-mlp layer 1 going to 300 iterations (0.6x the float64 code's CPU
+    // instead of 1.8x, bench/README.md)
+    if (worstGap <= <f64>tol && worstViolation <= <f64>tol && worstChange <= <f64>tol) break;
     if (it % RHO_EVERY == 0) balance(u, rho, stats, p, m);
   }
   setParam(block, RefitParam.Status, 0);

@@ -1,6 +1,6 @@
 // Where the seconds of one `npm run demo` run go: the run's stages timed from its progress events
-// (trained signals, solves, the refit = from the last solve to the first evaluation, the written
-// network's evaluation with its baselines, the per-try evaluation behind the HTML report's curve).
+// (trained signals, solves with the refit, which has no event of its own, the written network's
+// evaluation with its baselines, the per-try evaluation behind the HTML report's curve).
 //   node --import tsx bench/demo-stages.ts [mlp|conv|resnet] [--epsilon G | --sparsity S] [--allocation uniform] [--no-refit] [--no-eval]
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -49,7 +49,7 @@ const outcome = await pruneModel(model, calibration, settings, {
   onProgress: (e) => {
     // solve and search events interleave: both count as "solve"; the refit has no event of its own
     const name = e.stage === 'evaluate'
-      ? (e.detail.startsWith('accuracy of') ? 'evaluate tries' : e.detail === 'done' ? 'done' : 'refit -> evaluate')
+      ? (e.detail.startsWith('accuracy of') ? 'evaluate tries' : e.detail === 'done' ? 'done' : 'evaluate')
       : e.stage === 'search' && e.detail.startsWith('sensitivity') ? 'sensitivity' : e.stage === 'search' ? 'solve' : e.stage;
     if (name !== stage) enter(name);
   },
