@@ -13,7 +13,8 @@ import { DEFAULT_SETTINGS } from '../settings.ts';
 import type { TrimResult } from '../types.ts';
 import { cascadeData, cascadeGap, groupNorm, parallelData, type ProgramData } from './constraints.ts';
 import { buildProgram, storeResult, type LayerSolution, type Program } from './programs.ts';
-import { refitProgram } from './refit.ts';
+import { refitProgram, withRefitKernels } from './refit.ts';
+import type { WasmKernels } from '../wasm/interface.ts';
 import type { ProgressEvent, PruneSettings } from './types.ts';
 
 /** What every scheme needs: the model's backend, its layers, the trained network's signals, solvers. */
@@ -59,6 +60,17 @@ export async function solveLayerAt(ctx: PruneContext, index: number, g: number, 
   return solved!;
 }
 
+/** Some layers of the parallel scheme (by index) at relative gain g, in one pool run, each warm-started from `warm(index)`. */
+export async function solveLayersAt(
+  ctx: PruneContext, indices: readonly number[], g: number, warm: (index: number) => LayerSolution | null,
+): Promise<LayerSolution[]> {
+  const pending = indices.map((i) => {
+    const s = ctx.trained[i]!;
+    return layerPrograms(ctx, s, parallelData(s), () => ({ relative: g }), warm(i));
+  });
+  return solveLayers(ctx, pending, programCounter());
+}
+
 /** Cascade scheme at relative gain g (first layers) and ctx.settings.gamma (the others). */
 export async function solveCascade(ctx: PruneContext, g: number, warm: NetworkSolution | null): Promise<NetworkSolution> {
   const started = performance.now();
@@ -72,7 +84,7 @@ export async function solveCascade(ctx: PruneContext, g: number, warm: NetworkSo
     const [solved] = await solveLayers(ctx, [layerPrograms(ctx, step.signals, step.data, step.epsilon, prior)], counter);
     lanes = Math.max(lanes, ctx.pool.lastPlan?.lanes ?? 1);
     // The refit changes what the next layers see, so it happens here, before their Xhat is taken.
-    layers.push(ctx.settings.refit ? refitLayer(ctx, step.signals, step.data, solved!) : solved!);
+    layers.push(ctx.settings.refit ? await refitLayer(ctx, step.signals, step.data, solved!) : solved!);
   }
   return { epsilon: g, layers, seconds: (performance.now() - started) / 1000, lanes };
 }
@@ -81,11 +93,15 @@ export async function solveCascade(ctx: PruneContext, g: number, warm: NetworkSo
  * The opt-in refit of a parallel solution (refit.ts), once the search has chosen it: every layer
  * on the trained network's signals, as it was solved. The support does not change.
  */
-export function refitParallel(ctx: PruneContext, solution: NetworkSolution): NetworkSolution {
+export async function refitParallel(ctx: PruneContext, solution: NetworkSolution): Promise<NetworkSolution> {
   const started = performance.now();
-  const layers = solution.layers.map((l) => {
-    const s = ctx.trained[l.layer.index]!;
-    return refitLayer(ctx, s, parallelData(s), l);
+  const layers = await withRefitKernels(ctx.settings.threads, async (kernels) => {
+    const out: LayerSolution[] = [];
+    for (const l of solution.layers) {
+      const s = ctx.trained[l.layer.index]!;
+      out.push(await refitLayer(ctx, s, parallelData(s), l, kernels));
+    }
+    return out;
   });
   return { ...solution, layers, seconds: solution.seconds + (performance.now() - started) / 1000 };
 }
@@ -100,12 +116,14 @@ export function refitParallel(ctx: PruneContext, solution: NetworkSolution): Net
 export async function refitSequential(ctx: PruneContext, solution: NetworkSolution): Promise<NetworkSolution> {
   const started = performance.now();
   const layers: LayerSolution[] = [];
-  for (const solved of solution.layers) {
-    ctx.signal?.throwIfAborted();
-    const trained = ctx.trained[solved.layer.index]!;
-    const step = await cascadeStep(ctx, trained, layers, solution.epsilon);
-    layers.push(refitLayer(ctx, step.signals, step.data, solved));
-  }
+  await withRefitKernels(ctx.settings.threads, async (kernels) => {
+    for (const solved of solution.layers) {
+      ctx.signal?.throwIfAborted();
+      const trained = ctx.trained[solved.layer.index]!;
+      const step = await cascadeStep(ctx, trained, layers, solution.epsilon);
+      layers.push(await refitLayer(ctx, step.signals, step.data, solved, kernels));
+    }
+  });
   return { ...solution, layers, seconds: solution.seconds + (performance.now() - started) / 1000 };
 }
 
@@ -113,7 +131,10 @@ export async function refitSequential(ctx: PruneContext, solution: NetworkSoluti
  * A layer solution with its kept weights refit by least squares within the program's constraints
  * (refit.ts), on the program data it was solved with: signals `s` and `data`.
  */
-export function refitLayer(ctx: PruneContext, s: LayerSignals, data: ProgramData, solved: LayerSolution): LayerSolution {
+export async function refitLayer(
+  ctx: PruneContext, s: LayerSignals, data: ProgramData, solved: LayerSolution, kernels?: WasmKernels,
+): Promise<LayerSolution> {
+  if (!kernels) return withRefitKernels(ctx.settings.threads, (k) => refitLayer(ctx, s, data, solved, k));
   const started = performance.now();
   const layer = s.layer;
   const weight = solved.weight.slice();
@@ -124,9 +145,9 @@ export function refitLayer(ctx: PruneContext, s: LayerSignals, data: ProgramData
   let steps = 0;
   for (let group = 0; group < layer.groups; group++) {
     const program = buildProgram(s, group, data, solved.programs[group]!);
-    const r = refitProgram(
+    const r = await refitProgram(
       program.input, layer.activation, layer.bias !== null, program.input.initialWeights!,
-      ctx.settings.solver.activeThreshold ?? DEFAULT_SETTINGS.activeThreshold,
+      ctx.settings.solver.activeThreshold ?? DEFAULT_SETTINGS.activeThreshold, kernels,
     );
     const result: TrimResult = {
       ...solved.results[group]!, weights: r.weights, bias: r.bias, nnz: countNonzero(r.weights),

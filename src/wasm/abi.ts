@@ -33,6 +33,8 @@ export interface WasmExports {
     rows: number, cols: number, depth: number, accumulate: number,
   ): void;
   admmSolve(params: number): void;
+  /** The refit's least squares (assembly/refit.ts); the block is laid out as src/wasm/refit-abi.ts. */
+  refitSolve(params: number): void;
   /** Threaded builds only. */
   setThreads?(count: number): void;
   limitThreads?(count: number): void;
