@@ -90,28 +90,12 @@ export async function solveCascade(ctx: PruneContext, g: number, warm: NetworkSo
 }
 
 /**
- * The opt-in refit of a parallel solution (refit.ts), once the search has chosen it: every layer
- * on the trained network's signals, as it was solved. The support does not change.
- */
-export async function refitParallel(ctx: PruneContext, solution: NetworkSolution): Promise<NetworkSolution> {
-  const started = performance.now();
-  const layers = await withRefitKernels(ctx.settings.threads, async (kernels) => {
-    const out: LayerSolution[] = [];
-    for (const l of solution.layers) {
-      const s = ctx.trained[l.layer.index]!;
-      out.push(await refitLayer(ctx, s, parallelData(s), l, kernels));
-    }
-    return out;
-  });
-  return { ...solution, layers, seconds: solution.seconds + (performance.now() - started) / 1000 };
-}
-
-/**
  * The refit of a parallel solution layer by layer in topological order, each layer on the signals
  * of the network whose earlier layers are already refit (the cascade's data: Xhat in, the trained
- * network's Y as targets, V = W0^T Xhat + b0). Same supports as `solution`; unlike refitParallel,
- * each layer's weights absorb the error the pruned layers before it left in its inputs, as the
- * cascade scheme does. Costs one signal pass per layer that a pruned layer reaches.
+ * network's Y as targets, V = W0^T Xhat + b0). Same supports as `solution`; each layer's weights
+ * absorb the error the pruned layers before it left in its inputs, as the cascade scheme does
+ * (refit on the trained signals instead: 82.3% against 92.0% on the ResNet-style example
+ * at 50%). Costs one signal pass per layer that a pruned layer reaches.
  */
 export async function refitSequential(ctx: PruneContext, solution: NetworkSolution): Promise<NetworkSolution> {
   const started = performance.now();
@@ -154,8 +138,11 @@ export async function refitLayer(
       nnzBias: r.bias ? countNonzero(r.bias) : 0, l1: sumAbs(r.weights) + (r.bias ? sumAbs(r.bias) : 0),
       relativeError: r.relativeError, maxInactive: r.maxInactive,
     };
+    // rows dead on these signals (not in the program) keep their solved weights
+    const full = storeResult(layer, group, program, result, weight, bias, solved.programs[group]!);
+    result.nnz = countNonzero(full.subarray(0, layer.inputSize * layer.outputSize));
     out.results.push(result);
-    out.programs.push(storeResult(layer, group, program, result, weight, bias));
+    out.programs.push(full);
     before2 += (r.relativeErrorBefore * program.targetNorm) ** 2;
     norm2 += program.targetNorm ** 2;
     steps += r.meanStep;
