@@ -5,12 +5,16 @@ import { arenaAllocF32, arenaUsed } from './memory';
 import { gemm } from './gemm';
 import { getThreads, limitThreads } from './threads';
 import { dualBound } from './certificate';
-import { gramMax, systemReserve, systemScratchCount, systemSetup, updateW3 } from './system';
+import { gramMax, systemMatrix, systemReserve, systemScratchCount, systemSetup, updateW3 } from './system';
 import {
   sumA, sumB, sumC, sumD, activeDistanceSq, updateW1, updateW2, updateDualsSamples, updateDualsWeights,
   scaleInPlace, measureFit,
 } from './updates';
 import { groupsReserve, groupsReserved, updateW2Groups } from './groups';
+import {
+  quadA, quadB, quadC, quadD, gramReserve, gramForm, gramSetup, gramDistanceSq, gramUpdateW1, gramUpdateW3, gramUpdateDuals,
+  gramScaleDuals, gramFitSq, gramMaterialize,
+} from './gram';
 
 // Residual balancing (Boyd et al. 2011, 3.4.1): rho moves by the square root of the ratio of the
 // residuals, each over its tolerance, when that ratio leaves [1/MU, MU].
@@ -34,6 +38,9 @@ const RECHECK_EVERY: i32 = 10;
 const FEASIBILITY_BOOST: f64 = 3;
 // A W is carried along by CG; recompute it exactly this often against rounding drift.
 const REFRESH_EVERY: i32 = 20;
+// Param.Form: the Gram form (gram.ts) runs linear programs automatically when P >= N: its iteration
+// costs CG's N x N x M products alone, the sample form's adds two N x M x P products (bench/gram.ts).
+const FORM_AUTO: i32 = 0, FORM_GRAM: i32 = 2;
 
 // @ts-ignore: decorator
 @inline function param(block: usize, k: Param): f64 {
@@ -75,11 +82,13 @@ function solve(block: usize): void {
 
   const realP = <i32>param(block, Param.RealSamples), realM = <i32>param(block, Param.RealCols);
   const pm = <usize>p * m, nm = <usize>n * m;
+  const form = <i32>param(block, Param.Form);
+  const gram = !relu && (form == FORM_GRAM || (form == FORM_AUTO && p >= n));
   // Workspace: four P x M blocks, three N x M blocks, the W3 system's (system.ts).
   let t = arenaAllocF32(pm), tNew = arenaAllocF32(pm);
   const u1 = arenaAllocF32(pm), w1 = arenaAllocF32(pm);
   const w3 = arenaAllocF32(nm), w3Prev = arenaAllocF32(nm), u2 = arenaAllocF32(nm);
-  let reserved = u2 != 0 && systemReserve(n, m, p);
+  let reserved = u2 != 0 && systemReserve(n, m, p, gram) && (!gram || gramReserve(n, m));
   // The system's set-up needs two square scratch blocks once: borrow W1 and Tnew when large enough.
   const scratch = systemScratchCount(), borrow = pm >= scratch;
   const scratchA = borrow ? w1 : arenaAllocF32(scratch), scratchB = borrow ? tNew : arenaAllocF32(scratch);
@@ -97,15 +106,17 @@ function solve(block: usize): void {
   scaleInPlace(x, <usize>p * n, inv);
   scaleInPlace(y, pm, inv);
   if (v != 0) scaleInPlace(v, pm, inv);
-  setParam(block, Param.InverseResidual, systemSetup(x, n, p, scratchA, scratchB));
+  if (gram) gramForm(x, systemMatrix(), n, p);
+  setParam(block, Param.InverseResidual, systemSetup(x, n, p, scratchA, scratchB, gram));
   const eps = param(block, Param.Epsilon) / c0;
   setParam(block, Param.C0, c0);
 
   memory.fill(w2, 0, nm << 2);
   if (wInit != 0) {
     memory.copy(w3, wInit, nm << 2);
-    gemm(t, m, x, n, 1, w3, m, p, m, n, false);
+    if (!gram) gemm(t, m, x, n, 1, w3, m, p, m, n, false);
   }
+  if (gram) gramSetup(x, y, w3, tNew, n, m, p);
 
   // Tolerance scales (Boyd 3.3.1): sqrt of the constraint count for the absolute part.
   const realCount = param(block, Param.RealSamples) * param(block, Param.RealCols) +
@@ -124,19 +135,22 @@ function solve(block: usize): void {
     if (atomicCancelled(block)) { status = Status.Cancelled; break; }
     it++;
     // W1 and W2 steps (the sparse copy W2 is written straight into the output)
-    const dist = Math.sqrt(activeDistanceSq(t, u1, y, regions, pm, relu, thr));
+    const dist = Math.sqrt(gram ? gramDistanceSq(w3) : activeDistanceSq(t, u1, y, regions, pm, relu, thr));
     const gain = <f32>(dist > eps ? eps / dist : 1);
-    const w1Sq = updateW1(w1, t, u1, y, v, regions, pm, relu, thr, gain, alpha);
+    const w1Sq = gram ? gramUpdateW1(w3, gain, alpha) : updateW1(w1, t, u1, y, v, regions, pm, relu, thr, gain, alpha);
     const w2Sq = grouped
       ? updateW2Groups(w2, w3, u2, n, m, <f32>(1 / rho), alpha)
       : updateSparseCopy(w2, w3, u2, n, m, freeRow, <f32>(1 / rho), alpha);
     // W3 step: (I + X^T X) W3 = X^T (W1hat + U1) + W2hat + U2, and Tnew = X W3
     memory.copy(w3Prev, w3, nm << 2);
-    const steps = updateW3(x, u1, u2, w3, tNew, n, m, p, maxCg, cgTol, (it - 1) % REFRESH_EVERY == 0);
+    const refresh = (it - 1) % REFRESH_EVERY == 0;
+    const steps = gram ? gramUpdateW3(u2, w3, maxCg, cgTol, refresh)
+      : updateW3(x, u1, u2, w3, tNew, n, m, p, maxCg, cgTol, refresh);
     cgSteps += steps;
     // dual updates and residuals
-    updateDualsSamples(w1, tNew, t, u1, pm);
-    const primalSq1 = sumA, dualSq1 = sumB, tSq = sumC, u1Sq = sumD;
+    if (gram) gramUpdateDuals(w3, w3Prev);
+    else updateDualsSamples(w1, tNew, t, u1, pm);
+    const primalSq1 = gram ? quadA : sumA, dualSq1 = gram ? quadB : sumB, tSq = gram ? quadC : sumC, u1Sq = gram ? quadD : sumD;
     updateDualsWeights(w2, w3, w3Prev, u2, nm);
     const primalSq = primalSq1 + sumA, dualSq = dualSq1 + sumB, zSq = tSq + sumC, uSq = u1Sq + sumD;
     const tSwap = t; t = tNew; tNew = tSwap;
@@ -160,7 +174,9 @@ function solve(block: usize): void {
     // RECHECK_EVERY iterations too: it often becomes feasible well before the tightened test passes.
     const converged = r <= epsPri && s <= epsDual;
     if (converged || (missed && it % RECHECK_EVERY == 0)) {
-      if (sparseCopyFeasible(w2, tNew, x, y, v, regions, n, m, p, realP, realM, relu, thr, ballLimit, inactiveSlack)) {
+      // the Gram form's fit decides cheaply; the exact product confirms (rounding in its difference)
+      if ((!gram || gramFitSq(w2) <= ballLimit * ballLimit) &&
+        sparseCopyFeasible(w2, tNew, x, y, v, regions, n, m, p, realP, realM, relu, thr, ballLimit, inactiveSlack)) {
         status = Status.Solved;
         break;
       }
@@ -170,8 +186,7 @@ function solve(block: usize): void {
         missed = true;
         if (relu && sumC > inactiveSlack * sumD) {
           const next = Math.min(RHO_MAX, rho * FEASIBILITY_BOOST);
-          scaleInPlace(u1, pm, <f32>(rho / next));
-          scaleInPlace(u2, nm, <f32>(rho / next));
+          rescaleDuals(gram, u1, pm, u2, nm, <f32>(rho / next));
           rho = next;
           lastChange = it;
         }
@@ -181,8 +196,7 @@ function solve(block: usize): void {
       const next = adaptRho(rho, r, s, epsPri, epsDual);
       if (next != rho) {
         // scaled duals are y / rho: keep y fixed
-        scaleInPlace(u1, pm, <f32>(rho / next));
-        scaleInPlace(u2, nm, <f32>(rho / next));
+        rescaleDuals(gram, u1, pm, u2, nm, <f32>(rho / next));
         rho = next;
         lastChange = it;
         wait *= WAIT_GROWTH;
@@ -190,6 +204,8 @@ function solve(block: usize): void {
     }
   }
   if (status == Status.MaxIterations && r <= 10 * epsPri && s <= 10 * epsDual) status = Status.SolvedInaccurate;
+  // the Gram form's U1 and T as the sample form has them, for the certificate
+  if (gram && status != Status.Cancelled && status != Status.NonFinite) gramMaterialize(x, y, u1, t, w3, n, m, p);
 
   // Quality of what is returned: the sparse copy W2, measured against the original program
   // (already measured, by the feasibility check, when solved).
@@ -213,6 +229,14 @@ function solve(block: usize): void {
   setParam(block, Param.MaxInactive, worst * c0);
   setParam(block, Param.TargetMax, targetMax * c0);
   setParam(block, Param.DualBound, bound);
+  setParam(block, Param.GramForm, gram ? 1 : 0);
+}
+
+/** Scales the scaled duals U1 and U2 by s (rho changed). */
+function rescaleDuals(gram: bool, u1: usize, pm: usize, u2: usize, nm: usize, s: f32): void {
+  if (gram) gramScaleDuals(s);
+  else scaleInPlace(u1, pm, s);
+  scaleInPlace(u2, nm, s);
 }
 
 /** Whether Param.Cancel is set; an atomic read where other threads can write it. */

@@ -12,3 +12,4 @@ export { setThreads, limitThreads, quitWorkers } from './threads';
 export function workerRun(id: i32): void {
   workerLoop(gemmLocal, id);
 }
+export { refitSolve } from './refit';

@@ -30,6 +30,9 @@ export const enum Param {
   // inputs: the group program (groups.ts): i32 group id per padded row of W (0 = element-wise l1),
   // f32 weight per group, the number of groups
   GroupIdsPtr = 48, GroupWeightsPtr = 49, GroupCount = 50,
+  // input: which form runs linear programs (0 auto: Gram form when P >= N, 1 samples, 2 Gram where
+  // the program allows it); output: 1 when the Gram form ran (gram.ts)
+  Form = 51, GramForm = 52,
   Count = 56,
 }
 

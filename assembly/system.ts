@@ -29,9 +29,12 @@ let tall = true;
 let size: i32 = 0; // order of the system: N (tall) or P (wide)
 let sys: usize = 0, sysInv: usize = 0, rhs: usize = 0, unknown: usize = 0;
 
-/** Reserves the workspace for an n x m layer with p samples; false when memory cannot grow. */
-export function systemReserve(n: i32, m: i32, p: i32): bool {
-  tall = p >= n;
+/**
+ * Reserves the workspace for an n x m layer with p samples; false when memory cannot grow.
+ * `gram`: the Gram form (gram.ts) runs, which needs the tall system whatever p is.
+ */
+export function systemReserve(n: i32, m: i32, p: i32, gram: bool): bool {
+  tall = gram || p >= n;
   size = tall ? n : p;
   const sq = <usize>size * size;
   sys = arenaAllocF32(sq);
@@ -49,12 +52,15 @@ export function systemScratchCount(): usize {
 /**
  * Forms the system matrix from the scaled X and its approximate inverse; returns ||I - A Z||_F.
  * scratchA and scratchB are two blocks of systemScratchCount() floats the caller lends for this
- * one-time work; they are zeroed afterwards.
+ * one-time work; they are zeroed afterwards. `formed`: the caller wrote I + X^T X into
+ * systemMatrix() already (the Gram form, in float64).
  */
-export function systemSetup(x: usize, n: i32, p: i32, scratchA: usize, scratchB: usize): f32 {
-  if (tall) gemmSymmetric(sys, x, 1, n, x, n, n, p); // X^T X
-  else rowGram(sys, x, p, n, scratchA); // X X^T
-  for (let i = 0; i < size; i++) setF(sys, <usize>i * (size + 1), getF(sys, <usize>i * (size + 1)) + 1);
+export function systemSetup(x: usize, n: i32, p: i32, scratchA: usize, scratchB: usize, formed: bool): f32 {
+  if (!formed) {
+    if (tall) gemmSymmetric(sys, x, 1, n, x, n, n, p); // X^T X
+    else rowGram(sys, x, p, n, scratchA); // X X^T
+    for (let i = 0; i < size; i++) setF(sys, <usize>i * (size + 1), getF(sys, <usize>i * (size + 1)) + 1);
+  }
   const res = newtonSchulzInverse(sys, sysInv, scratchA, scratchB, size);
   richardson = !tall && res < RICHARDSON_RESIDUAL;
   sinceRefresh = 0;
@@ -94,6 +100,19 @@ export function updateW3(
   gemm(w3, m, x, 1, n, unknown, m, n, m, p, true); // W3 = B2 + X^T C
   for (let e: usize = 0; e < pm; e++) setF(tNew, e, getF(b, e) - getF(unknown, e)); // X W3 = B - C
   return steps;
+}
+
+/** The tall system's matrix I + X^T X and its right-hand side block (the Gram form fills it). */
+export function systemMatrix(): usize {
+  return sys;
+}
+export function systemRhs(): usize {
+  return rhs;
+}
+
+/** The tall form's W3 from the right-hand side already in systemRhs(); returns the CG steps. */
+export function solveW3(w3: usize, n: i32, m: i32, maxCg: i32, cgTol: f32, refresh: bool): i32 {
+  return cgSolve(sys, sysInv, w3, rhs, n, m, maxCg, cgTol, refresh);
 }
 
 /** Largest diagonal entry of X^T X (the largest column sum of squares) without forming it. */

@@ -26,6 +26,7 @@ export const DEFAULT_SETTINGS: Readonly<TrimSettings> = Object.freeze({
   penalizeBias: true,
   recordHistory: false,
   penalty: 'l1',
+  form: 'auto',
 });
 
 /** Tolerance of the inner CG solves, relative to each right-hand side (not a user setting). */
@@ -56,6 +57,7 @@ export function resolveSettings(partial: Partial<TrimSettings> = {}): TrimSettin
   if (typeof s.recordHistory !== 'boolean') throw new Error(`nettrim: setting 'recordHistory' must be true or false, got ${s.recordHistory}`);
   if (typeof s.penalizeBias !== 'boolean') throw new Error(`nettrim: setting 'penalizeBias' must be true or false, got ${s.penalizeBias}`);
   oneOf('penalty', s.penalty, ['l1', 'group']);
+  oneOf('form', s.form, ['auto', 'samples', 'gram']);
   if (typeof s.adaptiveRho !== 'boolean') throw new Error(`nettrim: setting 'adaptiveRho' must be true or false, got ${s.adaptiveRho}`);
   return s;
 }

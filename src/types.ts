@@ -12,6 +12,14 @@ export type EpsilonMode = 'relative' | 'absolute';
  */
 export type Penalty = 'l1' | 'group';
 
+/**
+ * How a linear program (no inactive entries) is iterated: 'samples' keeps the P x M blocks of
+ * method.md 3, 'gram' only X^T X and X^T Y (an iteration then costs nothing per sample), 'auto'
+ * picks the Gram form when there are at least as many samples as inputs. ReLU programs always run
+ * in the sample form.
+ */
+export type LinearForm = 'auto' | 'samples' | 'gram';
+
 /** Every knob of one layer solve. Defaults live in DEFAULT_SETTINGS (settings.ts) and nowhere else. */
 export interface TrimSettings {
   /** Allowed discrepancy on the active outputs; see epsilonMode. Relative default 0.05. */
@@ -55,6 +63,8 @@ export interface TrimSettings {
    * own group). In group mode the bias row is not penalized.
    */
   penalty: Penalty;
+  /** Linear programs: the sample or the Gram form (LinearForm); the result is the same to solver tolerance. */
+  form: LinearForm;
 }
 
 /** One ADMM iteration as recorded with recordHistory (scaled units). */
@@ -166,6 +176,8 @@ export interface TrimResult {
   cgSteps: number;
   /** ||I - A Z||_F of the CG preconditioner (Newton-Schulz approximate inverse of X X^T + I). */
   preconditionerResidual: number;
+  /** Which form ran: 'gram' (settings.form) or 'samples'. */
+  form: 'samples' | 'gram';
   /** Bytes of wasm memory this solve reserved (inputs, workspace) and the memory's size after it. */
   workspaceBytes: number;
   memoryBytes: number;

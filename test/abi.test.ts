@@ -18,6 +18,12 @@ test('Param has the same fields at the same indices on both sides', () => {
   assert.equal(Object.fromEntries(ts), Object.fromEntries(wasm));
 });
 
+test('RefitParam (the refit kernel block) has the same fields at the same indices on both sides', () => {
+  const wasm = enumBody('assembly/refit-params.ts', 'RefitParam'), ts = enumBody('src/wasm/refit-abi.ts', 'RefitParam');
+  assert.ok(wasm.size >= 20, `only ${wasm.size} fields parsed`);
+  assert.equal(Object.fromEntries(ts), Object.fromEntries(wasm));
+});
+
 test('the status codes and the trace record agree', () => {
   const status = enumBody('assembly/params.ts', 'Status');
   const abi = readFileSync(new URL('../src/wasm/abi.ts', import.meta.url), 'utf8');

@@ -7,7 +7,8 @@ import * as ort from 'onnxruntime-node';
 import { onnxBackend } from '../src/onnx/backend.ts';
 import { GraphBuilder } from '../src/onnx/builder.ts';
 import { parseModel } from '../src/onnx/model.ts';
-import { inputChannelOfRows, l1NeuronValues, largestNeurons, neuronL1Norms, oneRowPerNeuron, rowsPerNeuron } from '../src/prune/l1-neurons.ts';
+import { inputChannelOfRows } from '../src/graph/weights.ts';
+import { l1NeuronValues, largestNeurons, neuronL1Norms, oneRowPerNeuron, rowsPerNeuron } from '../src/prune/l1-neurons.ts';
 import type { ModelLayer } from '../src/graph/layer.ts';
 import { fill, gaussian, seededRandom } from './helpers/random.ts';
 

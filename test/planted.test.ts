@@ -53,6 +53,7 @@ test('linear layer: the planted sparse weights come back exactly', async () => {
     { epsilon: 0, activation: 'linear', bias: false, relTol: 1e-5, maxIterations: 5000 },
   );
   assert.is(r.status, 'solved', `status ${r.status} after ${r.iterations} iterations`);
+  assert.is(r.form, 'gram'); // P >= N, linear: the Gram form (test/gram.test.ts), and the theorem holds there too
   assertRecovered(r.weights, l.w, m);
   assert.is(r.nnz, m * s);
   assert.is(r.bias, null);
@@ -103,6 +104,8 @@ for (const [n, p] of [[64, 48], [600, 300]] as const) test(`fewer samples than i
   const wide = await trimLayer({ inputs: l.x, outputs: l.y, samples: p, inputSize: n, outputSize: m }, settings);
   const tall = await trimLayer({ inputs: twice(l.x), outputs: twice(l.y), samples: 2 * p, inputSize: n, outputSize: m }, settings);
   assert.ok(Math.abs(wide.l1 - tall.l1) <= 1e-3 * tall.l1, `l1 ${wide.l1} (P < N) vs ${tall.l1} (P >= N)`);
+  assert.is(wide.form, 'samples');
+  assert.is(tall.form, 'gram'); // the P >= N copy runs in the Gram form: the two forms agree too
   assertRecovered(wide.weights, tall.weights, m);
   assert.ok(wide.relativeError < 1e-4 && tall.relativeError < 1e-4, `errors ${wide.relativeError}, ${tall.relativeError}`);
 });

@@ -9,6 +9,7 @@ import { formatReport, pruneModel } from '../src/prune/index.ts';
 import { REFIT_TOLERANCE, refitProgram } from '../src/prune/refit.ts';
 import type { LayerInput } from '../src/types.ts';
 import { fill, gaussian, seededRandom } from './helpers/random.ts';
+import { refitProgramF64 } from './reference/refit-f64.ts';
 
 const random = seededRandom(77);
 const normal = gaussian(random);
@@ -59,10 +60,10 @@ function joined(r: { weights: Float32Array; bias: Float32Array | null }): Float3
 }
 
 for (const [activation, slack] of [['relu', false], ['relu', true], ['linear', false]] as const) {
-  test(`${activation}${slack ? ' with slack V' : ''}: a perturbed planted layer comes back to the planted weights, support kept`, () => {
+  test(`${activation}${slack ? ' with slack V' : ''}: a perturbed planted layer comes back to the planted weights, support kept`, async () => {
     const { input, w } = planted(400, 30, 8, 0.3, activation, slack);
     const start = perturbed(w, 0.3);
-    const r = refitProgram(input, activation, true, start);
+    const r = await refitProgram(input, activation, true, start);
     const found = joined(r);
     for (let k = 0; k < w.length; k++) if (start[k] === 0) assert.is(found[k], 0, `entry ${k} left the support`);
     // The planted weights fit exactly and meet the inactive constraints: they are the constrained optimum.
@@ -80,7 +81,7 @@ test('relu, from a Net-Trim solution: the error falls, the support and the inact
   const trimmed = solver.solve(input, { epsilon: 0.3, activation: 'relu', bias: true });
   assert.ok(trimmed.nnz < 20 * 6, 'Net-Trim kept every weight');
   const start = joined(trimmed);
-  const r = refitProgram(input, 'relu', true, start);
+  const r = await refitProgram(input, 'relu', true, start);
   let ymax = 0;
   for (const v of input.outputs) ymax = Math.max(ymax, v);
   assert.ok(Math.abs(r.relativeErrorBefore - trimmed.relativeError) < 1e-4, `${r.relativeErrorBefore} vs the solver's ${trimmed.relativeError}`);
@@ -89,6 +90,32 @@ test('relu, from a Net-Trim solution: the error falls, the support and the inact
   const found = joined(r);
   for (let k = 0; k < start.length; k++) if (start[k] === 0) assert.is(found[k], 0);
 });
+
+for (const [activation, slack] of [['relu', false], ['relu', true], ['linear', false]] as const) {
+  test(`${activation}${slack ? ' with slack V' : ''}: the wasm refit agrees with the float64 Cholesky reference`, async () => {
+    // Net-Trim's solution of a noisy dense layer: the constrained least squares has a unique
+    // optimum that no exact fit reaches, so both paths must land on it.
+    const { input } = planted(400, 24, 10, 1, activation, slack);
+    for (let k = 0; k < input.outputs.length; k++) if (input.outputs[k] !== 0) input.outputs[k] += 0.2 * normal();
+    const solver = await LayerSolver.create({ threads: 1 });
+    const trimmed = solver.solve(input, { epsilon: 0.3, activation, bias: true });
+    await solver.close();
+    const start = joined(trimmed);
+    const reference = refitProgramF64(input, activation, true, start);
+    const r = await refitProgram(input, activation, true, start);
+    assert.ok(reference.relativeError < 0.95 * reference.relativeErrorBefore, `the case should move the weights (${reference.relativeErrorBefore} -> ${reference.relativeError})`);
+    assert.ok(Math.abs(r.relativeErrorBefore - reference.relativeErrorBefore) < 1e-9, 'same start, same figure');
+    // both stop their ADMM at the same tolerance: neither is exact, neither may be worse by more than a trace
+    assert.ok(r.relativeError < reference.relativeError * (1 + 2e-3), `error ${r.relativeError} vs float64 ${reference.relativeError}`);
+    assert.ok(r.relativeError > reference.relativeError * (1 - 1e-2), `error ${r.relativeError} below the float64 optimum ${reference.relativeError}?`);
+    assert.ok(Math.abs(r.meanStep - reference.meanStep) < 0.02, `mean step ${r.meanStep} vs float64 ${reference.meanStep}`);
+    const d = distance(joined(r), joined(reference));
+    assert.ok(d < 1e-2, `weights ${d} apart (relative)`);
+    let ymax = 0;
+    for (const v of input.outputs) ymax = Math.max(ymax, Math.abs(v));
+    assert.ok(r.maxInactive <= Math.max(trimmed.maxInactive, 0) + REFIT_TOLERANCE * ymax * 1.001, `inactive ${r.maxInactive}`);
+  });
+}
 
 /** x(16) -> Gemm 16x12 + Relu -> Gemm 12x4 (logits). */
 function mlp(): Uint8Array {

@@ -205,6 +205,9 @@ test('--sparsity: the search (uniform) and the allocation (sensitivity) land wit
       // the allocation walks its fixed path of gains (allocate.ts), the search stops at maxSearchTries
       assert.ok(search.tries.length <= (allocation === 'uniform' ? DEFAULT_PRUNE_SETTINGS.maxSearchTries : ALLOCATION_GAINS.length));
       assert.is(search.allocation === undefined, allocation === 'uniform');
+      // both start at the starting epsilon (0.05): the allocation's whole-network path goes up from there
+      assert.is(search.tries[0]!.epsilon, DEFAULT_PRUNE_SETTINGS.epsilon);
+      if (allocation === 'sensitivity') for (let k = 1; k < search.tries.length; k++) assert.ok(search.tries[k]!.epsilon > search.tries[k - 1]!.epsilon);
     }
   }
 });

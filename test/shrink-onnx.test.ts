@@ -14,8 +14,10 @@ import { GraphBuilder } from '../src/onnx/builder.ts';
 import { initializerValues, parseModel, tensorDims } from '../src/onnx/model.ts';
 import { intAttribute, onnx } from '../src/onnx/proto.ts';
 import type { ModelBackend, WeightValues } from '../src/prune/backend.ts';
-import { inputChannelOfRows, l1NeuronValues, oneRowPerNeuron, rowsPerNeuron } from '../src/prune/l1-neurons.ts';
+import { inputChannelOfRows } from '../src/graph/weights.ts';
+import { l1NeuronValues, oneRowPerNeuron, rowsPerNeuron } from '../src/prune/l1-neurons.ts';
 import type { ShrinkOutcome } from '../src/graph/shrink.ts';
+import { onnxChannelWalks } from '../src/onnx/shrink.ts';
 import { residualNet } from './helpers/structured-models.ts';
 import { fill, gaussian, seededRandom } from './helpers/random.ts';
 
@@ -74,9 +76,16 @@ test('MLP example: L1-cut neurons go, the written file is smaller and computes t
   assert.is(outcome.paramsAfter, 784 * 120 + 120 + 120 * 40 + 40 + 40 * 10 + 10);
   assert.is(count(outcome, 'fc1').paramsAfter, 784 * 120 + 120);
   assert.ok(outcome.model.length < 0.5 * masked.length, `${outcome.model.length} bytes vs ${masked.length}`);
-  // the value_info shapes of the cut tensors are gone (stale), the others stay
+  // the value_info shapes of the cut tensors are gone (stale); everything else is as it was
   const info = (written.graph.valueInfo ?? []).map((v) => v.name);
-  assert.not.ok(info.includes('fc1.out'));
+  assert.equal(info, []);
+  const trained = parseModel(readFileSync(join(EXAMPLES, 'models', 'mnist-mlp.onnx'))).proto;
+  const shrunk = written.proto;
+  assert.equal(onnx.ModelProto.toObject(shrunk, { longs: Number }).metadataProps, onnx.ModelProto.toObject(trained, { longs: Number }).metadataProps);
+  assert.equal(JSON.stringify(shrunk.graph!.node), JSON.stringify(trained.graph!.node));
+  assert.equal(JSON.stringify(shrunk.graph!.output), JSON.stringify(trained.graph!.output));
+  assert.equal(shrunk.graph!.initializer!.map((t) => t.name), trained.graph!.initializer!.map((t) => t.name));
+  assert.is(shrunk.producerName, trained.producerName);
 });
 
 test('CNN example: filters, the next conv\'s input channels and the Gemm rows after Flatten (25 per channel) go', async () => {
@@ -137,6 +146,50 @@ test('MobileNet example: a pointwise conv that stops reading channels removes th
   assert.is(intAttribute(dw, 'group', 0), 11);
 });
 
+test('propagation: neurons that only feed outputs the next layer drops go too; the inputs are not modified', async () => {
+  const backend = example('mnist-mlp.onnx');
+  const fc2 = backend.weightValues('fc2.weight'); // [300, 100]
+  const fc3 = backend.weightValues('fc3.weight'); // [100, 10]
+  fc3.fill(0, 0, 50 * 10); // fc2's neurons 0..49 are read by nothing
+  for (let i = 0; i < 20; i++) fc2.fill(0, i * 100 + 50, i * 100 + 100); // fc1's 0..19 feed only those
+  const values = new Map([['fc2.weight', fc2], ['fc3.weight', fc3]]);
+  const copies = new Map([...values].map(([k, v]) => [k, v.slice()]));
+  const bytes = Buffer.from(readFileSync(join(EXAMPLES, 'models', 'mnist-mlp.onnx')));
+  const { outcome, written } = await shrinkAndCompare(backend, values, digits.data as Float32Array, [DIGITS, 784]);
+  assert.equal(outcome.layers.map((l) => l.after), [280, 50, 10]);
+  assert.equal(dimsOf(written, 'fc2.weight'), [280, 50]);
+  for (const [k, v] of values) assert.ok(Buffer.from(v.buffer).equals(Buffer.from(copies.get(k)!.buffer)), `${k} was modified`);
+  assert.ok(bytes.equals(Buffer.from(readFileSync(join(EXAMPLES, 'models', 'mnist-mlp.onnx')))));
+});
+
+test('a depthwise filter that is all zero still has a read output: the channel before it stays, and why', async () => {
+  const backend = example('mnist-mobilenet.onnx');
+  const dw = backend.weightValues('block1_dw.weight'); // [16, 1, 3, 3]
+  dw.fill(0, 2 * 9, 3 * 9);
+  const { outcome } = await shrinkAndCompare(backend, new Map([['block1_dw.weight', dw]]), digits.data as Float32Array, [DIGITS, 1, 28, 28]);
+  const stem = count(outcome, 'stem_conv');
+  assert.equal([stem.after, stem.keptDead], [16, 1]);
+  assert.match(stem.reason ?? '', /grouped Conv 'block1_dw' keeps the groups/);
+});
+
+test('ViT example: an MLP block\'s hidden units go through GELU as PyTorch writes it (x * 0.5 * (1 + Erf(x / sqrt 2)))', async () => {
+  const backend = example('mnist-vit.onnx');
+  const fc2 = backend.layers.find((l) => l.name === 'blocks.0.mlp.fc2')!; // MatMul [64, 32] on [N, 16, 64]
+  const w = backend.weightValues(fc2.weight);
+  w.fill(0, 0, 20 * 32); // hidden units 0..19
+  const { outcome, written } = await shrinkAndCompare(backend, new Map([[fc2.weight, w]]), digits.data as Float32Array, [DIGITS, 1, 28, 28]);
+  assert.equal(count(outcome, 'blocks.0.mlp.fc1').after, 44);
+  assert.equal(dimsOf(written, 'blocks.0.mlp.fc1.weight'), [32, 44]);
+  assert.equal(dimsOf(written, 'blocks.0.mlp.fc2.weight'), [44, 32]);
+  // the attention projections feed LayerNorm and residual Adds: nothing else moves
+  assert.equal(outcome.layers.filter((l) => l.after !== l.before).map((l) => l.name), ['blocks.0.mlp.fc1']);
+});
+
+test('a value for a tensor the model does not have is refused with its name', () => {
+  const backend = example('mnist-mlp.onnx');
+  assert.throws(() => backend.shrink!(new Map([['nope', new Float32Array(3)]])), /cannot write initializer 'nope'/);
+});
+
 test('sparse weight format: the shrunk model keeps the sparse initializers backend.write uses, and loads', async () => {
   const backend = example('mnist-mlp.onnx', 'sparse');
   const [fc1, fc2] = backend.layers;
@@ -156,7 +209,7 @@ test('sparse weight format: the shrunk model keeps the sparse initializers backe
  * x[N,2,6,6] -> c1 Conv 4 -> Mul [4,1,1] -> Add [4,1,1] -> Relu -> MaxPool 2 -> Reshape [-1, 36]
  *   -> fc Gemm transB (W [5, 36]) -> Relu (graph output 'a' when `fcOutput`) -> out MatMul [5, 3] + Add -> y
  */
-function builtNet(fcOutput: boolean): { bytes: Uint8Array; x: Float32Array } {
+function builtNet(fcOutput: boolean, declare = true): { bytes: Uint8Array; x: Float32Array } {
   const draw = gaussian(seededRandom(11));
   const v = (n: number, s = 1) => fill(n, () => s * draw());
   const b = new GraphBuilder('built')
@@ -173,16 +226,23 @@ function builtNet(fcOutput: boolean): { bytes: Uint8Array; x: Float32Array } {
     .initializer('bm', [3], v(3, 0.1)).node('Add', ['mm', 'bm'], ['y'], {}, 'out.bias')
     .output('y', ['N', 3]);
   if (fcOutput) b.output('a', ['N', 5]);
-  return { bytes: withShape(b.toBytes(), [-1n, 36n]), x: v(64 * 72) };
+  return { bytes: withShape(b.toBytes(), [-1n, 36n], declare), x: v(64 * 72) };
 }
 
-/** The builder writes float initializers: the Reshape's shape is made int64 here. */
-function withShape(bytes: Uint8Array, shape: bigint[]): Uint8Array {
+/**
+ * The builder writes float initializers: the Reshape's shape is made int64 here, and the pooled
+ * tensor's shape [N, 4, 3, 3] declared (value_info) unless `declare` is false.
+ */
+function withShape(bytes: Uint8Array, shape: bigint[], declare = true): Uint8Array {
   const m = onnx.ModelProto.decode(bytes);
   const t = m.graph!.initializer!.find((i) => i.name === 'shape')!;
   const raw = new Uint8Array(8 * shape.length);
   shape.forEach((d, k) => new DataView(raw.buffer).setBigInt64(8 * k, d, true));
   Object.assign(t, { dataType: 7, dims: [shape.length], rawData: raw });
+  if (declare) {
+    const dim = [{ dimParam: 'N' }, { dimValue: 4 }, { dimValue: 3 }, { dimValue: 3 }];
+    m.graph!.valueInfo = [onnx.ValueInfoProto.create({ name: 'p1', type: { tensorType: { elemType: 1, shape: { dim } } } })];
+  }
   return onnx.ModelProto.encode(m).finish();
 }
 
@@ -207,6 +267,17 @@ test('built graph: per-channel Mul/Add constants, MaxPool, a Reshape whose shape
   assert.equal([view.getBigInt64(0, true), view.getBigInt64(8, true)], [-1n, 27n]);
 });
 
+test('built graph: a Reshape [-1, 36] whose input shape is not declared is not trusted to flatten per sample', async () => {
+  const { bytes, x } = builtNet(false, false);
+  const backend = onnxBackend(parseModel(bytes, 'built'));
+  const wf = backend.weightValues('Wf').slice();
+  for (let j = 0; j < 5; j++) for (let r = 9; r < 18; r++) wf[j * 36 + r] = 0;
+  const { outcome } = await shrinkAndCompare(backend, new Map([['Wf', wf]]), x, [64, 2, 6, 6]);
+  assert.equal([count(outcome, 'c1').after, count(outcome, 'c1').keptDead], [4, 0]);
+  assert.equal(onnxChannelWalks(parseModel(bytes), backend.layers)[0]!.stops.length, 1);
+  assert.match(onnxChannelWalks(parseModel(bytes), backend.layers)[0]!.stops[0]!, /Reshape 'reshape' is not known to flatten each sample/);
+});
+
 test('built graph: a neuron whose tensor is also a graph output stays, and the report says why', async () => {
   const { bytes, x } = builtNet(true);
   const backend = onnxBackend(parseModel(bytes, 'built'));
@@ -217,6 +288,30 @@ test('built graph: a neuron whose tensor is also a graph output stays, and the r
   assert.equal([fc.before, fc.after, fc.keptDead], [5, 5, 1]);
   assert.match(fc.reason ?? '', /'a' is a model output/);
   assert.equal(dimsOf(written, 'Wm'), [5, 3]);
+});
+
+test('built graph: ReduceMean over H, W (keepdims 0) between a conv and a Gemm passes each channel; over C it stops', async () => {
+  for (const axes of [[2, 3], [1]]) {
+    const draw = gaussian(seededRandom(8));
+    const v = (n: number) => fill(n, draw);
+    const bytes = new GraphBuilder('reduce')
+      .input('x', ['N', 1, 5, 5])
+      .initializer('K', [3, 1, 3, 3], v(27)).node('Conv', ['x', 'K'], ['h'], {}, 'conv').node('Relu', ['h'], ['r'], {}, 'relu')
+      .node('ReduceMean', ['r'], ['m'], { axes, keepdims: 0 }, 'mean')
+      .initializer('W', [axes.length === 2 ? 3 : 9, 4], v(axes.length === 2 ? 12 : 36)).node('Gemm', ['m', 'W'], ['y'], {}, 'fc')
+      .output('y', ['N', 4])
+      .toBytes();
+    const backend = onnxBackend(parseModel(bytes, 'reduce'), 'dense');
+    if (axes.length === 1) {
+      assert.match(onnxChannelWalks(parseModel(bytes), backend.layers)[0]!.stops.join(), /ReduceMean 'mean' does not reduce/);
+      continue;
+    }
+    const w = backend.weightValues('W').fill(0, 4, 8); // channel 1
+    const { outcome, written } = await shrinkAndCompare(backend, new Map([['W', w]]), v(20 * 25), [20, 1, 5, 5]);
+    assert.equal(outcome.layers.map((l) => l.after), [2, 4]);
+    assert.equal(dimsOf(written, 'K'), [2, 1, 3, 3]);
+    assert.equal(dimsOf(written, 'W'), [2, 4]);
+  }
 });
 
 test('built graph: a Concat reading the channels keeps them', async () => {
@@ -261,6 +356,19 @@ test('hostile: every neuron of a layer dead keeps one (documented), and the mode
   assert.match(fc1.reason ?? '', /every neuron is dead/);
   assert.equal(dimsOf(written, 'fc1.weight'), [784, 1]);
   assert.equal(dimsOf(written, 'fc2.weight'), [1, 100]);
+});
+
+test('channel walks: the readers of each layer with the channel each row reads (what a structured program groups)', () => {
+  const model = parseModel(readFileSync(join(EXAMPLES, 'models', 'mnist-conv.onnx')), 'conv');
+  const backend = onnxBackend(model);
+  const [conv1, conv2, fc1] = backend.layers;
+  const walks = onnxChannelWalks(model, backend.layers);
+  assert.equal(walks[0]!.readers.map((r) => r.layer), [conv2]);
+  assert.equal(Array.from(walks[0]!.readers[0]!.rowChannel), Array.from(inputChannelOfRows(conv2!)));
+  assert.equal(walks[1]!.path.map((p) => p.op.op), ['Relu', 'MaxPool', 'Flatten']);
+  assert.equal(Array.from(walks[1]!.readers[0]!.rowChannel), Array.from(rowsPerNeuron(fc1!, 25)));
+  assert.equal(walks[3]!.stops, ["'logits' is a model output"]);
+  assert.ok(conv1);
 });
 
 test('nothing masked: the shrunk model is the written one, byte for byte', () => {

@@ -10,11 +10,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readNpyFile } from '../src/io/npy.ts';
 import type { ModelBackend, WeightValues } from '../src/prune/backend.ts';
-import { inputChannelOfRows, l1NeuronValues, oneRowPerNeuron } from '../src/prune/l1-neurons.ts';
+import { inputChannelOfRows } from '../src/graph/weights.ts';
+import { l1NeuronValues, oneRowPerNeuron } from '../src/prune/l1-neurons.ts';
 import { tfjsBackend } from '../src/tfjs/backend.ts';
 import { readLayersModel, writeLayersModel, type LayersModelArtifacts } from '../src/tfjs/prune.ts';
 import type { ShrinkOutcome } from '../src/graph/shrink.ts';
-import { loadLayersModelFile, predictFlat } from './helpers/tfjs.ts';
+import { findTfjsLayers } from '../src/tfjs/layers.ts';
+import { tfjsChannelWalks } from '../src/tfjs/shrink.ts';
+import { loadLayersModelFile, predictFlat, saveLayersModelFile, tf } from './helpers/tfjs.ts';
 
 const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '..', 'examples');
 const digits = await readNpyFile(join(EXAMPLES, 'data', 'mnist-test-x.npy'));
@@ -140,6 +143,54 @@ test('hostile: every neuron of a Dense layer dead keeps one, and the model loads
   assert.equal([fc1.after, fc1.keptDead], [1, 1]);
   assert.match(fc1.reason ?? '', /every neuron is dead/);
   assert.equal(shapeOf('fc1/kernel'), [784, 1]);
+});
+
+test('channel walks: a Dense after a channels-last Flatten reads channel i % C in row i', async () => {
+  const file = await readLayersModel(join(EXAMPLES, 'models', 'mnist-conv-tfjs'));
+  const { layers, topology } = findTfjsLayers(file);
+  const walks = tfjsChannelWalks(file, topology, layers);
+  assert.equal(walks[1]!.path.map((p) => p.op.op), ['MaxPooling2D', 'Flatten']);
+  assert.equal(Array.from(walks[1]!.readers[0]!.rowChannel), Array.from({ length: 400 }, (_, i) => i % 16));
+});
+
+test('built Layers model: PReLU slopes are sliced with their units; a softmax layer keeps every unit (keptDead, reason)', async () => {
+  const built = tf.sequential({
+    layers: [
+      tf.layers.dense({ inputShape: [6], units: 8, name: 'd1', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+      tf.layers.prelu({ name: 'p', alphaInitializer: tf.initializers.randomUniform({ minval: 0.1, maxval: 0.5, seed: 2 }) }),
+      tf.layers.dense({ units: 5, activation: 'softmax', name: 'd2', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
+      tf.layers.dense({ units: 3, name: 'd3', kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }),
+    ],
+  });
+  const source = await saveLayersModelFile(built, join(dir, 'built'));
+  built.dispose();
+  const backend = tfjsBackend(await readLayersModel(source));
+  const d2 = backend.weightValues('d2/kernel'); // [8, 5]: d1's units 1, 4, 6 read by nothing
+  for (const i of [1, 4, 6]) d2.fill(0, i * 5, i * 5 + 5);
+  const d3 = backend.weightValues('d3/kernel'); // [5, 3]: d2's units 0 and 2 read by nothing
+  d3.fill(0, 0, 3).fill(0, 6, 9);
+  const values = new Map([['d2/kernel', d2], ['d3/kernel', d3]]);
+  const outcome = backend.shrink!(values) as ShrinkOutcome<LayersModelArtifacts>;
+  const x = Float32Array.from({ length: 50 * 6 }, (_, i) => Math.sin(i));
+  const run = async (artifacts: LayersModelArtifacts) => {
+    const folder = join(dir, `built${++written}`);
+    await writeLayersModel(folder, artifacts);
+    const model = await loadLayersModelFile(join(folder, 'model.json'));
+    const out = predictFlat(model, x, [50, 6]);
+    model.dispose();
+    return out;
+  };
+  const diff = relativeDiff(await run(outcome.model), await run(backend.write(values)));
+  assert.ok(diff <= TOLERANCE, `relative difference ${diff}`);
+  assert.equal(outcome.layers.map((l) => [l.name, l.after, l.keptDead]), [['d1', 5, 0], ['d2', 5, 2], ['d3', 3, 0]]);
+  assert.match(outcome.layers[1]!.reason ?? '', /softmax/);
+  const manifest = (JSON.parse(outcome.model.modelJson) as { weightsManifest: Array<{ weights: Array<{ name: string; shape: number[] }> }> }).weightsManifest[0]!.weights;
+  assert.equal(manifest.find((w) => w.name === 'p/alpha')!.shape, [5]);
+});
+
+test('a value for a weight the model does not have is refused with its name', async () => {
+  const backend = await example('mnist-mlp-tfjs');
+  assert.throws(() => backend.shrink!(new Map([['fc9/kernel', new Float32Array(3)]])), /cannot write weight 'fc9\/kernel'/);
 });
 
 test.run();

@@ -63,9 +63,11 @@ for (const c of CASES) {
       maxLogit = Math.max(maxLogit, Math.abs(reference[i]!));
     }
     for (let s = 0; s < SAMPLES; s++) if (argmax(reference, s) === argmax(logits, s)) sameClass++;
-    // Measured: 8e-5 on logits up to 18; the two runtimes' signals differ in the last bits, and
-    // a weight near the soft threshold can land on either side.
-    assert.ok(maxDiff <= 1e-3 * maxLogit, `max |onnx - tfjs| ${maxDiff}, max |logit| ${maxLogit}`);
+    // Measured: 8e-5 on logits up to 18 before the layer-by-layer refit, 1.1e-3 of the largest
+    // logit with it: the two runtimes' signals differ in the last bits, a weight near the soft
+    // threshold can land on either side, and each layer's refit (an iterative solve stopped at
+    // its tolerance) now starts from its own runtime's refit network.
+    assert.ok(maxDiff <= 2e-3 * maxLogit, `max |onnx - tfjs| ${maxDiff}, max |logit| ${maxLogit}`);
     assert.is(sameClass, SAMPLES);
     const nnz = (r: typeof report): number => r.total.nnzAfter;
     assert.ok(Math.abs(nnz(report) - nnz(onnx.report)) <= 1e-3 * report.total.weights, `nonzeros: tfjs ${nnz(report)}, onnx ${nnz(onnx.report)}`);

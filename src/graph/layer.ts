@@ -74,3 +74,6 @@ export interface SkippedLayer {
   op: string;
   reason: string;
 }
+
+/** New values of some stored float32 tensors, by tensor name; every other tensor keeps its trained values. */
+export type WeightValues = ReadonlyMap<string, Float32Array>;

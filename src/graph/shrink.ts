@@ -5,9 +5,9 @@
 // or belongs to an output that layer drops in turn. Where a channel reaches anything else (a
 // residual Add, a Concat, a graph output, an operation that mixes channels) it stays, and the
 // record says why. The format halves (src/onnx/shrink.ts, src/tfjs/shrink.ts) slice the tensors.
-import { storedIndex } from '../graph/weights.ts';
-import type { ModelLayer, WeightValues } from '../prune/backend.ts';
-import { inputChannelOfRows } from '../prune/l1-neurons.ts';
+import { storedIndex } from './weights.ts';
+import type { ModelLayer, WeightValues } from './layer.ts';
+import { inputChannelOfRows } from './weights.ts';
 import { perChannel } from './follow.ts';
 import type { GraphOp, ModelGraph } from './model.ts';
 
@@ -52,6 +52,8 @@ export type ChannelStep =
 export interface ShrinkRules {
   /** What `op` does to channels in `layout`; null: judge by its kind (activations, affine constants, Add). */
   step(op: GraphOp, layout: ChannelLayout): ChannelStep | null;
+  /** Whether `op` (several run-time inputs) combines them element by element, channel c with channel c (Add, Mul, ...). */
+  joins?(op: GraphOp): boolean;
   /** Why every channel of `layer` stays whatever reads it (its own softmax activation), or null. */
   keepAll?(layer: ModelLayer): string | null;
 }
@@ -81,7 +83,8 @@ export interface LayerCut {
   reason: string | null;
 }
 
-interface Walk {
+/** Where one layer's channels go: the operations carrying them, the layers reading them, and what else reads them. */
+export interface Walk {
   path: PathOp[];
   readers: ChannelReader[];
   /** Why every channel stays (something other than a prunable layer reads them). */
@@ -97,44 +100,36 @@ interface Walk {
 export function planShrink(
   graph: ModelGraph, rules: ShrinkRules, layers: readonly ModelLayer[], values: WeightValues, trained: (name: string) => Float32Array,
 ): LayerCut[] {
-  const byNode = new Map(layers.map((l) => [l.nodes[0]!, l]));
-  const walks = layers.map((l) => walkChannels(graph, rules, byNode, l));
+  const walks = channelWalks(graph, rules, layers);
   const weight = new Map(layers.map((l) => [l, values.get(l.weight) ?? trained(l.weight)]));
   const channels = (l: ModelLayer) => l.outputSize * l.groups;
-  const kept = new Map(layers.map((l) => [l, new Uint8Array(channels(l))]));
+  const kept = new Map<ModelLayer, Uint8Array>(layers.map((l) => [l, new Uint8Array(channels(l))]));
   // grouped layers lose whole groups only, and only those whose input channels their producer cuts
   const forced = new Map(layers.map((l) => [l, new Uint8Array(channels(l))]));
   const producerOf = new Map<ModelLayer, { producer: ModelLayer; rowChannel: Int32Array }>();
   walks.forEach((w, k) => w.readers.forEach((r) => producerOf.set(r.layer, { producer: layers[k]!, rowChannel: r.rowChannel })));
   for (const l of layers) if (l.groups > 1 && !producerOf.has(l)) forced.get(l)!.fill(1);
-  const dead = new Map<ModelLayer, Uint8Array>(); // zero-masked by the readers' weights alone
+  const dead = new Map<ModelLayer, Uint8Array>();
   const why = new Map<ModelLayer, string[]>();
   for (let changed = true; changed;) {
     changed = false;
     for (let k = layers.length - 1; k >= 0; k--) {
-      const l = layers[k]!, w = walks[k]!, c = channels(l);
-      const need = new Uint8Array(c);
-      const read = new Uint8Array(c);
-      const reasons = new Set<string>();
-      for (const r of w.readers) markNeeded(r, weight.get(r.layer)!, kept.get(r.layer)!, need, read);
-      dead.set(l, read.map((v, o) => (v && !need[o] ? 1 : 0)));
-      if (w.stops.length > 0) {
-        need.fill(1);
-        w.stops.forEach((s) => reasons.add(s));
-      }
+      const l = layers[k]!, w = walks[k]!;
+      const needs = channelNeeds(l, w, (r) => weight.get(r)!, (r) => kept.get(r)!);
       const f = forced.get(l)!;
-      for (let o = 0; o < c; o++) {
-        if (!f[o] || need[o]) continue;
-        need[o] = 1;
+      if (f.some((v, o) => v && !needs.need[o])) {
         const p = producerOf.get(l)?.producer;
-        reasons.add(p ? `'${p.name}' keeps the input channels of its group` : 'its groups read channels no cut layer produces');
+        needs.reasons.add(p ? `'${p.name}' keeps the input channels of its groups` : 'its groups read channels no cut layer produces');
+        f.forEach((v, o) => v && (needs.need[o] = 1));
       }
+      const need = needs.need;
       wholeGroups(l, need);
       if (need.every((v) => v === 0)) {
         need.fill(1, 0, l.groups > 1 ? l.outputSize : 1); // the first neuron (group)
-        reasons.add('every neuron is dead: the first is kept so the model stays a valid graph');
+        needs.reasons.add('every neuron is dead: the first is kept so the model stays a valid graph');
       }
-      why.set(l, [...reasons]);
+      dead.set(l, needs.dead);
+      why.set(l, [...needs.reasons]);
       const before = kept.get(l)!;
       if (need.some((v, o) => v !== before[o])) {
         kept.set(l, need);
@@ -165,32 +160,54 @@ export function planShrink(
   });
 }
 
+/** Which channels of a layer its readers need, which are zero-masked (read, but only by zero weights), and why some stay. */
+function channelNeeds(
+  layer: ModelLayer, walk: Walk, weightOf: (l: ModelLayer) => Float32Array, keptOf: (l: ModelLayer) => Uint8Array,
+): { need: Uint8Array; dead: Uint8Array; reasons: Set<string> } {
+  const c = layer.outputSize * layer.groups;
+  const need = new Uint8Array(c), live = new Uint8Array(c), read = new Uint8Array(c);
+  const reasons = new Set<string>();
+  const held = walk.readers.map((r) => readChannels(r, weightOf(r.layer), keptOf(r.layer), live, need, read));
+  walk.readers.forEach((r, k) => {
+    if ([...held[k]!].some((ch) => !live[ch])) reasons.add(`the grouped ${r.layer.op} '${r.layer.name}' keeps the groups reading them (their outputs are read)`);
+  });
+  if (walk.stops.length > 0) {
+    need.fill(1);
+    walk.stops.forEach((s) => reasons.add(s));
+  }
+  return { need, dead: read.map((v, o) => (v && !live[o] ? 1 : 0)), reasons };
+}
+
 /**
- * Marks the channels a reader needs: for a grouped reader, those of the groups it keeps; otherwise
- * those whose rows hold a nonzero weight to an output it keeps. `read` marks every channel it reads.
+ * Marks what one reader does with the channels: `read` every channel it reads, `live` those whose
+ * rows hold a nonzero weight to an output it keeps, `need` those it cannot do without (the live
+ * ones; for a grouped reader, every channel of a group it keeps, zero or not: a group's input
+ * channel goes only with the group). Returns the channels a grouped reader holds that way.
  */
-function markNeeded(r: ChannelReader, weight: Float32Array, keptOut: Uint8Array, need: Uint8Array, read: Uint8Array): void {
+function readChannels(r: ChannelReader, weight: Float32Array, keptOut: Uint8Array, live: Uint8Array, need: Uint8Array, read: Uint8Array): Set<number> {
   const { layer, rowChannel } = r;
   const { inputSize: n, outputSize: m, groups } = layer;
+  const held = new Set<number>();
   for (let g = 0; g < groups; g++) {
     const groupKept = keptOut.subarray(g * m, (g + 1) * m).some((v) => v === 1);
     for (let i = 0; i < n; i++) {
       const ch = rowChannel[g * n + i]!;
       if (ch < 0) continue;
       read[ch] = 1;
-      if (need[ch]) continue;
-      if (groups > 1) {
-        if (groupKept) need[ch] = 1;
-        continue;
+      if (groups > 1 && groupKept) {
+        need[ch] = 1;
+        held.add(ch);
       }
+      if (live[ch]) continue;
       for (let j = 0; j < m; j++) {
-        if (keptOut[j] && weight[storedIndex(layer, 0, i, j)] !== 0) {
-          need[ch] = 1;
+        if (keptOut[g * m + j] && weight[storedIndex(layer, g, i, j)] !== 0) {
+          live[ch] = need[ch] = 1;
           break;
         }
       }
     }
   }
+  return held;
 }
 
 /** A grouped layer keeps or drops whole groups. */
@@ -202,17 +219,36 @@ function wholeGroups(layer: ModelLayer, need: Uint8Array): void {
   }
 }
 
-/** Follows the layer's channels forward to the layers reading them; anything else that reads them is a stop. */
+/**
+ * For each layer, where its output channels go (the row -> channel maps a structured program needs
+ * for the layers reading them, e.g. l1-neurons.ts's rowNeuron), and what else reads them.
+ */
+export function channelWalks(graph: ModelGraph, rules: ShrinkRules, layers: readonly ModelLayer[]): Walk[] {
+  const byNode = new Map(layers.map((l) => [l.nodes[0]!, l]));
+  return layers.map((l) => walkChannels(graph, rules, byNode, l));
+}
+
+/**
+ * Follows the layer's channels forward to the layers reading them; anything else that reads them is
+ * a stop. An element-wise join of tensors that all carry the layer's channels in the same layout
+ * (GELU written as x * 0.5 * (1 + erf(x / sqrt 2)), x + relu(x)) passes once all its inputs are reached.
+ */
 function walkChannels(graph: ModelGraph, rules: ShrinkRules, byNode: ReadonlyMap<string, ModelLayer>, layer: ModelLayer): Walk {
   const walk: Walk = { path: [], readers: [], stops: [] };
   const channels = layer.outputSize * layer.groups;
   const start: ChannelLayout = layer.conv && layer.layout !== 'nhwc' ? 'first' : 'last';
-  const seen = new Set<string>();
+  const layouts = new Map<string, ChannelLayout>(); // the tensors reached, with their layout
+  const joins = new Set<GraphOp>(); // element-wise joins waiting for their other inputs
   const own = rules.keepAll?.(layer);
   if (own) walk.stops.push(own);
+  const pass = (op: GraphOp, layout: ChannelLayout, step: ChannelStep): void => {
+    walk.path.push({ op, layout });
+    const next: ChannelLayout = step.kind === 'flatten' ? (layout === 'first' ? 'flat-first' : layout === 'last' ? 'flat-last' : layout) : layout;
+    visit(op.output, next);
+  };
   const visit = (tensor: string, layout: ChannelLayout): void => {
-    if (seen.has(tensor)) return;
-    seen.add(tensor);
+    if (layouts.has(tensor)) return;
+    layouts.set(tensor, layout);
     if (graph.isOutput(tensor)) walk.stops.push(`'${tensor}' is a model output`);
     for (const op of graph.consumers(tensor)) {
       const reader = byNode.get(op.name);
@@ -222,17 +258,28 @@ function walkChannels(graph: ModelGraph, rules: ShrinkRules, byNode: ReadonlyMap
         else walk.readers.push({ layer: reader, rowChannel: rows });
         continue;
       }
-      const step = rules.step(op, layout) ?? stepOfKind(op, layer, layout, channels);
-      if (step.kind === 'stop') {
-        walk.stops.push(step.reason);
+      if (op.inputs.length > 1 && rules.joins?.(op)) {
+        joins.add(op);
         continue;
       }
-      walk.path.push({ op, layout });
-      const next: ChannelLayout = step.kind === 'flatten' ? (layout === 'first' ? 'flat-first' : layout === 'last' ? 'flat-last' : layout) : layout;
-      visit(op.output, next);
+      const step = rules.step(op, layout) ?? stepOfKind(op, layer, layout, channels);
+      if (step.kind === 'stop') walk.stops.push(step.reason);
+      else pass(op, layout, step);
     }
   };
   visit(layer.output, start);
+  for (let progress = true; progress;) {
+    progress = false;
+    for (const op of joins) {
+      const sides = op.inputs.map((t) => layouts.get(t));
+      if (sides.some((l) => l === undefined) || layouts.has(op.output)) continue;
+      joins.delete(op);
+      progress = true;
+      if (sides.every((l) => l === sides[0])) pass(op, sides[0]!, { kind: 'pass' });
+      else walk.stops.push(`${op.op} '${op.name}' joins its channels in different layouts`);
+    }
+  }
+  for (const op of joins) walk.stops.push(op.kind.kind === 'add' ? `the residual ${op.op} '${op.name}' reads it` : `${op.op} '${op.name}' joins it with another tensor`);
   return walk;
 }
 

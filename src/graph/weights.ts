@@ -57,3 +57,20 @@ export function countNonzero(values: Float32Array): number {
   for (let i = 0; i < values.length; i++) if (values[i] !== 0) count++;
   return count;
 }
+
+/**
+ * For a convolution, the input channel each program row reads (group-major: row i of group g at
+ * g * N + i): rows are [C/groups][kh][kw] for ONNX (NCHW) and [kh][kw][C/groups] for TensorFlow.js
+ * (NHWC). This is the rowNeuron of a convolution after a convolution, and its channel, taken
+ * within the group, is the row group of the group program (programs.ts).
+ */
+export function inputChannelOfRows(layer: ModelLayer): Int32Array {
+  const { inputSize: n, groups, conv } = layer;
+  if (!conv) throw new Error(`nettrim: '${layer.name}' is not a convolution`);
+  const perGroup = n / (conv.kernel[0] * conv.kernel[1]), taps = conv.kernel[0] * conv.kernel[1];
+  const nhwc = layer.layout === 'nhwc';
+  return Int32Array.from({ length: groups * n }, (_, r) => {
+    const g = Math.floor(r / n), i = r % n;
+    return g * perGroup + (nhwc ? i % perGroup : Math.floor(i / taps));
+  });
+}

@@ -122,6 +122,7 @@ function prepare(input: LayerInput, partial: Partial<TrimSettings>, threads: num
     traceCapacity: settings.recordHistory ? settings.maxIterations : 0,
     threads: bestThreads(shapeOf(input, settings.bias), threads),
     freeRow: settings.bias && !settings.penalizeBias ? input.inputSize : -1,
+    form: FORM_CODE[settings.form],
   };
   const problem = padProblem(input, settings.bias);
   // the group program: rows of W in groups (the bias row and the padding unpenalized)
@@ -159,6 +160,7 @@ function finish(job: PreparedSolve, out: AdmmOutput): TrimResult {
     rho: out.rho,
     cgSteps: out.cgSteps,
     preconditionerResidual: out.inverseResidual,
+    form: out.gram ? 'gram' : 'samples',
     workspaceBytes: out.workspaceBytes,
     memoryBytes: out.memoryBytes,
     threads: job.params.threads,
@@ -197,6 +199,9 @@ function padProblem(input: LayerInput, bias: boolean): PaddedProblem {
     fillInitial: initial ? (view) => { for (let r = 0; r < realRows; r++) view.set(initial.subarray(r * m, (r + 1) * m), r * cols); } : undefined,
   };
 }
+
+/** settings.form as assembly/params.ts Param.Form reads it. */
+const FORM_CODE = { auto: 0, samples: 1, gram: 2 } as const;
 
 /** Region codes 0 / 1 / 2 as the signs the kernels read: 0 ball, +1 upper bound, -1 lower bound. */
 const REGION_SIGN = [0, 1, -1];

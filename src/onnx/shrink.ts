@@ -4,14 +4,16 @@
 // constants, the readers' weight rows or input channels, a Reshape's shape when it carries the
 // channel count, a grouped Conv's `group`) and writes the model with shrink-write.ts.
 import type { GraphOp } from '../graph/model.ts';
-import { planShrink, type ChannelLayout, type ChannelStep, type LayerCut, type NeuronCount, type ShrinkOutcome, type ShrinkRules } from '../graph/shrink.ts';
+import { channelWalks, planShrink, type ChannelLayout, type ChannelStep, type LayerCut, type NeuronCount, type ShrinkOutcome, type ShrinkRules, type Walk } from '../graph/shrink.ts';
 import { countKept, keptIndices, sliceAxis, type DenseTensor } from '../graph/shrink-tensor.ts';
-import type { ModelLayer, WeightValues } from '../prune/backend.ts';
+import type { ModelLayer } from '../graph/layer.ts';
+import type { WeightValues } from '../prune/backend.ts';
 import type { WeightFormat } from '../prune/types.ts';
+import { InputError } from '../errors.ts';
 import { consumersOf, indexGraph, type GraphIndex } from './graph.ts';
 import { onnxModelGraph } from './graph-model.ts';
 import { elementCount, initializerValues, parseModel, tensorDims, type OnnxModel } from './model.ts';
-import { FLOAT, intAttribute, nodeLabel, toInt, type NodeProto, type TensorProto } from './proto.ts';
+import { FLOAT, intAttribute, intsAttribute, nodeLabel, toInt, type NodeProto, type TensorProto } from './proto.ts';
 import { applyGraphEdits, type GraphEdits } from './shrink-write.ts';
 import { writeSparse } from './sparse.ts';
 
@@ -28,6 +30,10 @@ const ELEMENTWISE = new Set([
   'Identity', 'Dropout', 'Sigmoid', 'Tanh', 'Elu', 'Selu', 'Celu', 'Softplus', 'Softsign', 'HardSigmoid', 'HardSwish',
   'Abs', 'Neg', 'Erf', 'Gelu', 'Mish', 'ThresholdedRelu',
 ]);
+/** Element-wise operations on several run-time tensors. */
+const JOINS = new Set(['Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Sum', 'Mean']);
+/** Reductions (and Squeeze) that act on each channel on its own when their axes are spatial (>= 2 of NCHW). */
+const SPATIAL_REDUCTIONS = new Set(['ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceSum', 'ReduceL1', 'ReduceL2', 'Squeeze']);
 /** Pooling over the spatial axes of NCHW: each channel on its own. */
 const POOLING = new Set(['MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'LpPool', 'GlobalLpPool']);
 
@@ -62,9 +68,17 @@ export function shrinkOnnx(
   return { model: bytes, layers: counts, paramsBefore: floatParams(model), paramsAfter: floatParams(written) };
 }
 
+/** Where each layer's channels go in the model (graph/shrink.ts channelWalks): readers with their row -> channel maps. */
+export function onnxChannelWalks(model: OnnxModel, layers: readonly ModelLayer[]): Walk[] {
+  const index = indexGraph(model.graph);
+  const nodes = new Map(index.nodes.map((n) => [nodeLabel(n), n]));
+  return channelWalks(onnxModelGraph(model, index), onnxShrinkRules(model, index, nodes), layers);
+}
+
 /** The ONNX operators the neutral walk cannot judge by kind: pooling, Flatten, Reshape, shared constants. */
 export function onnxShrinkRules(model: OnnxModel, index: GraphIndex, nodes: ReadonlyMap<string, NodeProto>): ShrinkRules {
   return {
+    joins: (op) => JOINS.has(op.op) && !nodes.get(op.name)?.domain,
     step(op: GraphOp, layout: ChannelLayout): ChannelStep | null {
       const node = nodes.get(op.name);
       if (!node || (node.domain && node.domain !== 'ai.onnx')) return stop(op, 'is not a standard operator');
@@ -74,18 +88,36 @@ export function onnxShrinkRules(model: OnnxModel, index: GraphIndex, nodes: Read
       if (ELEMENTWISE.has(op.op)) return { kind: 'pass' };
       if (POOLING.has(op.op)) return layout === 'first' ? { kind: 'pass' } : stop(op, 'pools a tensor whose channels are not on axis 1');
       if (op.op === 'Flatten') return !flat && intAttribute(node, 'axis', 1) === 1 ? { kind: 'flatten' } : stop(op, 'flattens from another axis');
-      if (op.op === 'Reshape') return !flat && reshapeShape(model, index, node) ? { kind: 'flatten' } : stop(op, 'is not a flatten to [batch, features]');
+      if (op.op === 'Reshape') return !flat && reshapeShape(model, index, node) ? { kind: 'flatten' } : stop(op, 'is not known to flatten each sample to one row ([0, -1], or a shape its input\'s declared dims confirm)');
       if (op.op === 'PRelu') return op.kind.kind === 'invertible' ? null : stop(op, 'has slopes that are not all positive');
+      if (SPATIAL_REDUCTIONS.has(op.op)) {
+        const axes = axesOf(model, node);
+        return layout === 'first' && axes && axes.length > 0 && axes.every((a) => a >= 2) ? { kind: 'pass' } : stop(op, 'does not reduce (or squeeze) spatial axes of NCHW only');
+      }
       return null;
     },
   };
+}
+
+/** The axes attribute (up to opset 17) or constant input (opset 13 Squeeze, 18 reductions); null when computed. */
+function axesOf(model: OnnxModel, node: NodeProto): number[] | null {
+  const attribute = intsAttribute(node, 'axes');
+  if (attribute) return attribute;
+  const name = node.input?.[1];
+  if (!name) return [];
+  const t = model.initializers.get(name);
+  return t && t.dataType === INT64 ? int64Values(t) : null;
 }
 
 function stop(op: GraphOp, why: string): ChannelStep {
   return { kind: 'stop', reason: `${op.op} '${op.name}' ${why}` };
 }
 
-/** A Reshape's shape when it flattens to two dims [0 | -1 | batch, -1 | features] from an initializer of its own. */
+/**
+ * A Reshape's shape when it flattens each sample to one row, from an initializer of its own:
+ * [0, -1] always; [-1, features] or [batch, -1] only when the input's declared shape (value_info)
+ * shows that the features are a whole sample (else [-1, W] could cut rows inside a channel).
+ */
 function reshapeShape(model: OnnxModel, index: GraphIndex, node: NodeProto): number[] | null {
   const name = node.input?.[1];
   const t = name ? model.initializers.get(name) : undefined;
@@ -93,7 +125,21 @@ function reshapeShape(model: OnnxModel, index: GraphIndex, node: NodeProto): num
   const shape = int64Values(t);
   if (shape.length !== 2) return null;
   const [a, b] = shape as [number, number];
-  return a >= -1 && b >= -1 && b !== 0 && !(a === -1 && b === -1) ? shape : null;
+  if (a === 0 && b === -1) return shape;
+  const dims = declaredDims(model, node.input?.[0] ?? '');
+  const sample = dims?.slice(1).reduce<number | null>((n, d) => (n === null || d === null ? null : n * d), 1) ?? null;
+  if (sample === null) return null;
+  if (a === -1 && b === sample) return shape;
+  if (b === -1 && a > 0 && a === dims![0]) return shape;
+  return null;
+}
+
+/** The dims value_info (or a graph input or output) declares for a tensor; null entries are symbolic. */
+function declaredDims(model: OnnxModel, tensor: string): Array<number | null> | null {
+  const g = model.graph;
+  const info = [...(g.valueInfo ?? []), ...(g.input ?? []), ...(g.output ?? [])].find((v) => v.name === tensor);
+  const dims = info?.type?.tensorType?.shape?.dim;
+  return dims ? dims.map((d) => (d.dimValue !== undefined && d.dimValue !== null && toInt(d.dimValue) > 0 ? toInt(d.dimValue) : null)) : null;
 }
 
 function int64Values(t: TensorProto): number[] {
@@ -168,7 +214,7 @@ class Tensors {
     let t = this.read.get(name);
     if (!t) {
       const stored = this.model.initializers.get(name);
-      if (!stored || stored.dataType !== FLOAT) throw new Error(`${this.model.source}: no float32 initializer '${name}'`);
+      if (!stored || stored.dataType !== FLOAT) throw new InputError(`${this.model.source}: cannot write initializer '${name}': no float32 initializer of that name in the graph`);
       t = { values: this.values.get(name) ?? initializerValues(this.model, name), dims: tensorDims(stored) };
       if (t.values.length !== elementCount(stored)) throw new Error(`${this.model.source}: '${name}' has ${elementCount(stored)} values, ${t.values.length} given`);
       this.read.set(name, t);

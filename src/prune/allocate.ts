@@ -4,8 +4,9 @@
 //
 // Parallel scheme only: its layer programs are independent, so every layer solved at any gain is a
 // valid choice for that layer. The allocation
-//   1. solves the network at a path of gains g_1 < g_2 < ... (each warm-started from the last),
-//      until the uniform network removes well past the target;
+//   1. solves the network at a path of gains (each solve warm-started from its neighbour's), from
+//      the gain nearest the starting epsilon upward until the uniform network removes well past the
+//      target, then downward only for the layers whose kept counts still fit the budget there;
 //   2. measures, for every layer l and gain g_k, what pruning that layer alone does to the model's
 //      outputs on the calibration data: D(l, k) = ||f' - f||^2 / ||f||^2 (the runtime runs it);
 //   3. picks one gain per layer minimising sum_l D(l, k_l) subject to the budget of kept weights,
@@ -14,16 +15,17 @@
 //      independent small perturbations add, which makes the sum a fair proxy of the network's;
 //   4. when the discrete choices miss the tolerance, re-solves the largest layer whose choice sits
 //      between two gains at an interpolated gain (regula falsi on its kept count).
-// A choice that removes a layer entirely is never taken. Cost: the path's solves (the search's tries
-// would be spent anyway) and one forward pass per (layer, gain) on at most SENSITIVITY_SAMPLES samples.
+// A choice that removes a layer entirely is never taken. Cost: the path's solves (bench/README.md:
+// the MLP at 85% takes 6 network solves and two of its small layers; from 0.01 it took 8) and one
+// forward pass per (layer, gain) on at most SENSITIVITY_SAMPLES samples.
 import { sliceSamples, type Feeds } from '../onnx/inputs.ts';
 import { countNonzero } from '../graph/weights.ts';
 import type { Outputs } from './backend.ts';
 import type { LayerSolution } from './programs.ts';
-import { solveLayerAt, solveParallel, solvedValues, type NetworkSolution, type PruneContext } from './schemes.ts';
+import { solveLayerAt, solveLayersAt, solveParallel, solvedValues, type NetworkSolution, type PruneContext } from './schemes.ts';
 import type { AllocationReport, SearchReport, SearchTry } from './types.ts';
 
-/** Gains of the path, the paper's range (0.01 to 0.3) and beyond; the path stops once well past the target. */
+/** Gains of the path, the paper's range (0.01 to 0.3) and beyond; the path starts near the starting epsilon (allocateSparsity). */
 export const ALLOCATION_GAINS: readonly number[] = Object.freeze([0.01, 0.025, 0.05, 0.1, 0.17, 0.27, 0.4, 0.55, 0.75, 0.9, 0.97]);
 /** Samples the sensitivity passes run on (the first of the calibration set). */
 const SENSITIVITY_SAMPLES = 512;
@@ -42,18 +44,44 @@ export async function allocateSparsity(
   onSolved?: (solution: NetworkSolution) => void,
 ): Promise<{ solution: NetworkSolution; report: SearchReport }> {
   const tries: SearchTry[] = [];
-  const path: NetworkSolution[] = [];
   const weights = ctx.layers.map((l) => ctx.backend.weightValues(l.weight).length);
   const total = weights.reduce((a, b) => a + b, 0);
-  // 1. the path of gains, until the uniform network is halfway from the target to fully sparse
-  for (const g of ALLOCATION_GAINS) {
-    const solution = await solveParallel(ctx, g, path.at(-1) ?? null);
-    path.push(solution);
+  const budget = (1 - target) * total;
+  // 1a. the path upward from the gain nearest the starting epsilon, until the uniform network is
+  //     halfway from the target to fully sparse; each solve starts from the one below it
+  const start = nearestGain(ctx.settings.epsilon);
+  const path: PathPoint[] = [];
+  const networks: NetworkSolution[] = [];
+  for (let k = start; k < ALLOCATION_GAINS.length; k++) {
+    const solution = await solveParallel(ctx, ALLOCATION_GAINS[k]!, networks.at(-1) ?? null);
+    networks.push(solution);
+    path.push({ g: solution.epsilon, layers: solution.layers, seconds: solution.seconds });
     onSolved?.(solution);
     const removed = removedOf(solution.layers, total);
-    tries.push({ epsilon: g, removedFraction: removed, seconds: solution.seconds });
+    tries.push({ epsilon: solution.epsilon, removedFraction: removed, seconds: solution.seconds });
     onTry?.(tries.at(-1)!, tries.length);
     if (removed >= target + (1 - target) / 2) break;
+  }
+  // 1b. downward: kept counts grow as g falls, so a layer keeping more than the budget leaves it
+  //     (the budget, less every other layer's fewest kept weights, plus the tolerance) at one gain
+  //     cannot be chosen at any lower one and is not solved there. Each solve starts from the
+  //     layer's solution at the gain above. Small, sensitive layers go down the whole path; a
+  //     layer holding most of the weights stops at once (the MLP's fc1 at 85%: its two costliest solves).
+  const fewest = ctx.layers.map((l) => Math.min(...path.map((pt) => countNonzero(pt.layers[l.index]!.weight))));
+  const allFewest = fewest.reduce((a, b) => a + b, 0);
+  for (let k = start - 1; k >= 0; k--) {
+    ctx.signal?.throwIfAborted();
+    const above = path[0]!;
+    const eligible = ctx.layers.map((l) => l.index).filter((i) => {
+      const solution = above.layers[i];
+      return solution !== null && countNonzero(solution!.weight) <= budget + tolerance * total - (allFewest - fewest[i]!);
+    });
+    if (eligible.length === 0) break;
+    const started = performance.now();
+    const solved = await solveLayersAt(ctx, eligible, ALLOCATION_GAINS[k]!, (i) => above.layers[i]!);
+    const layers: Array<LayerSolution | null> = ctx.layers.map(() => null);
+    eligible.forEach((i, j) => { layers[i] = solved[j]!; });
+    path.unshift({ g: ALLOCATION_GAINS[k]!, layers, seconds: (performance.now() - started) / 1000 });
   }
   // 2. what each layer alone, at each gain, does to the outputs
   const probe = probeFeeds(ctx);
@@ -63,7 +91,8 @@ export async function allocateSparsity(
     const list: Option[] = [];
     for (let k = 0; k < path.length; k++) {
       ctx.signal?.throwIfAborted();
-      const solution = path[k]!.layers[layer.index]!;
+      const solution = path[k]!.layers[layer.index];
+      if (!solution) continue; // not solved at this gain (1b)
       const nnz = countNonzero(solution.weight);
       if (nnz === 0) continue; // never remove a layer entirely
       // the same weights as the last gain: the same output change
@@ -71,14 +100,13 @@ export async function allocateSparsity(
       const change = same && same.nnz === nnz ? same.change : relativeChange(reference, await ctx.backend.runOutputs(
         solvedValues([solution]), `${ctx.backend.source} (${layer.name} alone)`, probe.feeds, probe.samples, ctx.settings.batchSize,
       ));
-      list.push({ g: path[k]!.epsilon, nnz, change, solution });
+      list.push({ g: path[k]!.g, nnz, change, solution });
     }
     if (list.length === 0) list.push(densestOption(path, layer.index));
     options.push(list);
     ctx.progress({ stage: 'search', done: layer.index + 1, total: ctx.layers.length, detail: `sensitivity of ${layer.name}` });
   }
   // 3. the multiplier whose choices land closest to the budget
-  const budget = (1 - target) * total;
   let best = choose(options, 0);
   for (let e = -12; e <= 6; e += 0.02) {
     const picked = choose(options, 10 ** e / total);
@@ -99,7 +127,7 @@ export async function allocateSparsity(
     predictedOutputChange: Math.sqrt(best.change),
   };
   const seconds = path.reduce((n, s) => n + s.seconds, 0);
-  const lanes = Math.max(...path.map((s) => s.lanes));
+  const lanes = Math.max(...networks.map((s) => s.lanes));
   return {
     solution: { epsilon: g, layers: chosen, seconds, lanes },
     report: {
@@ -168,9 +196,26 @@ async function refine(
   return out;
 }
 
-function densestOption(path: readonly NetworkSolution[], index: number): Option {
-  const solution = path[0]!.layers[index]!;
-  return { g: path[0]!.epsilon, nnz: countNonzero(solution.weight), change: 0, solution };
+function densestOption(path: readonly PathPoint[], index: number): Option {
+  const point = path.find((pt) => pt.layers[index])!;
+  const solution = point.layers[index]!;
+  return { g: point.g, nnz: countNonzero(solution.weight), change: 0, solution };
+}
+
+/** One gain of the path: every layer solved there (1a), or only those that could be chosen (1b). */
+interface PathPoint {
+  g: number;
+  layers: ReadonlyArray<LayerSolution | null>;
+  seconds: number;
+}
+
+/** The index of the path's gain nearest g (in log g). */
+function nearestGain(g: number): number {
+  let best = 0;
+  for (let k = 1; k < ALLOCATION_GAINS.length; k++) {
+    if (Math.abs(Math.log(ALLOCATION_GAINS[k]! / g)) < Math.abs(Math.log(ALLOCATION_GAINS[best]! / g))) best = k;
+  }
+  return best;
 }
 
 /** The relative gain a layer was solved at (its epsilon over its outputs' norm). */

@@ -6,11 +6,11 @@
 // TensorFlow.js) with some weight tensors replaced, and writes a pruned model in its own format.
 // Weight tensors are named by the format's own names ('fc1.weight', 'fc1/kernel').
 import type { ConvGeometry } from '../graph/im2col.ts';
-import type { ModelLayer, SkippedLayer } from '../graph/layer.ts';
+import type { ModelLayer, SkippedLayer, WeightValues } from '../graph/layer.ts';
 import type { Feeds, ModelInput } from '../onnx/inputs.ts';
 import type { ShrinkOutcome } from '../graph/shrink.ts';
 
-export type { ModelLayer } from '../graph/layer.ts';
+export type { ModelLayer, WeightValues } from '../graph/layer.ts';
 
 
 /** One layer's program data, sample-major: row c of X and of Z is column c of method.md's X, Y. */
@@ -41,9 +41,6 @@ export interface SignalOptions {
   /** Called after each batch with the number of samples done. */
   onBatch?: (done: number, total: number) => void;
 }
-
-/** New values of some stored float32 tensors, by tensor name; every other tensor keeps its trained values. */
-export type WeightValues = ReadonlyMap<string, Float32Array>;
 
 /** Every output of a model over all samples, concatenated along the sample axis, by output name. */
 export type Outputs = Map<string, Float32Array>;

@@ -51,8 +51,9 @@ async function main(): Promise<void> {
     ? MODELS.map((m) => [m, `${m}.pruned`, given])
     : [
       ['mnist-mlp', 'mnist-mlp.pruned', { scheme, refit, epsilon: 0.05 }],
-      // one epsilon for the demo: the sensitivity allocation (the default) walks a path of up to 11
-      // network solves, which took the demo from under a minute to ten (README, Numbers)
+      // one epsilon for the demo: the sensitivity allocation (the default) now solves 6 whole
+      // networks here (from 0.05 up; it was 8 from 0.01), still 1.5x the search's 4 tries, which
+      // dominate this run (README, Numbers; bench/README.md, demo-stages.ts)
       ['mnist-mlp', 'mnist-mlp.sparsity85.pruned', { scheme, refit, sparsity: 0.85, allocation: 'uniform' }],
       ['mnist-conv', 'mnist-conv.pruned', { scheme, refit, epsilon: 0.05 }],
       // structured (issue 10): whole neurons and channels, beside the L1-norm neurons at the same counts

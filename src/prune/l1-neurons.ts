@@ -61,23 +61,6 @@ export function rowsPerNeuron(consumer: ModelLayer, rows: number): Int32Array {
 }
 
 /**
- * For a convolution, the input channel each program row reads (group-major: row i of group g at
- * g * N + i): rows are [C/groups][kh][kw] for ONNX (NCHW) and [kh][kw][C/groups] for TensorFlow.js
- * (NHWC). This is the rowNeuron of a convolution after a convolution, and its channel, taken
- * within the group, is the row group of the group program (programs.ts).
- */
-export function inputChannelOfRows(layer: ModelLayer): Int32Array {
-  const { inputSize: n, groups, conv } = layer;
-  if (!conv) throw new Error(`nettrim: '${layer.name}' is not a convolution`);
-  const perGroup = n / (conv.kernel[0] * conv.kernel[1]), taps = conv.kernel[0] * conv.kernel[1];
-  const nhwc = layer.layout === 'nhwc';
-  return Int32Array.from({ length: groups * n }, (_, r) => {
-    const g = Math.floor(r / n), i = r % n;
-    return g * perGroup + (nhwc ? i % perGroup : Math.floor(i / taps));
-  });
-}
-
-/**
  * The trained weights with each cut's weakest neurons removed: their columns of the producer's
  * weights and their biases zeroed, and the consumers' rows that read them zeroed. A layer may be
  * a producer in one cut and a consumer in another; every tensor not named stays as trained.

@@ -5,7 +5,7 @@
 import type { LayerSignals, ModelBackend, WeightValues } from './backend.ts';
 import type { ModelLayer } from '../graph/layer.ts';
 import { groupNorm, type ProgramData } from './constraints.ts';
-import { inputChannelOfRows } from './l1-neurons.ts';
+import { inputChannelOfRows } from '../graph/weights.ts';
 import { countNonzero, fromProgram, toProgram, type ProgramWeights } from '../graph/weights.ts';
 import { TrimStatus, type LayerInput, type TrimResult } from '../types.ts';
 
@@ -84,12 +84,17 @@ export function trainedProgram(layer: ModelLayer, group: number, weight: Float32
   return full;
 }
 
-/** Spreads a result over the full program (zeros on the rows left out) and writes it to the stored arrays. */
+/**
+ * Spreads a result over the full program and writes it to the stored arrays. The rows left out of
+ * the program (inputs that are zero on every column) get zeros, or their values in `base` (a full
+ * program): a refit on other signals must not drop weights of rows that are dead only there.
+ */
 export function storeResult(
   layer: ModelLayer, group: number, program: Program, result: TrimResult, weight: Float32Array, bias: Float32Array | null,
+  base: Float32Array | null = null,
 ): Float32Array {
   const { inputSize: n, outputSize: m } = layer;
-  const full = new Float32Array((n + (layer.bias ? 1 : 0)) * m);
+  const full = base ? base.slice() : new Float32Array((n + (layer.bias ? 1 : 0)) * m);
   for (let r = 0; r < program.rows.length; r++) {
     full.set(result.weights.subarray(r * m, (r + 1) * m), program.rows[r]! * m);
   }

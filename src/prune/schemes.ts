@@ -13,7 +13,8 @@ import { DEFAULT_SETTINGS } from '../settings.ts';
 import type { TrimResult } from '../types.ts';
 import { cascadeData, cascadeGap, groupNorm, parallelData, type ProgramData } from './constraints.ts';
 import { buildProgram, storeResult, type LayerSolution, type Program } from './programs.ts';
-import { refitProgram } from './refit.ts';
+import { refitProgram, withRefitKernels } from './refit.ts';
+import type { WasmKernels } from '../wasm/interface.ts';
 import type { ProgressEvent, PruneSettings } from './types.ts';
 
 /** What every scheme needs: the model's backend, its layers, the trained network's signals, solvers. */
@@ -64,6 +65,17 @@ export async function solveLayerAt(
   return solved!;
 }
 
+/** Some layers of the parallel scheme (by index) at relative gain g, in one pool run, each warm-started from `warm(index)`. */
+export async function solveLayersAt(
+  ctx: PruneContext, indices: readonly number[], g: number, warm: (index: number) => LayerSolution | null,
+): Promise<LayerSolution[]> {
+  const pending = indices.map((i) => {
+    const s = ctx.trained[i]!;
+    return layerPrograms(ctx, s, parallelData(s), () => ({ relative: g }), warm(i));
+  });
+  return solveLayers(ctx, pending, programCounter());
+}
+
 /** Cascade scheme at relative gain g (first layers) and ctx.settings.gamma (the others). */
 export async function solveCascade(ctx: PruneContext, g: number, warm: NetworkSolution | null): Promise<NetworkSolution> {
   const started = performance.now();
@@ -77,40 +89,30 @@ export async function solveCascade(ctx: PruneContext, g: number, warm: NetworkSo
     const [solved] = await solveLayers(ctx, [layerPrograms(ctx, step.signals, step.data, step.epsilon, prior)], counter);
     lanes = Math.max(lanes, ctx.pool.lastPlan?.lanes ?? 1);
     // The refit changes what the next layers see, so it happens here, before their Xhat is taken.
-    layers.push(ctx.settings.refit ? refitLayer(ctx, step.signals, step.data, solved!) : solved!);
+    layers.push(ctx.settings.refit ? await refitLayer(ctx, step.signals, step.data, solved!) : solved!);
   }
   return { epsilon: g, layers, seconds: (performance.now() - started) / 1000, lanes };
 }
 
 /**
- * The opt-in refit of a parallel solution (refit.ts), once the search has chosen it: every layer
- * on the trained network's signals, as it was solved. The support does not change.
- */
-export function refitParallel(ctx: PruneContext, solution: NetworkSolution): NetworkSolution {
-  const started = performance.now();
-  const layers = solution.layers.map((l) => {
-    const s = ctx.trained[l.layer.index]!;
-    return refitLayer(ctx, s, parallelData(s), l);
-  });
-  return { ...solution, layers, seconds: solution.seconds + (performance.now() - started) / 1000 };
-}
-
-/**
  * The refit of a parallel solution layer by layer in topological order, each layer on the signals
  * of the network whose earlier layers are already refit (the cascade's data: Xhat in, the trained
- * network's Y as targets, V = W0^T Xhat + b0). Same supports as `solution`; unlike refitParallel,
- * each layer's weights absorb the error the pruned layers before it left in its inputs, as the
- * cascade scheme does. Costs one signal pass per layer that a pruned layer reaches.
+ * network's Y as targets, V = W0^T Xhat + b0). Same supports as `solution`; each layer's weights
+ * absorb the error the pruned layers before it left in its inputs, as the cascade scheme does
+ * (refit on the trained signals instead: 82.3% against 92.0% on the ResNet-style example
+ * at 50%). Costs one signal pass per layer that a pruned layer reaches.
  */
 export async function refitSequential(ctx: PruneContext, solution: NetworkSolution): Promise<NetworkSolution> {
   const started = performance.now();
   const layers: LayerSolution[] = [];
-  for (const solved of solution.layers) {
-    ctx.signal?.throwIfAborted();
-    const trained = ctx.trained[solved.layer.index]!;
-    const step = await cascadeStep(ctx, trained, layers, solution.epsilon);
-    layers.push(refitLayer(ctx, step.signals, step.data, solved));
-  }
+  await withRefitKernels(ctx.settings.threads, async (kernels) => {
+    for (const solved of solution.layers) {
+      ctx.signal?.throwIfAborted();
+      const trained = ctx.trained[solved.layer.index]!;
+      const step = await cascadeStep(ctx, trained, layers, solution.epsilon);
+      layers.push(await refitLayer(ctx, step.signals, step.data, solved, kernels));
+    }
+  });
   return { ...solution, layers, seconds: solution.seconds + (performance.now() - started) / 1000 };
 }
 
@@ -118,7 +120,10 @@ export async function refitSequential(ctx: PruneContext, solution: NetworkSoluti
  * A layer solution with its kept weights refit by least squares within the program's constraints
  * (refit.ts), on the program data it was solved with: signals `s` and `data`.
  */
-export function refitLayer(ctx: PruneContext, s: LayerSignals, data: ProgramData, solved: LayerSolution): LayerSolution {
+export async function refitLayer(
+  ctx: PruneContext, s: LayerSignals, data: ProgramData, solved: LayerSolution, kernels?: WasmKernels,
+): Promise<LayerSolution> {
+  if (!kernels) return withRefitKernels(ctx.settings.threads, (k) => refitLayer(ctx, s, data, solved, k));
   const started = performance.now();
   const layer = s.layer;
   const weight = solved.weight.slice();
@@ -129,17 +134,20 @@ export function refitLayer(ctx: PruneContext, s: LayerSignals, data: ProgramData
   let steps = 0;
   for (let group = 0; group < layer.groups; group++) {
     const program = buildProgram(s, group, data, solved.programs[group]!);
-    const r = refitProgram(
+    const r = await refitProgram(
       program.input, layer.activation, layer.bias !== null, program.input.initialWeights!,
-      ctx.settings.solver.activeThreshold ?? DEFAULT_SETTINGS.activeThreshold,
+      ctx.settings.solver.activeThreshold ?? DEFAULT_SETTINGS.activeThreshold, kernels,
     );
     const result: TrimResult = {
       ...solved.results[group]!, weights: r.weights, bias: r.bias, nnz: countNonzero(r.weights),
       nnzBias: r.bias ? countNonzero(r.bias) : 0, l1: sumAbs(r.weights) + (r.bias ? sumAbs(r.bias) : 0),
       relativeError: r.relativeError, maxInactive: r.maxInactive,
     };
+    // rows dead on these signals (not in the program) keep their solved weights
+    const full = storeResult(layer, group, program, result, weight, bias, solved.programs[group]!);
+    result.nnz = countNonzero(full.subarray(0, layer.inputSize * layer.outputSize));
     out.results.push(result);
-    out.programs.push(storeResult(layer, group, program, result, weight, bias));
+    out.programs.push(full);
     before2 += (r.relativeErrorBefore * program.targetNorm) ** 2;
     norm2 += program.targetNorm ** 2;
     steps += r.meanStep;

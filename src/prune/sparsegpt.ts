@@ -3,9 +3,9 @@
 // optimal-brain-surgeon update on H = 2 X X^T, column block by column block. This follows the
 // authors' reference algorithm (unstructured sparsity, blocks of 128 inputs, dampening 1% of the
 // mean diagonal, the mask chosen per block by w^2 / [H^-1]_ii^2), in float64 with ml-matrix for the
-// inverse and the Cholesky factor, with one change for a fair comparison: each block removes its
+// Cholesky factor, with one change for a fair comparison: each block removes its
 // exact share of the layer's count, so the layer keeps as many weights as Net-Trim kept there.
-import { CholeskyDecomposition, inverse, Matrix } from 'ml-matrix';
+import { CholeskyDecomposition, Matrix } from 'ml-matrix';
 import type { LayerSignals, ModelBackend, WeightValues } from './backend.ts';
 import { baselineValues, type LayerSolution } from './programs.ts';
 
@@ -136,15 +136,32 @@ function blockMask(W: Float64Array, hinv: Float64Array, n: number, m: number, b0
   return mask;
 }
 
-/** The upper Cholesky factor U of H^-1 (H^-1 = U^T U), as the authors' reference computes it. */
+/**
+ * The upper Cholesky factor U of H^-1 (H^-1 = U^T U), without forming H^-1: with J the reversal
+ * (J H J = L L^T, Cholesky), H^-1 = J L^-T L^-1 J, so U = J L^-1 J. One factor and one triangular
+ * inverse, n^3 / 3 each, in place of the inverse and a second factor the authors' reference takes
+ * (ml-matrix's LU inverse of the MLP's 785 x 785 H was 60% of the baseline's time, bench/README.md).
+ */
 function upperCholeskyOfInverse(h: Float64Array, n: number): Float64Array {
   const H = new Matrix(n, n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) H.set(i, j, h[i * n + j]!);
-  const inv = inverse(H);
-  // symmetrise against rounding before factoring
-  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) { const v = (inv.get(i, j) + inv.get(j, i)) / 2; inv.set(i, j, v); inv.set(j, i, v); }
-  const lower = new CholeskyDecomposition(inv).lowerTriangularMatrix;
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) H.set(i, j, h[(n - 1 - i) * n + (n - 1 - j)]!);
+  const lower = new CholeskyDecomposition(H).lowerTriangularMatrix;
+  const l = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) l[i * n + j] = lower.get(i, j);
+  // L^-1 column by column by forward substitution; column j kept as row j of `t` (contiguous reads)
+  const t = new Float64Array(n * n);
+  for (let j = 0; j < n; j++) {
+    const col = j * n;
+    t[col + j] = 1 / l[j * n + j]!;
+    for (let i = j + 1; i < n; i++) {
+      let sum = 0;
+      const row = i * n;
+      for (let k = j; k < i; k++) sum += l[row + k]! * t[col + k]!;
+      t[col + i] = -sum / l[row + i]!;
+    }
+  }
+  // U[i][j] = (L^-1)[n-1-i][n-1-j] = t[n-1-j][n-1-i]
   const u = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) u[i * n + j] = lower.get(j, i);
+  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) u[i * n + j] = t[(n - 1 - j) * n + (n - 1 - i)]!;
   return u;
 }

@@ -7,9 +7,8 @@
 // rows map to P's neurons: one row each (Dense after Dense), a channel's kh x kw taps (conv after
 // conv), or a channel's H x W positions (Dense after a conv's Flatten: NCHW blocks, NHWC stripes).
 // The model's own inputs are not neurons: the first layer's rows never are.
-import { storedIndex } from '../graph/weights.ts';
+import { inputChannelOfRows, storedIndex } from '../graph/weights.ts';
 import type { ModelBackend, ModelLayer, WeightValues } from './backend.ts';
-import { inputChannelOfRows } from './l1-neurons.ts';
 import type { KeepTarget } from './types.ts';
 
 export interface NeuronLink {

@@ -54,12 +54,15 @@ export interface PruneSettings {
   /** Seed of the position sampling. */
   seed: number;
   /**
-   * Not part of Net-Trim's program, on by default: after each layer is solved, move its kept weights
-   * toward the least-squares fit of the targets on the same support, as far as the program's
-   * constraints allow (refit.ts). Same nonzero counts, smaller error. Net-Trim picks the support
-   * well but its l1 shrinks the kept weights (the error budget is spent on shrinkage): on the
-   * ResNet-style example at 50% removed the refit took held-out accuracy from 34.2% to 85.0%
-   * (README, Numbers). `false` returns Net-Trim's own solution.
+   * Not part of Net-Trim's program, on by default: once the layers are solved, move each layer's
+   * kept weights toward the least-squares fit of the trained network's outputs, as far as the
+   * program's constraints allow (refit.ts). Same nonzero counts, smaller error. Net-Trim picks the
+   * support well but its l1 shrinks the kept weights (the error budget is spent on shrinkage).
+   * Parallel scheme: layer by layer, each on its inputs in the already refit network
+   * (schemes.ts refitSequential), so each layer also absorbs what pruning upstream changed; the
+   * cascade refits each layer as it solves it. On the ResNet-style example at 50% removed, held-out
+   * accuracy was 82.3% refitting each layer on the trained signals, 92.0% layer by layer (README,
+   * Numbers). `false` returns Net-Trim's own solution.
    */
   refit: boolean;
   /** Passed to every layer solve; epsilon, epsilonMode, activation and bias are set per layer. */

@@ -5,10 +5,12 @@
 // that carry the counts (Dense `units`, Conv2D `filters` and `groups`), and writes model.json and
 // its shards with write.ts. tf.loadLayersModel rebuilds the layers from the configs, so every
 // shape follows.
-import { planShrink, type ChannelLayout, type ChannelStep, type LayerCut, type NeuronCount, type ShrinkOutcome, type ShrinkRules } from '../graph/shrink.ts';
+import { channelWalks, planShrink, type ChannelLayout, type ChannelStep, type LayerCut, type NeuronCount, type ShrinkOutcome, type ShrinkRules, type Walk } from '../graph/shrink.ts';
 import type { GraphOp } from '../graph/model.ts';
 import { countKept, keptIndices, sliceAxis, type DenseTensor } from '../graph/shrink-tensor.ts';
-import type { ModelLayer, WeightValues } from '../prune/backend.ts';
+import type { ModelLayer } from '../graph/layer.ts';
+import type { WeightValues } from '../prune/backend.ts';
+import { InputError } from '../errors.ts';
 import { tfjsModelGraph } from './graph-model.ts';
 import type { Topology, TopologyLayer } from './topology.ts';
 import { isObject, type LayersModelFile, type WeightEntry } from './model.ts';
@@ -17,6 +19,8 @@ import { encodeLayersModel, type LayersModelArtifacts } from './write.ts';
 /** Layers that act on each channel on its own (channels_last). */
 const PASS = new Set(['Dropout', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'ELU', 'ThresholdedReLU']);
 const POOLING = new Set(['MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'GlobalMaxPooling2D', 'MaxPool2D', 'AvgPool2D', 'GlobalAvgPool2D', 'GlobalMaxPool2D']);
+/** Merge layers that combine their inputs element by element. */
+const JOINS = new Set(['Add', 'Subtract', 'Multiply', 'Maximum', 'Minimum', 'Average']);
 /** Activations that mix the channels (a dead unit still counts in the normalisation). */
 const MIXING = new Set(['softmax', 'logSoftmax', 'log_softmax']);
 /** Per-channel weights of the layers on a path, by class. */
@@ -37,12 +41,16 @@ export function shrinkLayersModel(
   const get = (name: string): DenseTensor => {
     let t = tensors.get(name);
     if (!t) {
-      const w = entries.get(name)!;
-      t = { values: values.get(name) ?? Float32Array.from(w.values), dims: w.shape.slice() };
+      const w = entries.get(name);
+      if (!w || w.dtype !== 'float32') throw new InputError(`${file.source}: cannot write weight '${name}': no float32 weight of that name in the manifest`);
+      const v = values.get(name) ?? Float32Array.from(w.values);
+      if (v.length !== w.values.length) throw new Error(`weight '${name}' holds ${w.values.length} values, cannot write ${v.length}`);
+      t = { values: v, dims: w.shape.slice() };
       tensors.set(name, t);
     }
     return t;
   };
+  for (const name of values.keys()) get(name);
   const slice = (name: string, axis: number, keep: readonly number[]) => tensors.set(name, sliceAxis(get(name), axis, keep));
   const layerWeights = (cut: LayerCut) => [cut.layer.weight, ...(cut.layer.bias ? [cut.layer.bias] : []), ...cut.path.flatMap(({ op }) => pathWeights(op, entries))];
   const params = (cut: LayerCut) => layerWeights(cut).reduce((n, name) => n + get(name).values.length, 0);
@@ -86,9 +94,16 @@ export function shrinkLayersModel(
   return { model, layers: counts, paramsBefore: floats(file.weights), paramsAfter: floats(weights) };
 }
 
+/** Where each layer's channels go in the model (graph/shrink.ts channelWalks): readers with their row -> channel maps. */
+export function tfjsChannelWalks(file: LayersModelFile, topology: Topology, layers: readonly ModelLayer[]): Walk[] {
+  const graph = tfjsModelGraph(topology, new Map(file.weights.map((w) => [w.name, w])));
+  return channelWalks(graph, tfjsShrinkRules(new Map(topology.layers.map((l) => [l.name, l]))), layers);
+}
+
 /** The Layers classes the neutral walk cannot judge by kind: pooling, Flatten, dropout, mixing activations. */
 export function tfjsShrinkRules(byName: ReadonlyMap<string, TopologyLayer>): ShrinkRules {
   return {
+    joins: (op) => JOINS.has(op.op),
     keepAll(layer: ModelLayer): string | null {
       const a = byName.get(layer.name)?.config.activation;
       return typeof a === 'string' && MIXING.has(a) ? `its own ${a} activation mixes the neurons` : null;

@@ -11,6 +11,7 @@ export const enum Param {
   DualTolerance = 37, FinalRho = 38, CgSteps = 39, C0 = 40, ErrorNormSq = 41, DualBound = 42,
   MaxInactive = 43, TargetMax = 44, WorkspaceBytes = 45, InverseResidual = 46,
   GroupIdsPtr = 48, GroupWeightsPtr = 49, GroupCount = 50,
+  Form = 51, GramForm = 52,
   Count = 56,
 }
 
@@ -32,6 +33,8 @@ export interface WasmExports {
     rows: number, cols: number, depth: number, accumulate: number,
   ): void;
   admmSolve(params: number): void;
+  /** The refit's least squares (assembly/refit.ts); the block is laid out as src/wasm/refit-abi.ts. */
+  refitSolve(params: number): void;
   /** Threaded builds only. */
   setThreads?(count: number): void;
   limitThreads?(count: number): void;

@@ -2,6 +2,7 @@
 // Everything else hands it typed records and gets typed records back; addresses stay in here.
 import { Param, TRACE_FIELDS, WASM_STATUS, type WasmExports } from './abi.ts';
 import { availableThreads, startThreads, type ThreadedKernels } from './pool.ts';
+import { RefitParam } from './refit-abi.ts';
 import { startSolo, type SoloWorker } from './solo.ts';
 import { webWorkerHost } from './workers.ts';
 import { FLAVOURS, instantiate, pickFlavour, readBundledWasm, type KernelFlavour, type WasmBinary, type WasmSource } from './load.ts';
@@ -45,6 +46,8 @@ export interface AdmmParams {
   threads: number;
   /** Row of W left out of the l1 (the bias row when it is not penalised), -1 for none. */
   freeRow: number;
+  /** Param.Form: 0 auto, 1 the sample form, 2 the Gram form (linear programs). */
+  form: number;
 }
 
 /** How often solveAsync reads a running solve's figures for onIteration. */
@@ -71,6 +74,8 @@ export interface AdmmOutput {
   workspaceBytes: number; memoryBytes: number;
   /** ||I - A Z||_F of the Newton-Schulz preconditioner. */
   inverseResidual: number;
+  /** Whether the Gram form ran (assembly/gram.ts). */
+  gram: boolean;
   /** TRACE_FIELDS numbers per recorded iteration, when asked for. */
   trace: Float64Array | null;
 }
@@ -253,6 +258,7 @@ export class WasmKernels {
     set(Param.TargetNorm, params.targetNorm);
     set(Param.Threads, params.threads);
     set(Param.RegionsPtr, regions); set(Param.FreeRow, params.freeRow);
+    set(Param.Form, params.form);
     set(Param.GroupIdsPtr, groupIds); set(Param.GroupWeightsPtr, groupWeights); set(Param.GroupCount, groups?.weights.length ?? 0);
     return { block, w, trace, size: rows * cols };
   }
@@ -277,8 +283,54 @@ export class WasmKernels {
       maxInactive: out[Param.MaxInactive], targetMax: out[Param.TargetMax], dualBound: out[Param.DualBound],
       workspaceBytes: out[Param.WorkspaceBytes], memoryBytes: this.memoryBytes,
       inverseResidual: out[Param.InverseResidual],
+      gram: out[Param.GramForm] === 1,
       trace: trace ? this.f64(trace, Math.min(traceCap, out[Param.Iterations]) * TRACE_FIELDS).slice() : null,
     };
+  }
+
+  /**
+   * The refit's least squares for one layer, every output neuron at once (assembly/refit.ts): the
+   * kept weights (mask) refit to Y on the fitted entries within the bounds V on the others.
+   */
+  refit(problem: RefitProblem, params: RefitParams): RefitOutput {
+    if (this.busy) throw new Error('nettrim: this solver is solving a layer; the refit must wait for it');
+    this.busy = true;
+    const alone = this.threads > 1 && !canBlock();
+    try {
+      const ex = this.ex;
+      ex.arenaReset();
+      const block = this.alloc(RefitParam.Count * 2);
+      const { rows, cols, samples } = problem;
+      const x = this.alloc(samples * rows), y = this.alloc(samples * cols), v = this.alloc(samples * cols);
+      const kind = this.alloc(samples * cols), mask = this.alloc(rows * cols), w = this.alloc(rows * cols);
+      problem.fillInputs(this.f32(x, samples * rows));
+      problem.fillOutputs(this.f32(y, samples * cols));
+      problem.fillBounds(this.f32(v, samples * cols));
+      problem.fillKinds(this.f32(kind, samples * cols));
+      problem.fillMask(this.f32(mask, rows * cols));
+      problem.fillStart(this.f32(w, rows * cols));
+      const b = this.f64(block, RefitParam.Count);
+      b[RefitParam.Rows] = rows; b[RefitParam.Cols] = cols; b[RefitParam.Samples] = samples;
+      b[RefitParam.XPtr] = x; b[RefitParam.YPtr] = y; b[RefitParam.VPtr] = v; b[RefitParam.KindPtr] = kind;
+      b[RefitParam.MaskPtr] = mask; b[RefitParam.WPtr] = w;
+      b[RefitParam.Bounded] = params.bounded ? 1 : 0; b[RefitParam.Tolerance] = params.tolerance;
+      b[RefitParam.MaxIterations] = params.maxIterations; b[RefitParam.MaxCgSteps] = params.maxCgSteps;
+      b[RefitParam.CgTol] = params.cgTol; b[RefitParam.Ridge] = params.ridge; b[RefitParam.Relaxation] = params.relaxation;
+      b[RefitParam.Threads] = params.threads; b[RefitParam.Rho] = params.rho ?? 1;
+      if (alone) ex.limitThreads!(1);
+      ex.refitSolve(block);
+      const out = this.f64(block, RefitParam.Count); // memory may have grown: a fresh view
+      if (out[RefitParam.Status] === 4) {
+        throw new Error(`nettrim: wasm memory could not grow to the ${out[RefitParam.WorkspaceBytes]} bytes this refit needs`);
+      }
+      return {
+        weights: this.f32(w, rows * cols).slice(), iterations: out[RefitParam.Iterations]!, cgSteps: out[RefitParam.CgSteps]!,
+        maxViolation: out[RefitParam.MaxViolation]!,
+      };
+    } finally {
+      if (alone) this.ex.limitThreads!(this.threads);
+      this.busy = false;
+    }
   }
 
   /**
@@ -334,6 +386,46 @@ export class WasmKernels {
   private f64(ptr: number, count: number): Float64Array {
     return new Float64Array(this.ex.memory.buffer, ptr, count);
   }
+}
+
+/** A padded refit problem (sizes multiples of 8, padding zero): what WasmKernels.refit writes. */
+export interface RefitProblem {
+  rows: number; cols: number; samples: number;
+  /** samples x rows X. */
+  fillInputs(view: Float32Array): void;
+  /** samples x cols Y (read on the fitted entries). */
+  fillOutputs(view: Float32Array): void;
+  /** samples x cols V (read on the bounded entries). */
+  fillBounds(view: Float32Array): void;
+  /** samples x cols: 0 fitted, +1 z <= V, -1 z >= V. */
+  fillKinds(view: Float32Array): void;
+  /** rows x cols: 1 where a weight is kept, else 0. */
+  fillMask(view: Float32Array): void;
+  /** rows x cols start (zero off the mask). */
+  fillStart(view: Float32Array): void;
+}
+
+export interface RefitParams {
+  /** Some entry is bounded (else one least-squares solve). */
+  bounded: boolean;
+  /** ADMM stops when X W breaks no bound and moves by no more than tolerance / 2 (absolute). */
+  tolerance: number;
+  maxIterations: number; maxCgSteps: number; cgTol: number;
+  /** Added to G's diagonal, relative to its largest entry. */
+  ridge: number;
+  relaxation: number;
+  /** Threads the products may use (0: all). */
+  threads: number;
+  /** Starting rho (the fit's weight is 1), balanced every few iterations; default 1. */
+  rho?: number;
+}
+
+export interface RefitOutput {
+  /** rows x cols. */
+  weights: Float32Array;
+  iterations: number; cgSteps: number;
+  /** Largest bound violation of X W at the end (absolute). */
+  maxViolation: number;
 }
 
 let blocking: boolean | undefined;
