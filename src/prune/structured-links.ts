@@ -8,7 +8,8 @@
 // conv), or a channel's H x W positions (Dense after a conv's Flatten: NCHW blocks, NHWC stripes).
 // The model's own inputs are not neurons: the first layer's rows never are.
 import { inputChannelOfRows, storedIndex } from '../graph/weights.ts';
-import type { ModelBackend, ModelLayer, WeightValues } from './backend.ts';
+import type { ModelBackend, WeightValues } from './backend.ts';
+import type { ModelLayer } from '../graph/layer.ts';
 import type { KeepTarget } from './types.ts';
 
 export interface NeuronLink {

@@ -26,9 +26,9 @@ import { buildFigures } from '../report/figures.ts';
 import type { LayerSignals, ModelBackend, WeightValues } from './backend.ts';
 import { parallelData } from './constraints.ts';
 import { labelIndices, maxRelativeChange, topOneAccuracy } from './evaluate.ts';
-import {
-  asFeeds, checkEvaluation, evaluate, pruneNetwork, type CheckedEvaluation, type PruneOptions, type PruneOutcome,
-} from './index.ts';
+import { asFeeds, checkEvaluation, evaluate, type CheckedEvaluation } from './evaluation.ts';
+import { pruneWeights } from './elementwise.ts';
+import type { PruneOptions, PruneOutcome } from './outcome.ts';
 import { l1NeuronValues } from './l1-neurons.ts';
 import { magnitudeValues } from './magnitude.ts';
 import type { LayerSolution } from './programs.ts';
@@ -103,7 +103,7 @@ export async function pruneNeurons<Written>(
   // 4. single weights inside the kept neurons: the usual pipeline on the neuron-pruned model
   let inner: PruneOutcome<WeightValues> | null = null;
   if (s.weightsAfterNeurons) {
-    inner = await pruneNetwork(valuesBackend(backend, neuronValues), calibration, { ...s, structure: 'weights', keep: null, weightsAfterNeurons: false }, {
+    inner = await pruneWeights(valuesBackend(backend, neuronValues), calibration, { ...s, structure: 'weights', keep: null, weightsAfterNeurons: false }, {
       onProgress: progress, ...(signal ? { signal } : {}), ...(options.evaluation ? { evaluation: options.evaluation } : {}),
     });
   }

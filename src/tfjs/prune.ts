@@ -2,7 +2,8 @@
 // in, the pruned model (model.json text and float32 shards, see write.ts) and the report out: the
 // pipeline, settings and report of pruneModel, through the TensorFlow.js backend.
 import type { Feeds, TensorData } from '../onnx/inputs.ts';
-import { pruneNetwork, type PruneOptions, type PruneOutcome } from '../prune/index.ts';
+import { pruneNetwork } from '../prune/network.ts';
+import type { PruneOptions, PruneOutcome } from '../prune/outcome.ts';
 import { resolvePruneSettings } from '../prune/settings.ts';
 import type { PruneSettings } from '../prune/types.ts';
 import { tfjsBackend } from './backend.ts';
