@@ -115,6 +115,15 @@ export function solveW3(w3: usize, n: i32, m: i32, maxCg: i32, cgTol: f32, refre
   return cgSolve(sys, sysInv, w3, rhs, n, m, maxCg, cgTol, refresh);
 }
 
+/**
+ * Improves W (n x m) toward the solution of A W = systemRhs() for another n x n matrix A (the Gram
+ * form's least-squares fit: G + ridge I), by CG preconditioned with this system's inverse of I + G.
+ * Overwrites CG's carried product: the next solveW3 must refresh. Returns the steps taken.
+ */
+export function solveFit(a: usize, w: usize, n: i32, m: i32, maxSteps: i32, tol: f32): i32 {
+  return cgSolve(a, sysInv, w, rhs, n, m, maxSteps, tol, true);
+}
+
 /** Largest diagonal entry of X^T X (the largest column sum of squares) without forming it. */
 export function gramMax(x: usize, n: i32, p: i32): f32 {
   let best: f32 = 0;

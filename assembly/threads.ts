@@ -13,6 +13,7 @@ const PARTS: usize = 64; // threads taking part in the current job: worker ids f
 
 const JOB_PRODUCT: i32 = 1;
 const JOB_QUIT: i32 = 2;
+const JOB_PRODUCT64: i32 = 3; // the Gram form's float64 product (gemm64.ts)
 
 // Threads started (thread 0 plus setUp - 1 workers in workerLoop), and those taking part in the
 // next jobs (a small program uses fewer: admm.ts). Only thread 0's instance reads them.
@@ -50,12 +51,27 @@ export function forkJoinProduct(
   kernel: Kernel, c: usize, ldc: i32, a: usize, aRow: i32, aDepth: i32, b: usize, ldb: i32,
   rows: i32, cols: i32, depth: i32, accumulate: bool,
 ): void {
+  forkJoin(JOB_PRODUCT, kernel, c, ldc, a, aRow, aDepth, b, ldb, rows, cols, depth, accumulate);
+}
+
+/** The float64 product on all threads (gemm64.ts; strides in f32 elements, two per double). */
+export function forkJoinProduct64(
+  kernel: Kernel, c: usize, ldc: i32, a: usize, aRow: i32, aDepth: i32, b: usize, ldb: i32,
+  rows: i32, cols: i32, depth: i32, accumulate: bool,
+): void {
+  forkJoin(JOB_PRODUCT64, kernel, c, ldc, a, aRow, aDepth, b, ldb, rows, cols, depth, accumulate);
+}
+
+function forkJoin(
+  kind: i32, kernel: Kernel, c: usize, ldc: i32, a: usize, aRow: i32, aDepth: i32, b: usize, ldb: i32,
+  rows: i32, cols: i32, depth: i32, accumulate: bool,
+): void {
   if (!ASC_FEATURE_THREADS) return;
   const args = CONTROL + ARGS;
   store<u32>(args, <u32>c); store<i32>(args, ldc, 4); store<u32>(args, <u32>a, 8); store<i32>(args, aRow, 12);
   store<i32>(args, aDepth, 16); store<u32>(args, <u32>b, 20); store<i32>(args, ldb, 24); store<i32>(args, rows, 28);
   store<i32>(args, cols, 32); store<i32>(args, depth, 36); store<i32>(args, accumulate ? 1 : 0, 40);
-  post(JOB_PRODUCT);
+  post(kind);
   runSlice(kernel, 0, threadCount);
   waitForWorkers(setUp - 1);
 }
@@ -69,8 +85,11 @@ function post(kind: i32): void {
   atomic.notify(CONTROL + GENERATION, setUp - 1);
 }
 
-/** A worker's whole life: wait for a job, run its slice, report; until told to quit. */
-export function workerLoop(kernel: Kernel, id: i32): void {
+/**
+ * A worker's whole life: wait for a job, run its slice (of `kernel`'s product, or `product64`'s for
+ * the float64 one), report; until told to quit.
+ */
+export function workerLoop(kernel: Kernel, product64: Kernel, id: i32): void {
   if (!ASC_FEATURE_THREADS) return;
   myId = id;
   // Workers start before the first job and the generation starts at 0. Reading it here instead
@@ -85,7 +104,7 @@ export function workerLoop(kernel: Kernel, id: i32): void {
     seen = now;
     const kind = load<i32>(CONTROL + KIND), parts = load<i32>(CONTROL + PARTS);
     if (kind == JOB_QUIT) return;
-    if (id < parts) runSlice(kernel, id, parts);
+    if (id < parts) runSlice(kind == JOB_PRODUCT64 ? product64 : kernel, id, parts);
     atomic.add<i32>(CONTROL + DONE, 1);
     atomic.notify(CONTROL + DONE, 1);
   }

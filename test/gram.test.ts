@@ -57,9 +57,13 @@ function assertSame(gram: TrimResult, samples: TrimResult, context: string) {
   assert.ok(Math.abs(gram.relativeError - samples.relativeError) <= 1e-4 * samples.relativeEpsilon, `error ${gram.relativeError} vs ${samples.relativeError}: ${context}`);
   assert.ok(Math.abs(gram.dualBound - samples.dualBound) <= 1e-3 * samples.dualBound, `bound ${gram.dualBound} vs ${samples.dualBound}: ${context}`);
   assert.ok(maxAbsDiff(gram.weights, samples.weights) <= 1e-3, `weights differ by ${maxAbsDiff(gram.weights, samples.weights)} of their largest: ${context}`);
-  // residuals: the same to a few % (rounding, and the inexact CG steps, move them a little)
-  for (const k of ['primalResidual', 'dualResidual'] as const) {
-    assert.ok(Math.abs(gram[k] - samples[k]) <= 0.05 * samples[k] + 1e-9, `${k} ${gram[k]} vs ${samples[k]}: ${context}`);
+  // residuals: the same to a few % (rounding, and the inexact CG steps, move them a little). The
+  // dual residual gets 10%: near the end it is as small as the rounding noise of the sample form's
+  // float32 P x M state, which only raises it. 40x9 relaxation 1.6, 180 iterations, over 1-ulp
+  // changes of one Y entry: sample form 1.535e-4..1.591e-4, Gram form with float64 state
+  // 1.457e-4..1.461e-4 (with float32 images, before: 1.491e-4..1.525e-4).
+  for (const [k, tol] of [['primalResidual', 0.05], ['dualResidual', 0.1]] as const) {
+    assert.ok(Math.abs(gram[k] - samples[k]) <= tol * samples[k] + 1e-9, `${k} ${gram[k]} vs ${samples[k]}: ${context}`);
   }
 }
 
