@@ -197,8 +197,8 @@ async function leastSquaresAll(
   return w1;
 }
 
-/** One output neuron's data: X columns (sample-major, bias 1 appended), its support, Omega, Y and V. */
-interface Neuron {
+/** One output neuron's data (shared with test/reference/refit-f64.ts, which differs only in w1): X columns (sample-major, bias 1 appended), its support, Omega, Y and V. */
+export interface Neuron {
   columns: Float64Array;
   rows: number;
   p: number;
@@ -211,7 +211,7 @@ interface Neuron {
 }
 
 /** The samples as float64 rows of N (+1 for the bias, whose input is 1). */
-function augmented(input: LayerInput, bias: boolean): Float64Array {
+export function augmented(input: LayerInput, bias: boolean): Float64Array {
   const { samples: p, inputSize: n } = input;
   const rows = n + (bias ? 1 : 0);
   const x = new Float64Array(p * rows);
@@ -223,7 +223,7 @@ function augmented(input: LayerInput, bias: boolean): Float64Array {
 }
 
 /** z[s] = x_s[S] . w for every sample. */
-function responses(nr: Neuron, w: Float64Array, z: Float64Array): void {
+export function responses(nr: Neuron, w: Float64Array, z: Float64Array): void {
   const { columns, rows, support } = nr;
   for (let s = 0; s < nr.p; s++) {
     const base = s * rows;
@@ -233,14 +233,14 @@ function responses(nr: Neuron, w: Float64Array, z: Float64Array): void {
   }
 }
 
-function activeError(nr: Neuron, z: Float64Array): number {
+export function activeError(nr: Neuron, z: Float64Array): number {
   let sum = 0;
   for (let s = 0; s < nr.p; s++) if (nr.active[s]) sum += (z[s]! - nr.y(s)) ** 2;
   return sum;
 }
 
 /** Largest t in [0, 1] with z0 + t (z1 - z0) within max(V, z0) + tau on every bounded sample (signs as Neuron.sign). */
-function largestStep(nr: Neuron, z0: Float64Array, z1: Float64Array, tolerance: number): number {
+export function largestStep(nr: Neuron, z0: Float64Array, z1: Float64Array, tolerance: number): number {
   let t = 1;
   for (let s = 0; s < nr.p; s++) {
     if (nr.active[s]) continue;

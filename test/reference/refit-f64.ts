@@ -1,7 +1,7 @@
 // The refit's step 1 and 2 as they were first written: plain TypeScript, float64, one neuron at a
 // time, Cholesky factors of each neuron's k x k system. Kept as the reference the wasm refit
 // (src/prune/refit.ts, assembly/refit.ts) is compared with (test/prune-refit.test.ts, bench/refit.ts).
-// Not used by the library.
+// Not used by the library. Step 2 and the figures are refit.ts's own (imported): only w1 is solved here.
 //
 // (Original header.) The opt-in `refit` setting: after Net-Trim chose which weights to keep, move the kept weights
 // toward the least-squares fit of the layer's targets, without leaving the program's feasible set.
@@ -29,7 +29,7 @@
 // Memory: the (N + 1)^2 float64 Gram matrix of the program's live inputs.
 import { DEFAULT_SETTINGS } from '../../src/settings.ts';
 import type { LayerInput } from '../../src/types.ts';
-import type { RefitResult } from '../../src/prune/refit.ts';
+import { activeError, augmented, largestStep, responses, type Neuron, type RefitResult } from '../../src/prune/refit.ts';
 
 /** Inactive outputs may rise this fraction of max |Y| above their bound (the solver accepts 10x more as solved). */
 const REFIT_TOLERANCE = 1e-3;
@@ -119,31 +119,6 @@ export function refitProgramF64(
   };
 }
 
-/** One output neuron's data: X columns (sample-major, bias 1 appended), its support, Omega, Y and V. */
-interface Neuron {
-  columns: Float64Array;
-  rows: number;
-  p: number;
-  support: readonly number[];
-  active: Uint8Array;
-  y: (s: number) => number;
-  v: (s: number) => number;
-  /** +1 where the bound is z <= V (inactive), -1 where it is z >= V (saturated, LayerInput.regions 2). */
-  sign: (s: number) => number;
-}
-
-/** The samples as float64 rows of N (+1 for the bias, whose input is 1). */
-function augmented(input: LayerInput, bias: boolean): Float64Array {
-  const { samples: p, inputSize: n } = input;
-  const rows = n + (bias ? 1 : 0);
-  const x = new Float64Array(p * rows);
-  for (let s = 0; s < p; s++) {
-    for (let i = 0; i < n; i++) x[s * rows + i] = input.inputs[s * n + i]!;
-    if (bias) x[s * rows + n] = 1;
-  }
-  return x;
-}
-
 /** X X^T (rows x rows, full), skipping zero inputs (post-ReLU and image inputs are mostly zero). */
 function gramMatrix(x: Float64Array, rows: number, p: number): Float64Array {
   const gram = new Float64Array(rows * rows);
@@ -161,23 +136,6 @@ function gramMatrix(x: Float64Array, rows: number, p: number): Float64Array {
   }
   for (let i = 0; i < rows; i++) for (let k = 0; k < i; k++) gram[k * rows + i] = gram[i * rows + k]!;
   return gram;
-}
-
-/** z[s] = x_s[S] . w for every sample. */
-function responses(nr: Neuron, w: Float64Array, z: Float64Array): void {
-  const { columns, rows, support } = nr;
-  for (let s = 0; s < nr.p; s++) {
-    const base = s * rows;
-    let sum = 0;
-    for (let r = 0; r < support.length; r++) sum += columns[base + support[r]!]! * w[r]!;
-    z[s] = sum;
-  }
-}
-
-function activeError(nr: Neuron, z: Float64Array): number {
-  let sum = 0;
-  for (let s = 0; s < nr.p; s++) if (nr.active[s]) sum += (z[s]! - nr.y(s)) ** 2;
-  return sum;
 }
 
 /** sum over the active samples of x_s[S] y_s. */
@@ -367,21 +325,6 @@ function multiply(b: Float64Array, w: Float64Array, out: Float64Array, q: number
     for (let c = 0; c < k; c++) sum += b[row + c]! * w[c]!;
     out[r] = sum;
   }
-}
-
-/** Largest t in [0, 1] with z0 + t (z1 - z0) within max(V, z0) + tau on every bounded sample (signs as Neuron.sign). */
-function largestStep(nr: Neuron, z0: Float64Array, z1: Float64Array, tolerance: number): number {
-  let t = 1;
-  for (let s = 0; s < nr.p; s++) {
-    if (nr.active[s]) continue;
-    const sign = nr.sign(s);
-    const a = sign * z0[s]!;
-    const b = sign * z1[s]!;
-    const bound = Math.max(sign * nr.v(s), a) + tolerance;
-    const rise = b - a;
-    if (b > bound && rise > 0) t = Math.min(t, (bound - a) / rise);
-  }
-  return Math.max(0, t);
 }
 
 /** Lower Cholesky factor of (G + ridge I), G given by its lower triangle (k x k); null if not positive definite. */
