@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { pruneLayersModel, writeLayersModel } from '../src/tfjs/prune.ts';
 import { fill, gaussian, seededRandom } from './helpers/random.ts';
 import { residualNet } from './helpers/structured-models.ts';
-import { loadLayersModelFile, predictFlat, saveLayersModelFile, tf } from './helpers/tfjs.ts';
+import { loadLayersModelFile, predictFlat, saveLayersModelFile, seeded, tf } from './helpers/tfjs.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'nettrim-structure-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -84,13 +84,13 @@ test('cascade: the pruned residual net runs in onnxruntime, every program solved
 test('TensorFlow.js: BatchNormalization, Add and ReLU(maxValue 6) layers kept by the programs; tf.loadLayersModel runs the pruned model', async () => {
   const random = gaussian(seededRandom(11));
   const input = tf.input({ shape: [6, 6, 2], name: 'x' });
-  const c1 = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', name: 'c1' }).apply(input) as tf.SymbolicTensor;
+  const c1 = tf.layers.conv2d({ ...seeded(101), filters: 4, kernelSize: 3, padding: 'same', name: 'c1' }).apply(input) as tf.SymbolicTensor;
   const a1 = tf.layers.reLU({ name: 'r1' }).apply(tf.layers.batchNormalization({ name: 'bn1' }).apply(c1)) as tf.SymbolicTensor;
-  const c2 = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', name: 'c2' }).apply(a1) as tf.SymbolicTensor;
+  const c2 = tf.layers.conv2d({ ...seeded(102), filters: 4, kernelSize: 3, padding: 'same', name: 'c2' }).apply(a1) as tf.SymbolicTensor;
   const s2 = tf.layers.add({ name: 'add' }).apply([tf.layers.batchNormalization({ name: 'bn2' }).apply(c2) as tf.SymbolicTensor, a1]);
   const a2 = tf.layers.reLU({ maxValue: 6, name: 'r6' }).apply(s2) as tf.SymbolicTensor;
   const f = tf.layers.flatten({ name: 'flat' }).apply(a2) as tf.SymbolicTensor;
-  const y = tf.layers.dense({ units: 5, name: 'head' }).apply(f) as tf.SymbolicTensor;
+  const y = tf.layers.dense({ ...seeded(103), units: 5, name: 'head' }).apply(f) as tf.SymbolicTensor;
   const built = tf.model({ inputs: input, outputs: y });
   for (const bn of ['bn1', 'bn2']) {
     const layer = built.getLayer(bn);
@@ -115,11 +115,11 @@ test('TensorFlow.js: BatchNormalization, Add and ReLU(maxValue 6) layers kept by
 test('TensorFlow.js DepthwiseConv2D (MobileNet block: depthwise, BN, ReLU6, pointwise, BN, relu6) is pruned as one program per channel', async () => {
   const random = gaussian(seededRandom(12));
   const input = tf.input({ shape: [6, 6, 3], name: 'x' });
-  const dw = tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', depthMultiplier: 2, name: 'dw' }).apply(input) as tf.SymbolicTensor;
+  const dw = tf.layers.depthwiseConv2d({ depthwiseInitializer: seeded(104).kernelInitializer, kernelSize: 3, padding: 'same', depthMultiplier: 2, name: 'dw' }).apply(input) as tf.SymbolicTensor;
   const a1 = tf.layers.reLU({ maxValue: 6, name: 'r6a' }).apply(tf.layers.batchNormalization({ name: 'bn_dw' }).apply(dw)) as tf.SymbolicTensor;
-  const pw = tf.layers.conv2d({ filters: 4, kernelSize: 1, name: 'pw' }).apply(a1) as tf.SymbolicTensor;
+  const pw = tf.layers.conv2d({ ...seeded(105), filters: 4, kernelSize: 1, name: 'pw' }).apply(a1) as tf.SymbolicTensor;
   const a2 = tf.layers.activation({ activation: 'relu6', name: 'r6b' }).apply(tf.layers.batchNormalization({ name: 'bn_pw' }).apply(pw)) as tf.SymbolicTensor;
-  const y = tf.layers.dense({ units: 3, name: 'head' }).apply(tf.layers.flatten().apply(a2)) as tf.SymbolicTensor;
+  const y = tf.layers.dense({ ...seeded(106), units: 3, name: 'head' }).apply(tf.layers.flatten().apply(a2)) as tf.SymbolicTensor;
   const built = tf.model({ inputs: input, outputs: y });
   const source = await saveLayersModelFile(built, join(dir, 'mobile'));
   built.dispose();

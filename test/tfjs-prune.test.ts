@@ -15,7 +15,7 @@ import { pruneModel } from '../src/prune/index.ts';
 import { pruneLayersModel, readLayersModel, writeLayersModel } from '../src/tfjs/prune.ts';
 import { TrimStatus } from '../src/types.ts';
 import { fill, gaussian, seededRandom } from './helpers/random.ts';
-import { loadLayersModelFile, predictFlat, saveLayersModelFile, tf, weightsByName } from './helpers/tfjs.ts';
+import { loadLayersModelFile, predictFlat, saveLayersModelFile, seeded, tf, weightsByName } from './helpers/tfjs.ts';
 
 const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '..', 'examples');
 const dir = mkdtempSync(join(tmpdir(), 'nettrim-tfjs-prune-'));
@@ -78,12 +78,12 @@ for (const c of CASES) {
 test('a BatchNormalization after an activation is skipped and kept; a tanh Dense is linear on its pre-activation; a linear Dense before a ReLU layer is a ReLU layer', async () => {
   const random = gaussian(seededRandom(41));
   const input = tf.input({ shape: [12], name: 'x' });
-  let h = tf.layers.dense({ units: 16, activation: 'relu', name: 'hidden' }).apply(input) as tf.SymbolicTensor;
+  let h = tf.layers.dense({ ...seeded(107), units: 16, activation: 'relu', name: 'hidden' }).apply(input) as tf.SymbolicTensor;
   h = tf.layers.batchNormalization({ name: 'norm' }).apply(h) as tf.SymbolicTensor;
-  h = tf.layers.dense({ units: 10, activation: 'tanh', name: 'squash' }).apply(h) as tf.SymbolicTensor;
-  h = tf.layers.dense({ units: 8, name: 'pre' }).apply(h) as tf.SymbolicTensor;
+  h = tf.layers.dense({ ...seeded(108), units: 10, activation: 'tanh', name: 'squash' }).apply(h) as tf.SymbolicTensor;
+  h = tf.layers.dense({ ...seeded(109), units: 8, name: 'pre' }).apply(h) as tf.SymbolicTensor;
   h = tf.layers.reLU({ name: 'pre_relu' }).apply(h) as tf.SymbolicTensor;
-  const y = tf.layers.dense({ units: 3, name: 'logits' }).apply(h) as tf.SymbolicTensor;
+  const y = tf.layers.dense({ ...seeded(110), units: 3, name: 'logits' }).apply(h) as tf.SymbolicTensor;
   const built = tf.model({ inputs: input, outputs: y });
   // Trained-looking batch norm statistics, so that skipping it is visible in the outputs.
   const norm = built.getLayer('norm');
@@ -119,12 +119,12 @@ test('a functional model with two inputs and two outputs, cascade scheme: feeds 
   const random = gaussian(seededRandom(43));
   const left = tf.input({ shape: [5], name: 'left' });
   const right = tf.input({ shape: [7], name: 'right' });
-  const fromLeft = tf.layers.dense({ units: 6, activation: 'relu', name: 'from_left' }).apply(left) as tf.SymbolicTensor;
+  const fromLeft = tf.layers.dense({ ...seeded(111), units: 6, activation: 'relu', name: 'from_left' }).apply(left) as tf.SymbolicTensor;
   const joined = tf.layers.concatenate({ name: 'cat' }).apply([fromLeft, right]) as tf.SymbolicTensor;
-  const mix = tf.layers.dense({ units: 9, name: 'mix' }).apply(joined) as tf.SymbolicTensor;
+  const mix = tf.layers.dense({ ...seeded(112), units: 9, name: 'mix' }).apply(joined) as tf.SymbolicTensor;
   const active = tf.layers.activation({ activation: 'relu', name: 'mix_relu' }).apply(mix) as tf.SymbolicTensor;
-  const y = tf.layers.dense({ units: 2, name: 'y' }).apply(active) as tf.SymbolicTensor;
-  const aux = tf.layers.dense({ units: 3, name: 'aux' }).apply(mix) as tf.SymbolicTensor; // mix also feeds a non-ReLU reader
+  const y = tf.layers.dense({ ...seeded(113), units: 2, name: 'y' }).apply(active) as tf.SymbolicTensor;
+  const aux = tf.layers.dense({ ...seeded(114), units: 3, name: 'aux' }).apply(mix) as tf.SymbolicTensor; // mix also feeds a non-ReLU reader
   const built = tf.model({ inputs: [left, right], outputs: [y, aux] });
   const source = await saveLayersModelFile(built, join(dir, 'two'));
   built.dispose();
@@ -134,7 +134,7 @@ test('a functional model with two inputs and two outputs, cascade scheme: feeds 
   assert.equal(report.layers.map((l) => [l.name, l.activation, l.inputs, l.outputs]), [
     ['from_left', 'relu', 5, 6], ['mix', 'linear', 13, 9], ['y', 'linear', 9, 2], ['aux', 'linear', 9, 3],
   ]);
-  // reads an input: the first-layer rule (0.1, up to the rounding of epsilon * ||Y|| / ||Y||; the weights are drawn unseeded)
+  // reads an input: the first-layer rule (0.1, up to the rounding of epsilon * ||Y|| / ||Y||)
   assert.ok(Math.abs(report.layers[0]!.epsilon - 0.1) < 1e-12, `epsilon ${report.layers[0]!.epsilon}`);
   for (const l of report.layers.slice(1)) assert.ok(Math.abs(l.epsilon - 0.1) > 1e-3, `${l.name}: epsilon ${l.epsilon} should follow the gamma rule`);
   await writeLayersModel(join(dir, 'two-pruned'), model, [source]);

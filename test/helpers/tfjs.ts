@@ -47,4 +47,12 @@ export function predictFlat(model: tf.LayersModel, data: Float32Array, shape: nu
   return tf.tidy(() => (model.predict(tf.tensor(data, shape)) as tf.Tensor).dataSync() as Float32Array);
 }
 
+/**
+ * Seeded initializers for a layer's config: tf.layers draw unseeded weights (Math.random) by default,
+ * and a test that asserts how much a program removes must prune the same model on every machine.
+ */
+export function seeded(seed: number): { kernelInitializer: tf.initializers.Initializer } {
+  return { kernelInitializer: tf.initializers.glorotUniform({ seed }) };
+}
+
 export { tf };
