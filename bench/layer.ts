@@ -5,7 +5,7 @@
 // as a user's command runs it, and its peak memory can be read from the kernel.
 //
 //   node --import tsx bench/layer.ts [--layer 1|2|3] [--runs N] [--flavour simd|relaxed|scalar]
-//        [--threads N] [--skip-reference] [--python PATH] [--data DIR] [--json FILE]
+//        [--threads N] [--relaxation A] [--skip-reference] [--python PATH] [--data DIR] [--json FILE]
 //
 // --layer 1: x0 -> y0 (N = 784 + bias, M = 300, P = 4000, ReLU; the issue's benchmark),
 //         2: y0 -> y1 (ReLU), 3: y1 -> y2 (linear). epsilon is 0.05 relative to ||Y||_F.
@@ -16,7 +16,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LayerSolver, type KernelOptions, type TrimResult } from '../src/index.ts';
+import { LayerSolver, type KernelOptions, type TrimResult, type TrimSettings } from '../src/index.ts';
 import { readNpyFile } from '../src/io/npy.ts';
 import type { KernelFlavour } from '../src/wasm/load.ts';
 import { bestAndMedian, emitJson, fmt, formatTable, machineInfo, option, type MachineInfo } from './common.ts';
@@ -49,6 +49,8 @@ interface Options {
   /** The python3 that runs the reference (default /usr/bin/python3, Debian's numpy). */
   python: string;
   flavour?: KernelFlavour; threads?: number;
+  /** The solver's over-relaxation setting; undefined = its default. */
+  relaxation?: string;
 }
 
 /** What one child process reports about our solve. */
@@ -190,7 +192,10 @@ async function childMain(o: Options): Promise<void> {
   const loadPeak = peakRss();
   const beforeSolve = rssNow();
   const peakResetWorked = resetPeakRss();
-  const r = solver.solve({ inputs: x.data, outputs: y.data, samples, inputSize, outputSize }, { epsilon: EPSILON, activation: spec.activation });
+  const r = solver.solve({ inputs: x.data, outputs: y.data, samples, inputSize, outputSize }, {
+    epsilon: EPSILON, activation: spec.activation,
+    ...(o.relaxation === undefined ? {} : { relaxation: o.relaxation === 'auto' ? 'auto' : Number(o.relaxation) }),
+  } as Partial<TrimSettings>);
   const solvePeak = peakRss();
   const check = recomputeError(x.data, y.data, r, samples, spec.activation === 'relu');
   const run: OursRun = {
@@ -221,7 +226,8 @@ async function childMain(o: Options): Promise<void> {
 function runOurs(o: Options): OursRun {
   const args = [...process.execArgv, '--expose-gc', fileURLToPath(import.meta.url), '--child',
     '--layer', o.layer, '--data', o.dataDir,
-    ...(o.flavour ? ['--flavour', o.flavour] : []), ...(o.threads ? ['--threads', String(o.threads)] : [])];
+    ...(o.flavour ? ['--flavour', o.flavour] : []), ...(o.threads ? ['--threads', String(o.threads)] : []),
+    ...(o.relaxation ? ['--relaxation', o.relaxation] : [])];
   const child = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
   if (child.status !== 0) throw new Error(`our solve failed (exit ${child.status}): ${child.stdout}`);
   return JSON.parse(child.stdout.trim().split('\n').pop()!) as OursRun;
@@ -361,6 +367,7 @@ function parseOptions(argv: string[]): Options {
     python: option(argv, '--python') ?? '/usr/bin/python3',
     flavour: option(argv, '--flavour') as KernelFlavour | undefined,
     threads: threads === undefined ? undefined : Number(threads),
+    relaxation: option(argv, '--relaxation'),
   };
 }
 

@@ -4,7 +4,7 @@ export { SolverPool, type LayerJob, type PoolOptions, type PoolRunOptions } from
 export { planLanes, type LanePlan, type ProgramShape } from './layer/lanes.ts';
 export { DEFAULT_SETTINGS, resolveSettings } from './settings.ts';
 export { TrimStatus, STATUS_MESSAGES } from './types.ts';
-export type { TrimSettings, TrimResult, LayerInput, Activation, EpsilonMode, Penalty, IterationRecord } from './types.ts';
+export type { TrimSettings, TrimResult, LayerInput, Activation, EpsilonMode, Penalty, LinearForm, Relaxation, IterationRecord } from './types.ts';
 export type { KernelOptions, LiveFigures } from './wasm/interface.ts';
 export type { KernelFlavour, WasmBinary, WasmSource } from './wasm/load.ts';
 export { init, type InitSource } from './runtime/init.ts';

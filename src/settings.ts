@@ -6,7 +6,8 @@ import type { TrimSettings } from './types.ts';
  * (bench/layer.ts): they meet the reference's l1 within 1% at the fewest iterations we found.
  * inactiveTolerance 1e-3 makes the default answer meet the program (issue 11). Over-relaxation 1.8
  * halves the iterations on mnist-mlp layer 1 (300 -> 150) but stops degenerate tiny programs
- * (test/layer-input, test/planted) 0.3% off their optimum, so it stays an option (bench/README.md).
+ * (test/layer-input, test/planted) 0.3% off their optimum, so 'auto' uses it only on programs
+ * large enough for iterations to cost time (relaxationFor; bench/README.md).
  */
 export const DEFAULT_SETTINGS: Readonly<TrimSettings> = Object.freeze({
   epsilon: 0.05,
@@ -18,7 +19,7 @@ export const DEFAULT_SETTINGS: Readonly<TrimSettings> = Object.freeze({
   maxIterations: 2000,
   rho: 100,
   adaptiveRho: true,
-  relaxation: 1,
+  relaxation: 'auto',
   activeThreshold: 1e-6,
   ballTolerance: 1e-3,
   inactiveTolerance: 1e-3,
@@ -28,6 +29,20 @@ export const DEFAULT_SETTINGS: Readonly<TrimSettings> = Object.freeze({
   penalty: 'l1',
   form: 'auto',
 });
+
+/**
+ * 'auto' relaxation: 1.8 from this many multiply-adds per product (samples x rows x outputs, or
+ * rows^2 x outputs in the Gram form), about a millisecond on this project's machine; below it a
+ * thousand iterations take a second and plain ADMM's answer is the more accurate (bench/README.md).
+ */
+export const RELAXED_WORK = 1e7;
+export const AUTO_RELAXATION = 1.8;
+
+/** The alpha a program of this size runs with. */
+export function relaxationFor(setting: TrimSettings['relaxation'], work: number): number {
+  if (setting !== 'auto') return setting;
+  return work >= RELAXED_WORK ? AUTO_RELAXATION : 1;
+}
 
 /** Tolerance of the inner CG solves, relative to each right-hand side (not a user setting). */
 export const CG_TOLERANCE = 1e-4;
@@ -48,8 +63,8 @@ export function resolveSettings(partial: Partial<TrimSettings> = {}): TrimSettin
   positiveInteger('maxIterations', s.maxIterations);
   positiveInteger('maxCgSteps', s.maxCgSteps);
   if (!(s.rho > 0 && Number.isFinite(s.rho))) throw new Error(`nettrim: setting 'rho' must be a positive number, got ${s.rho}`);
-  if (!(s.relaxation >= 1 && s.relaxation < 2)) {
-    throw new Error(`nettrim: setting 'relaxation' must be in [1, 2), got ${s.relaxation}`);
+  if (s.relaxation !== 'auto' && !(typeof s.relaxation === 'number' && s.relaxation >= 1 && s.relaxation < 2)) {
+    throw new Error(`nettrim: setting 'relaxation' must be 'auto' or in [1, 2), got ${s.relaxation}`);
   }
   nonNegative('activeThreshold', s.activeThreshold);
   nonNegative('ballTolerance', s.ballTolerance);

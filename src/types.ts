@@ -20,6 +20,13 @@ export type Penalty = 'l1' | 'group';
  */
 export type LinearForm = 'auto' | 'samples' | 'gram';
 
+/**
+ * Over-relaxation alpha in [1, 2) (1 is plain ADMM), or 'auto': 1.8 on programs whose products
+ * reach RELAXED_WORK multiply-adds (where an iteration is expensive and 1.8 halves their number),
+ * 1 below it (where a whole solve takes milliseconds and plain ADMM's tighter answer is worth more).
+ */
+export type Relaxation = number | 'auto';
+
 /** Every knob of one layer solve. Defaults live in DEFAULT_SETTINGS (settings.ts) and nowhere else. */
 export interface TrimSettings {
   /** Allowed discrepancy on the active outputs; see epsilonMode. Relative default 0.05. */
@@ -38,8 +45,8 @@ export interface TrimSettings {
   rho: number;
   /** Adapt rho by residual balancing (free: rho is not in the linear system). */
   adaptiveRho: boolean;
-  /** Over-relaxation parameter alpha in [1, 2); 1 is plain ADMM. */
-  relaxation: number;
+  /** Over-relaxation alpha in [1, 2), or 'auto' (Relaxation). */
+  relaxation: Relaxation;
   /** Outputs above this (after c0 scaling) count as active, in the set Omega. */
   activeThreshold: number;
   /**
@@ -178,6 +185,8 @@ export interface TrimResult {
   preconditionerResidual: number;
   /** Which form ran: 'gram' (settings.form) or 'samples'. */
   form: 'samples' | 'gram';
+  /** The over-relaxation alpha the solve used (settings.relaxation, 'auto' resolved). */
+  relaxation: number;
   /** Bytes of wasm memory this solve reserved (inputs, workspace) and the memory's size after it. */
   workspaceBytes: number;
   memoryBytes: number;

@@ -2,6 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { trimLayer, DEFAULT_SETTINGS, resolveSettings } from '../src/index.ts';
+import { RELAXED_WORK } from '../src/settings.ts';
 
 const good = () => ({
   inputs: new Float32Array(6 * 3).map((_, i) => Math.sin(i)),
@@ -49,7 +50,8 @@ test('settings out of range or unknown', async () => {
   await rejects(trimLayer(good(), { epsilon: -0.1 }), /'epsilon' must be a finite number >= 0, got -0.1/);
   await rejects(trimLayer(good(), { epsilon: NaN }), /'epsilon' must be a finite number >= 0, got NaN/);
   await rejects(trimLayer(good(), { activation: 'tanh' as 'relu' }), /'activation' must be one of relu, linear, got 'tanh'/);
-  await rejects(trimLayer(good(), { relaxation: 2 }), /'relaxation' must be in \[1, 2\), got 2/);
+  await rejects(trimLayer(good(), { relaxation: 2 }), /'relaxation' must be 'auto' or in \[1, 2\), got 2/);
+  await rejects(trimLayer(good(), { relaxation: 'fast' as 'auto' }), /'relaxation' must be 'auto' or in \[1, 2\), got fast/);
   await rejects(trimLayer(good(), { maxIterations: 0 }), /'maxIterations' must be an integer >= 1, got 0/);
   await rejects(trimLayer(good(), { absTol: 0, relTol: 0 }), /absTol and relTol cannot both be 0/);
   await rejects(trimLayer(good(), { epsilonn: 0.1 } as object), /unknown setting 'epsilonn'/);
@@ -60,6 +62,21 @@ test('defaults live in one frozen record, and settings overlay it', () => {
   const s = resolveSettings({ epsilon: 0.2, bias: undefined });
   assert.is(s.epsilon, 0.2);
   assert.is(s.bias, DEFAULT_SETTINGS.bias);
+});
+
+test("relaxation 'auto': plain ADMM on a small program, 1.8 from RELAXED_WORK multiply-adds per product, a number as given", async () => {
+  assert.is(DEFAULT_SETTINGS.relaxation, 'auto');
+  assert.is((await trimLayer(good())).relaxation, 1);
+  assert.is((await trimLayer(good(), { relaxation: 1.5 })).relaxation, 1.5);
+  // 2,000 samples x (40 + bias) rows x 128 outputs = 1.05e7 >= RELAXED_WORK
+  const samples = 2000, inputSize = 40, outputSize = 128;
+  assert.ok(samples * (inputSize + 1) * outputSize >= RELAXED_WORK);
+  const big = { inputs: new Float32Array(samples * inputSize).map((_, i) => Math.sin(i * 0.37)),
+    outputs: new Float32Array(samples * outputSize).map((_, i) => Math.cos(i * 0.11)), samples, inputSize, outputSize };
+  assert.is((await trimLayer(big, { maxIterations: 2 })).relaxation, 1.8);
+  // linear with P >= N runs the Gram form, whose products have rows x rows x outputs multiply-adds
+  assert.is((await trimLayer(big, { maxIterations: 2, activation: 'linear' })).relaxation, 1);
+  assert.is((await trimLayer(big, { maxIterations: 2, activation: 'linear', form: 'samples' })).relaxation, 1.8);
 });
 
 test('the iteration cap is reported as such, with the residuals', async () => {

@@ -1,5 +1,5 @@
 // trimLayer: one layer program from sample-major signals to a typed result (method.md sections 1, 3).
-import { CG_TOLERANCE, resolveSettings } from '../settings.ts';
+import { CG_TOLERANCE, relaxationFor, resolveSettings } from '../settings.ts';
 import { TrimStatus, type IterationRecord, type LayerInput, type TrimResult, type TrimSettings } from '../types.ts';
 import { TRACE_FIELDS } from '../wasm/abi.ts';
 import { WasmKernels, type AdmmOutput, type AdmmParams, type KernelOptions, type LiveFigures, type PaddedProblem } from '../wasm/interface.ts';
@@ -112,7 +112,7 @@ function prepare(input: LayerInput, partial: Partial<TrimSettings>, threads: num
     maxIterations: settings.maxIterations,
     rho: settings.rho,
     adaptiveRho: settings.adaptiveRho,
-    relaxation: settings.relaxation,
+    relaxation: relaxationFor(settings.relaxation, productWork(input, rows, settings)),
     activeThreshold: settings.activeThreshold,
     maxCgSteps: settings.maxCgSteps,
     cgTol: CG_TOLERANCE,
@@ -128,6 +128,13 @@ function prepare(input: LayerInput, partial: Partial<TrimSettings>, threads: num
   // the group program: rows of W in groups (the bias row and the padding unpenalized)
   if (settings.penalty === 'group') problem.groups = paddedRowGroups(input, problem.rows);
   return { input, settings, targetNorm, epsilon, problem, params, started };
+}
+
+/** Multiply-adds of one product with X in the form the solve will run (auto picks Gram at P >= N). */
+function productWork(input: LayerInput, rows: number, settings: TrimSettings): number {
+  const linear = input.regions === undefined && settings.activation === 'linear';
+  const gram = linear && (settings.form === 'gram' || (settings.form === 'auto' && input.samples >= rows));
+  return (gram ? rows : input.samples) * rows * input.outputSize;
 }
 
 function finish(job: PreparedSolve, out: AdmmOutput): TrimResult {
@@ -161,6 +168,7 @@ function finish(job: PreparedSolve, out: AdmmOutput): TrimResult {
     cgSteps: out.cgSteps,
     preconditionerResidual: out.inverseResidual,
     form: out.gram ? 'gram' : 'samples',
+    relaxation: job.params.relaxation,
     workspaceBytes: out.workspaceBytes,
     memoryBytes: out.memoryBytes,
     threads: job.params.threads,
