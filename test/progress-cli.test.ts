@@ -31,6 +31,7 @@ test('stderr piped: stage lines and status lines with layer, iteration, residual
   assert.is(code, 0, stderr);
   assert.match(stderr, /^signals: trained network$/m);
   assert.match(stderr, /^solve: \S+$/m);
+  assert.match(stderr, /^refit: fc1$/m); // the layer-by-layer refit says which layer it is on
   assert.match(stderr, STATUS);
   assert.not.match(stderr, /\u001b\[/); // no terminal control sequences in a log
 });

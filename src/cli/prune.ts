@@ -249,6 +249,8 @@ export interface ProgressOptions {
  * One bar per stage on a terminal. Otherwise (stderr to a file or pipe, or bars off) lines: one per
  * stage change, and a status line at least every `every` seconds while a stage runs, so that a long
  * solve shows it is alive (a log gets no more than that, not the few updates a second bars get).
+ * Steps that send no events for a while (a refit, an evaluation) get the same line from a timer,
+ * whenever the main thread is free to run it.
  */
 export class ProgressBars {
   private readonly multi = new cliProgress.MultiBar(
@@ -262,15 +264,20 @@ export class ProgressBars {
   private readonly started = performance.now();
   private lastLineAt = this.started;
   private last = '';
+  private lastEvent: ProgressEvent | null = null;
+  private readonly heartbeat: ReturnType<typeof setInterval> | null;
 
   constructor(options: ProgressOptions = {}) {
     this.tty = process.stderr.isTTY === true && options.bars !== false;
     this.stages = options.stages !== false;
     this.everyMs = 1000 * (options.every ?? 10);
+    this.heartbeat = this.tty ? null : setInterval(() => this.beat(), Math.max(100, this.everyMs / 4));
+    this.heartbeat?.unref();
   }
 
   update(e: ProgressEvent): void {
     if (!this.tty) {
+      this.lastEvent = e;
       const now = performance.now();
       if (e.live === undefined) {
         const line = `${e.stage}: ${e.detail}`;
@@ -278,10 +285,7 @@ export class ProgressBars {
         this.last = line;
         if (changed && this.stages) return this.write(line, now);
       }
-      if (now - this.lastLineAt >= this.everyMs) {
-        const elapsed = `${((now - this.started) / 1000).toFixed(0)} s`;
-        this.write(`${e.stage} ${e.done}/${e.total}: ${e.detail}${e.live ? `, ${e.live}` : ''} (elapsed ${elapsed})`, now);
-      }
+      if (now - this.lastLineAt >= this.everyMs) this.status(e, now);
       return;
     }
     const payload = { stage: e.stage.padEnd(8), detail: e.live ? `${e.detail}: ${e.live}` : e.detail };
@@ -294,7 +298,19 @@ export class ProgressBars {
   }
 
   stop(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.tty) this.multi.stop();
+  }
+
+  /** The timer's tick: the last event again, when no line was written for `every` seconds. */
+  private beat(): void {
+    const now = performance.now();
+    if (this.lastEvent && now - this.lastLineAt >= this.everyMs) this.status(this.lastEvent, now);
+  }
+
+  private status(e: ProgressEvent, now: number): void {
+    const elapsed = `${((now - this.started) / 1000).toFixed(0)} s`;
+    this.write(`${e.stage} ${e.done}/${e.total}: ${e.detail}${e.live ? `, ${e.live}` : ''} (elapsed ${elapsed})`, now);
   }
 
   private write(line: string, now: number): void {

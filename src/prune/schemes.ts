@@ -106,12 +106,14 @@ export async function refitSequential(ctx: PruneContext, solution: NetworkSoluti
   const started = performance.now();
   const layers: LayerSolution[] = [];
   await withRefitKernels(ctx.settings.threads, async (kernels) => {
-    for (const solved of solution.layers) {
+    for (const [done, solved] of solution.layers.entries()) {
       ctx.signal?.throwIfAborted();
+      ctx.progress({ stage: 'refit', done, total: solution.layers.length, detail: solved.layer.name });
       const trained = ctx.trained[solved.layer.index]!;
       const step = await cascadeStep(ctx, trained, layers, solution.epsilon);
       layers.push(await refitLayer(ctx, step.signals, step.data, solved, kernels));
     }
+    ctx.progress({ stage: 'refit', done: layers.length, total: layers.length, detail: 'done' });
   });
   return { ...solution, layers, seconds: solution.seconds + (performance.now() - started) / 1000 };
 }

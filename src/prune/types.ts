@@ -290,7 +290,7 @@ export interface FileReport {
 
 /** Progress of a run, for bars: a stage, how far it is, and what it works on. */
 export interface ProgressEvent {
-  stage: 'signals' | 'solve' | 'search' | 'evaluate';
+  stage: 'signals' | 'solve' | 'refit' | 'search' | 'evaluate';
   done: number;
   total: number;
   detail: string;
