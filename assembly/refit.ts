@@ -92,6 +92,7 @@ function solve(block: usize): void {
   let violation: f64 = 0;
   while (it < maxIter) {
     it++;
+    setParam(block, RefitParam.Iterations, <f64>it); // read by refitAsync's progress poll
     // W step: masked X^T X W = X^T (Z - U), warm-started at the last W
     differenceInto(t, z, u, pm);
     gemm(rhs, m, x, 1, n, t, m, n, m, p, false);

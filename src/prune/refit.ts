@@ -76,7 +76,7 @@ export async function withRefitKernels<T>(threads: number | null, run: (kernels:
  */
 export async function refitProgram(
   input: LayerInput, activation: 'relu' | 'linear', bias: boolean, solution: Float32Array,
-  activeThreshold = DEFAULT_SETTINGS.activeThreshold, kernels?: WasmKernels,
+  activeThreshold = DEFAULT_SETTINGS.activeThreshold, kernels?: WasmKernels, onIteration?: (iterations: number) => void,
 ): Promise<RefitResult> {
   const { samples: p, inputSize: n, outputSize: m } = input;
   const rows = n + (bias ? 1 : 0);
@@ -105,7 +105,7 @@ export async function refitProgram(
       bounded = true;
     }
   }
-  const w1s = await leastSquaresAll(kernels ?? await sharedKernels(), input, columns, rows, kinds, bounded, solution, tolerance);
+  const w1s = await leastSquaresAll(kernels ?? await sharedKernels(), input, columns, rows, kinds, bounded, solution, tolerance, onIteration);
 
   const out = solution.slice();
   let y2 = 0;
@@ -169,7 +169,7 @@ export async function refitProgram(
  */
 async function leastSquaresAll(
   kernels: WasmKernels, input: LayerInput, columns: Float64Array, rows: number, kinds: Int8Array, bounded: boolean,
-  solution: Float32Array, tolerance: number,
+  solution: Float32Array, tolerance: number, onIteration?: (iterations: number) => void,
 ): Promise<Float32Array> {
   const { samples: p, outputSize: m } = input;
   const pad = (k: number) => Math.ceil(k / 8) * 8;
@@ -180,7 +180,7 @@ async function leastSquaresAll(
   const weightMajor = (view: Float32Array, value: (e: number) => number) => {
     for (let i = 0; i < rows; i++) for (let j = 0; j < m; j++) view[i * mp + j] = value(i * m + j);
   };
-  const out = kernels.refit({
+  const out = await kernels.refitAsync({
     rows: rp, cols: mp, samples: pp,
     fillInputs: (view) => { for (let s = 0; s < p; s++) for (let i = 0; i < rows; i++) view[s * rp + i] = columns[s * rows + i]!; },
     fillOutputs: (view) => sampleMajor(view, (e) => input.outputs[e]!),
@@ -191,7 +191,7 @@ async function leastSquaresAll(
   }, {
     bounded, tolerance, maxIterations: ADMM_ITERATIONS, maxCgSteps: CG_STEPS, cgTol: CG_TOLERANCE, ridge: RIDGE,
     relaxation: RELAXATION, threads: 0,
-  });
+  }, onIteration);
   const w1 = new Float32Array(rows * m);
   for (let i = 0; i < rows; i++) for (let j = 0; j < m; j++) w1[i * m + j] = out.weights[i * mp + j]!;
   return w1;

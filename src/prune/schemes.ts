@@ -111,7 +111,8 @@ export async function refitSequential(ctx: PruneContext, solution: NetworkSoluti
       ctx.progress({ stage: 'refit', done, total: solution.layers.length, detail: solved.layer.name });
       const trained = ctx.trained[solved.layer.index]!;
       const step = await cascadeStep(ctx, trained, layers, solution.epsilon);
-      layers.push(await refitLayer(ctx, step.signals, step.data, solved, kernels));
+      const live = (it: number) => ctx.progress({ stage: 'refit', done, total: solution.layers.length, detail: solved.layer.name, live: `it ${it}` });
+      layers.push(await refitLayer(ctx, step.signals, step.data, solved, kernels, live));
     }
     ctx.progress({ stage: 'refit', done: layers.length, total: layers.length, detail: 'done' });
   });
@@ -124,8 +125,9 @@ export async function refitSequential(ctx: PruneContext, solution: NetworkSoluti
  */
 export async function refitLayer(
   ctx: PruneContext, s: LayerSignals, data: ProgramData, solved: LayerSolution, kernels?: WasmKernels,
+  onIteration?: (iterations: number) => void,
 ): Promise<LayerSolution> {
-  if (!kernels) return withRefitKernels(ctx.settings.threads, (k) => refitLayer(ctx, s, data, solved, k));
+  if (!kernels) return withRefitKernels(ctx.settings.threads, (k) => refitLayer(ctx, s, data, solved, k, onIteration));
   const started = performance.now();
   const layer = s.layer;
   const weight = solved.weight.slice();
@@ -138,7 +140,7 @@ export async function refitLayer(
     const program = buildProgram(s, group, data, solved.programs[group]!);
     const r = await refitProgram(
       program.input, layer.activation, layer.bias !== null, program.input.initialWeights!,
-      ctx.settings.solver.activeThreshold ?? DEFAULT_SETTINGS.activeThreshold, kernels,
+      ctx.settings.solver.activeThreshold ?? DEFAULT_SETTINGS.activeThreshold, kernels, onIteration,
     );
     const result: TrimResult = {
       ...solved.results[group]!, weights: r.weights, bias: r.bias, nnz: countNonzero(r.weights),

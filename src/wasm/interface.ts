@@ -293,9 +293,43 @@ export class WasmKernels {
    * kept weights (mask) refit to Y on the fitted entries within the bounds V on the others.
    */
   refit(problem: RefitProblem, params: RefitParams): RefitOutput {
+    const layout = this.beginRefit(problem, params);
+    const alone = this.threads > 1 && !canBlock();
+    try {
+      if (alone) this.ex.limitThreads!(1);
+      this.ex.refitSolve(layout.block);
+      return this.collectRefit(layout);
+    } finally {
+      if (alone) this.ex.limitThreads!(this.threads);
+      this.busy = false;
+    }
+  }
+
+  /**
+   * refit() on the driver worker when there is one, so the calling thread stays free (progress lines,
+   * timers: a wide layer's refit runs for minutes); `onIteration` gets its iteration count a few
+   * times a second. Without workers, refit() here.
+   */
+  async refitAsync(problem: RefitProblem, params: RefitParams, onIteration?: (iterations: number) => void): Promise<RefitOutput> {
+    if (!this.pool) return this.refit(problem, params);
+    const layout = this.beginRefit(problem, params);
+    const poll = onIteration ? setInterval(() => {
+      const it = this.f64(layout.block, RefitParam.Count)[RefitParam.Iterations]!;
+      if (it > 0) onIteration(it);
+    }, POLL_MS) : null;
+    try {
+      await this.pool.refitOnDriver(layout.block);
+      return this.collectRefit(layout);
+    } finally {
+      if (poll) clearInterval(poll);
+      this.busy = false;
+    }
+  }
+
+  /** Reserves the refit's memory and writes its inputs and parameter block; marks the kernels busy. */
+  private beginRefit(problem: RefitProblem, params: RefitParams): { block: number; w: number; rows: number; cols: number } {
     if (this.busy) throw new Error('nettrim: this solver is solving a layer; the refit must wait for it');
     this.busy = true;
-    const alone = this.threads > 1 && !canBlock();
     try {
       const ex = this.ex;
       ex.arenaReset();
@@ -317,20 +351,23 @@ export class WasmKernels {
       b[RefitParam.MaxIterations] = params.maxIterations; b[RefitParam.MaxCgSteps] = params.maxCgSteps;
       b[RefitParam.CgTol] = params.cgTol; b[RefitParam.Ridge] = params.ridge; b[RefitParam.Relaxation] = params.relaxation;
       b[RefitParam.Threads] = params.threads; b[RefitParam.Rho] = params.rho ?? 1;
-      if (alone) ex.limitThreads!(1);
-      ex.refitSolve(block);
-      const out = this.f64(block, RefitParam.Count); // memory may have grown: a fresh view
-      if (out[RefitParam.Status] === 4) {
-        throw new Error(`nettrim: wasm memory could not grow to the ${out[RefitParam.WorkspaceBytes]} bytes this refit needs`);
-      }
-      return {
-        weights: this.f32(w, rows * cols).slice(), iterations: out[RefitParam.Iterations]!, cgSteps: out[RefitParam.CgSteps]!,
-        maxViolation: out[RefitParam.MaxViolation]!,
-      };
-    } finally {
-      if (alone) this.ex.limitThreads!(this.threads);
+      b[RefitParam.Iterations] = 0;
+      return { block, w, rows, cols };
+    } catch (err) {
       this.busy = false;
+      throw err;
     }
+  }
+
+  private collectRefit(layout: { block: number; w: number; rows: number; cols: number }): RefitOutput {
+    const out = this.f64(layout.block, RefitParam.Count); // memory may have grown: a fresh view
+    if (out[RefitParam.Status] === 4) {
+      throw new Error(`nettrim: wasm memory could not grow to the ${out[RefitParam.WorkspaceBytes]} bytes this refit needs`);
+    }
+    return {
+      weights: this.f32(layout.w, layout.rows * layout.cols).slice(), iterations: out[RefitParam.Iterations]!, cgSteps: out[RefitParam.CgSteps]!,
+      maxViolation: out[RefitParam.MaxViolation]!,
+    };
   }
 
   /**

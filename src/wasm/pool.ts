@@ -19,6 +19,8 @@ export interface ThreadedKernels {
   threads: number;
   /** Runs admmSolve(block) on the driver worker; resolves when it returns. */
   solveOnDriver(block: number): Promise<void>;
+  /** Runs refitSolve(block) (the refit's least squares) on the driver worker likewise. */
+  refitOnDriver(block: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -61,6 +63,7 @@ export async function startThreads(threads: number, wanted: readonly KernelFlavo
     return {
       exports, flavour, threads,
       solveOnDriver: (block) => runOnDriver(driver!, block),
+      refitOnDriver: (block) => runOnDriver(driver!, { refit: block }),
       async close() {
         exports.quitWorkers!();
         await Promise.all([driver!, ...helpers].map((w) => w.terminate()));
@@ -70,8 +73,8 @@ export async function startThreads(threads: number, wanted: readonly KernelFlavo
   return null;
 }
 
-/** One solve on the driver. */
-function runOnDriver(driver: WorkerHandle, block: number): Promise<void> {
+/** One solve (a block address) or refit ({ refit: address }) on the driver. */
+function runOnDriver(driver: WorkerHandle, block: number | { refit: number }): Promise<void> {
   return driver.request(block).then((m) => {
     const reply = m as { ok: boolean; message?: string };
     if (!reply.ok) throw new Error(reply.message);
@@ -82,7 +85,8 @@ function runOnDriver(driver: WorkerHandle, block: number): Promise<void> {
 // bundled). `start` gets the worker's data, a way to post and a way to listen, from the prelude
 // workers.ts puts before it for the host. It instantiates the threaded build over the shared memory
 // and says it is ready. A helper then serves product slices inside wasm until the quit job; the
-// driver runs admmSolve for each block address it is sent and answers { ok } or { ok: false, message }.
+// driver runs admmSolve for each block address it is sent (refitSolve for { refit: address }) and
+// answers { ok } or { ok: false, message }.
 const WORKER_SOURCE = `
 function start(data, post, listen) {
   const { module, memory, role, id, count } = data;
@@ -97,7 +101,8 @@ function start(data, post, listen) {
     wasm.setThreads(count);
     listen((block) => {
       try {
-        wasm.admmSolve(block);
+        if (typeof block === 'number') wasm.admmSolve(block);
+        else wasm.refitSolve(block.refit);
         post({ ok: true });
       } catch (err) {
         post({ ok: false, message: String((err && err.message) || err) });
