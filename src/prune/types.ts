@@ -75,7 +75,7 @@ export interface PruneSettings {
    * activation. 'hard': no output may cross its bound (Net-Trim's own constraint), which at high
    * sparsity holds a layer near Net-Trim's shrunk weights (ResNet-style example at 70% removed: mean
    * step 0.05 to 0.09 of the way to the fit on its two widest convs; held-out accuracy 69.0% hard,
-   * 77.7% soft, bench/README.md).
+   * 77.7% with a first soft version at the same supports; bench/README.md, prune-architectures).
    */
   refitBounds: RefitBounds;
   /** Passed to every layer solve; epsilon, epsilonMode, activation and bias are set per layer. */
