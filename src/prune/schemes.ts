@@ -117,8 +117,8 @@ export async function refitSequential(ctx: PruneContext, solution: NetworkSoluti
 }
 
 /**
- * A layer solution with its kept weights refit by least squares within the program's constraints
- * (refit.ts), on the program data it was solved with: signals `s` and `data`.
+ * A layer solution with its kept weights refit by least squares (refit.ts; bounds as
+ * ctx.settings.refitBounds says) on signals `s` and program data `data`.
  */
 export async function refitLayer(
   ctx: PruneContext, s: LayerSignals, data: ProgramData, solved: LayerSolution, kernels?: WasmKernels,

@@ -58,8 +58,8 @@ export interface PruneSettings {
   seed: number;
   /**
    * Not part of Net-Trim's program, on by default: once the layers are solved, move each layer's
-   * kept weights toward the least-squares fit of the trained network's outputs, as far as the
-   * program's constraints allow (refit.ts). Same nonzero counts, smaller error. Net-Trim picks the
+   * kept weights toward the least-squares fit of the trained network's outputs, with the outputs the
+   * activation clipped treated as `refitBounds` says (refit.ts). Same nonzero counts, smaller error. Net-Trim picks the
    * support well but its l1 shrinks the kept weights (the error budget is spent on shrinkage).
    * Parallel scheme: layer by layer, each on its inputs in the already refit network
    * (schemes.ts refitSequential), so each layer also absorbs what pruning upstream changed; the
