@@ -7,7 +7,7 @@ export const enum RefitParam {
   XPtr = 3, YPtr = 4, VPtr = 5, KindPtr = 6, MaskPtr = 7, WPtr = 8,
   // inputs: settings
   Bounded = 9, Tolerance = 10, MaxIterations = 11, MaxCgSteps = 12, CgTol = 13, Ridge = 14,
-  Relaxation = 15, Threads = 16, Rho = 17,
+  Relaxation = 15, Threads = 16, Rho = 17, Soft = 18,
   // outputs
   Status = 20, Iterations = 21, CgSteps = 22, MaxViolation = 23, WorkspaceBytes = 24,
   Count = 32,

@@ -186,6 +186,7 @@ const BAD: Array<[string, string[], RegExp]> = [
   ['--out over the model', [path('model.onnx'), '--calib', path('calib.npy'), '--out', path('model.onnx')], /refusing to write .*model.onnx: it is the same file as the input/],
   ['--epsilon and --sparsity together', [path('model.onnx'), '--calib', path('calib.npy'), '--epsilon', '0.1', '--sparsity', '0.5'], /--epsilon or --sparsity, not both/],
   ['--threads 0', [path('model.onnx'), '--calib', path('calib.npy'), '--threads', '0'], /threads must be an integer >= 1, got 0/],
+  ['--refit-bounds loose', [path('model.onnx'), '--calib', path('calib.npy'), '--refit-bounds', 'loose'], /--refit-bounds.*loose.*(soft|choices)/],
   ['an unknown calibration input name', [path('model.onnx'), '--calib', `image=${path('calib.npy')}`], /image=.*(no such|cannot|ENOENT|not)/i],
 ];
 

@@ -162,4 +162,15 @@ test('refit must be a boolean', async () => {
   assert.unreachable('no error');
 });
 
+test('refitBounds must be soft or hard', async () => {
+  try {
+    await pruneModel(mlp(), { data: fill(50 * 16, normal), shape: [50, 16] }, { refitBounds: 'loose' as unknown as 'soft' });
+  } catch (err) {
+    assert.instance(err, InputError);
+    assert.match((err as Error).message, /refitBounds must be soft or hard, got 'loose'/);
+    return;
+  }
+  assert.unreachable('no error');
+});
+
 test.run();

@@ -35,7 +35,9 @@ async function run(bytes: Uint8Array, names: string[]): Promise<Map<string, Floa
 
 test('parallel: each layer alone pruned keeps its activation output within epsilon in onnxruntime; ReLU and Clip regions hold', async () => {
   const epsilon = 0.1;
-  const { model, report } = await pruneModel(net.bytes, x, { epsilon });
+  // the program's bounds, which the hard-bounded refit keeps; the soft one (the default) lets an
+  // inactive output rise when that lowers the error after the activation (c2: 0.16 of max 7.2)
+  const { model, report } = await pruneModel(net.bytes, x, { epsilon, refitBounds: 'hard' });
   assert.equal(report.layers.map((l) => [l.name, l.activation]), [
     ['c1', 'relu'], ['c2', 'relu'], ['c3', 'clip(0, 6)'], ['fc', 'linear'], ['head', 'linear'],
   ]);

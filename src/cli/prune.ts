@@ -40,6 +40,7 @@ interface PruneFlags {
   maxIterations?: number;
   threads?: number;
   refit?: boolean;
+  refitBounds: PruneSettings['refitBounds'];
   weightFormat: PruneSettings['weightFormat'];
   structure: PruneSettings['structure'];
   keep?: number;
@@ -72,8 +73,9 @@ export function registerPruneCommand(program: Command): void {
     .option('--seed <n>', 'seed of the convolution position sampling', integer('--seed'), d.seed)
     .option('--max-iterations <n>', 'ADMM iteration cap per layer program', integer('--max-iterations'))
     .option('--threads <n>', 'threads for the solves (default: the cores); independent layers run side by side when that is faster', integer('--threads'))
-    .option('--refit', 'after pruning, refit the kept weights by least squares within the program\'s constraints (same nonzero counts; the default)')
+    .option('--refit', 'after pruning, refit the kept weights by least squares (same nonzero counts; the default)')
     .option('--no-refit', 'return Net-Trim\'s own solution: no least-squares refit of the kept weights')
+    .addOption(new Option('--refit-bounds <how>', 'outputs the activation clipped: soft (the refit may push them past the clip point at the price of their squared excess) or hard (the program\'s bounds hold)').choices(['soft', 'hard']).default(d.refitBounds))
     .option('--weight-format <format>', 'ONNX: how the written files store the pruned weights: sparse (sparse_initializer with the smallest index type onnxruntime loads), sparse-int64 (int64 indices, as the ONNX checker wants) or dense', d.weightFormat)
     .addOption(new Option('--structure <what>', 'weights: single weights (the l1 program); neurons: whole hidden neurons and conv channels (the group program), a smaller model').choices(['weights', 'neurons']).default('weights'))
     .option('--keep <f>', 'with --structure neurons: keep this fraction of the hidden neurons/channels, e.g. 0.5 (then --epsilon or --sparsity also prune single weights inside the kept ones)', number('--keep'))
@@ -177,6 +179,7 @@ function settingsOf(flags: PruneFlags): Partial<PruneSettings> {
     batchSize: flags.batchSize,
     seed: flags.seed,
     ...(flags.refit !== undefined ? { refit: flags.refit } : {}),
+    refitBounds: flags.refitBounds,
     solver: flags.maxIterations !== undefined ? { maxIterations: flags.maxIterations } : {},
     ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
     weightFormat: flags.weightFormat,

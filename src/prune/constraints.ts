@@ -41,7 +41,7 @@ export interface ProgramData {
 
 /** The parallel scheme's data: the trained network's own signals. */
 export function parallelData(s: LayerSignals): ProgramData {
-  return programData(s, s);
+  return programData(s, s, true);
 }
 
 /**
@@ -49,7 +49,17 @@ export function parallelData(s: LayerSignals): ProgramData {
  * X from `hat` (the pruned network) with bounds at the trained layer's response to it.
  */
 export function cascadeData(trained: LayerSignals, hat: LayerSignals): ProgramData {
-  return programData(trained, hat);
+  return programData(trained, hat, false);
+}
+
+/**
+ * The cascade's data with the bounds where the activation clips on `hat`'s signals
+ * (u + O^ at min or max) instead of at the trained layer's response: what the soft refit
+ * (refit.ts) penalises is then exactly the error after the activation. Parallel data when hat is
+ * the trained signals.
+ */
+export function clipBoundData(trained: LayerSignals, hat: LayerSignals): ProgramData {
+  return programData(trained, hat, true);
 }
 
 /** The trained u = a (W^T x + b) of every entry of `s` (its `outputs` are W^T x + b). */
@@ -60,7 +70,7 @@ export function programOutputs(s: LayerSignals): Float32Array {
   return s.outputs.map((z, i) => scale[i % width]! * z);
 }
 
-function programData(trained: LayerSignals, hat: LayerSignals): ProgramData {
+function programData(trained: LayerSignals, hat: LayerSignals, clipBounds: boolean): ProgramData {
   const { structure } = trained.layer;
   const width = trained.outputWidth;
   const shift = structure.affine?.shift;
@@ -90,12 +100,14 @@ function programData(trained: LayerSignals, hat: LayerSignals): ProgramData {
   const bounds = new Float32Array(count);
   for (let i = 0; i < count; i++) {
     const offset = pre[i]! - u0[i]!; // O = c + s
+    // where u + O^ clips: O^ = O - (s - s^)
+    const offsetHat = offset - skipShift[i]!;
     if (pre[i]! <= clip.min + slack) {
       regions[i] = UPPER;
-      bounds[i] = cascade ? uHat[i]! : clip.min - offset;
+      bounds[i] = cascade && !clipBounds ? uHat[i]! : clip.min - offsetHat;
     } else if (pre[i]! >= clip.max - slack) {
       regions[i] = LOWER;
-      bounds[i] = cascade ? uHat[i]! : clip.max - offset;
+      bounds[i] = cascade && !clipBounds ? uHat[i]! : clip.max - offsetHat;
     } else {
       targets[i] = u0[i]! + skipShift[i]!;
     }

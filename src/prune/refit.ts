@@ -1,30 +1,40 @@
-// The opt-in `refit` setting: after Net-Trim chose which weights to keep, move the kept weights
-// toward the least-squares fit of the layer's targets, without leaving the program's feasible set.
-// It is NOT Net-Trim's program (which minimises ||W||_1 over the feasible set); on by default in
-// network pruning (--no-refit leaves it out). It keeps the support (so the nonzero counts) and the program's constraints.
+// The `refit` setting (on by default in network pruning; --no-refit leaves it out): after Net-Trim
+// chose which weights to keep, move the kept weights toward the least-squares fit of the layer's
+// targets. It is NOT Net-Trim's program (which minimises ||W||_1 over the feasible set). It keeps the
+// support, so the nonzero counts.
 //
 // For each output neuron j with kept inputs S (the bias row counts when it was kept), w0 being
-// Net-Trim's weights on S:
-//   1. w1 = argmin ||(X_S^T w - y)_Omega||^2
-//           subject to (X_S^T w)_p <= V_p for p in Omega^c   (ReLU layers; V = 0 in the parallel
-//                                                             scheme, W0^T Xhat + b0 in the cascade)
-//      for every neuron at once in wasm (assembly/refit.ts: ADMM on the splitting Z = X^T W over all
-//      samples, whose W step is the masked normal equations of the one Gram matrix X X^T, solved
-//      by CG through the gemm kernel), started at w0; a linear layer has no inequality and w1 is
-//      the plain least squares solution on the support.
-//   2. w = w0 + t (w1 - w0) with the largest t in [0, 1] that keeps every inactive output within
+// Net-Trim's weights on S, and V the bound of the outputs the activation clipped (Omega^c; V = 0 in
+// the parallel scheme, W0^T Xhat + b0 in the cascade, -skip before a residual Add):
+//   1. bounds 'hard' (the program's constraints kept):
+//        w1 = argmin ||(X_S^T w - y)_Omega||^2  subject to (X_S^T w)_p <= V_p for p in Omega^c
+//      bounds 'soft' (PruneSettings.refitBounds, the network default):
+//        w1 = argmin ||(X_S^T w - y)_Omega||^2 + sum_{p in Omega^c} max(0, (X_S^T w)_p - V_p)^2
+//      the squared error after the activation where it clips at V (a ReLU output pushed past its
+//      bound costs its excess), and above it on Omega (an active output pushed below the bound costs
+//      less after a ReLU than the fit counts): a convex upper bound on that error. Saturated entries
+//      (ReLU6's top, bounded below) likewise with the sign turned.
+//      Both for every neuron at once in wasm (assembly/refit.ts: ADMM on the splitting Z = X^T W over
+//      all samples, whose W step is the masked normal equations of the one Gram matrix X X^T, solved
+//      by CG through the gemm kernel), started at w0; a linear layer has no bound and w1 is the plain
+//      least squares solution on the support.
+//   2. hard: w = w0 + t (w1 - w0) with the largest t in [0, 1] that keeps every inactive output within
 //      its bound: (X_S^T w)_p <= max(V_p, (X_S^T w0)_p) + tau, tau = 1e-3 max |Y| (the ADMM is
 //      stopped at a tolerance, so w1 may overshoot by that much; the solver itself counts
 //      violations up to 1e-2 max |Y| as solved). A violation w0 already had never grows past it.
-// The error on Omega is a convex quadratic in t, so when it is smaller at w1 than at w0 it is
-// smaller all along the segment: the epsilon ball, met by w0, stays met (neuron by neuron, hence for
-// the Frobenius sum). A neuron whose w1 does not lower the error keeps w0 (t = 0).
+//      The error on Omega is a convex quadratic in t, so when it is smaller at w1 than at w0 it is
+//      smaller all along the segment: the epsilon ball, met by w0, stays met (neuron by neuron,
+//      hence for the Frobenius sum). A neuron whose w1 does not lower the error keeps w0 (t = 0).
+//      soft: w = w1 when it lowers step 1's objective, else w0. The epsilon ball and the bounds may
+//      then be crossed: the point is the error after the activation, which Net-Trim's constraints
+//      only stand in for.
 //
 // Steps 2 and the figures run here, in float64, on the float32 w1 from wasm.
 // Omega is the solver's: Y > activeThreshold * c0, c0 = 0.3 sqrt(max (X X^T)) (method.md 3).
 // Memory: the samples as float64 here; X, the (N + 1)^2 Gram matrix and a few P x M blocks in wasm.
 import { DEFAULT_SETTINGS } from '../settings.ts';
 import type { LayerInput } from '../types.ts';
+import type { RefitBounds } from './types.ts';
 import { WasmKernels } from '../wasm/interface.ts';
 
 export interface RefitResult {
@@ -76,7 +86,8 @@ export async function withRefitKernels<T>(threads: number | null, run: (kernels:
  */
 export async function refitProgram(
   input: LayerInput, activation: 'relu' | 'linear', bias: boolean, solution: Float32Array,
-  activeThreshold = DEFAULT_SETTINGS.activeThreshold, kernels?: WasmKernels, onIteration?: (iterations: number) => void,
+  activeThreshold = DEFAULT_SETTINGS.activeThreshold, kernels?: WasmKernels, bounds: RefitBounds = 'hard',
+  onIteration?: (iterations: number) => void,
 ): Promise<RefitResult> {
   const { samples: p, inputSize: n, outputSize: m } = input;
   const rows = n + (bias ? 1 : 0);
@@ -105,7 +116,8 @@ export async function refitProgram(
       bounded = true;
     }
   }
-  const w1s = await leastSquaresAll(kernels ?? await sharedKernels(), input, columns, rows, kinds, bounded, solution, tolerance, onIteration);
+  const soft = bounds === 'soft';
+  const w1s = await leastSquaresAll(kernels ?? await sharedKernels(), input, columns, rows, kinds, bounded, solution, tolerance, soft, onIteration);
 
   const out = solution.slice();
   let y2 = 0;
@@ -142,7 +154,9 @@ export async function refitProgram(
       const w1 = Float64Array.from(support, (i) => w1s[i * m + j]!);
       let t = 0;
       responses(neuron, w1, z1);
-      if (activeError(neuron, z1) < err0) t = relu ? largestStep(neuron, z0, z1, tolerance) : 1;
+      // soft: the whole step when it lowers the fit plus the squared excess past the bounds (none on a linear layer)
+      if (soft) t = activeError(neuron, z1) + hingeError(neuron, z1) < err0 + hingeError(neuron, z0) ? 1 : 0;
+      else if (activeError(neuron, z1) < err0) t = relu ? largestStep(neuron, z0, z1, tolerance) : 1;
       if (t > 0) for (let r = 0; r < support.length; r++) out[support[r]! * m + j] = w0[r]! + t * (w1[r]! - w0[r]!);
       steps += t;
     }
@@ -169,7 +183,7 @@ export async function refitProgram(
  */
 async function leastSquaresAll(
   kernels: WasmKernels, input: LayerInput, columns: Float64Array, rows: number, kinds: Int8Array, bounded: boolean,
-  solution: Float32Array, tolerance: number, onIteration?: (iterations: number) => void,
+  solution: Float32Array, tolerance: number, soft = false, onIteration?: (iterations: number) => void,
 ): Promise<Float32Array> {
   const { samples: p, outputSize: m } = input;
   const pad = (k: number) => Math.ceil(k / 8) * 8;
@@ -190,7 +204,7 @@ async function leastSquaresAll(
     fillStart: (view) => weightMajor(view, (e) => solution[e]!),
   }, {
     bounded, tolerance, maxIterations: ADMM_ITERATIONS, maxCgSteps: CG_STEPS, cgTol: CG_TOLERANCE, ridge: RIDGE,
-    relaxation: RELAXATION, threads: 0,
+    relaxation: RELAXATION, threads: 0, soft,
   }, onIteration);
   const w1 = new Float32Array(rows * m);
   for (let i = 0; i < rows; i++) for (let j = 0; j < m; j++) w1[i * m + j] = out.weights[i * mp + j]!;
@@ -236,6 +250,13 @@ export function responses(nr: Neuron, w: Float64Array, z: Float64Array): void {
 export function activeError(nr: Neuron, z: Float64Array): number {
   let sum = 0;
   for (let s = 0; s < nr.p; s++) if (nr.active[s]) sum += (z[s]! - nr.y(s)) ** 2;
+  return sum;
+}
+
+/** sum over bounded samples of max(0, sign (z - V))^2: what an output past its bound adds to the error after the activation. */
+export function hingeError(nr: Neuron, z: Float64Array): number {
+  let sum = 0;
+  for (let s = 0; s < nr.p; s++) if (!nr.active[s]) sum += Math.max(0, nr.sign(s) * (z[s]! - nr.v(s))) ** 2;
   return sum;
 }
 

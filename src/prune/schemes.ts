@@ -11,7 +11,7 @@ import type { ModelLayer } from '../graph/layer.ts';
 import { countNonzero } from '../graph/weights.ts';
 import { DEFAULT_SETTINGS } from '../settings.ts';
 import type { TrimResult } from '../types.ts';
-import { cascadeData, cascadeGap, groupNorm, parallelData, type ProgramData } from './constraints.ts';
+import { cascadeData, cascadeGap, clipBoundData, groupNorm, parallelData, type ProgramData } from './constraints.ts';
 import { buildProgram, storeResult, type LayerSolution, type Program } from './programs.ts';
 import { refitProgram, withRefitKernels } from './refit.ts';
 import type { WasmKernels } from '../wasm/interface.ts';
@@ -89,7 +89,7 @@ export async function solveCascade(ctx: PruneContext, g: number, warm: NetworkSo
     const [solved] = await solveLayers(ctx, [layerPrograms(ctx, step.signals, step.data, step.epsilon, prior)], counter);
     lanes = Math.max(lanes, ctx.pool.lastPlan?.lanes ?? 1);
     // The refit changes what the next layers see, so it happens here, before their Xhat is taken.
-    layers.push(ctx.settings.refit ? await refitLayer(ctx, step.signals, step.data, solved!) : solved!);
+    layers.push(ctx.settings.refit ? await refitLayer(ctx, step.signals, refitData(ctx, step), solved!) : solved!);
   }
   return { epsilon: g, layers, seconds: (performance.now() - started) / 1000, lanes };
 }
@@ -112,7 +112,7 @@ export async function refitSequential(ctx: PruneContext, solution: NetworkSoluti
       const trained = ctx.trained[solved.layer.index]!;
       const step = await cascadeStep(ctx, trained, layers, solution.epsilon);
       const live = (it: number) => ctx.progress({ stage: 'refit', done, total: solution.layers.length, detail: solved.layer.name, live: `it ${it}` });
-      layers.push(await refitLayer(ctx, step.signals, step.data, solved, kernels, live));
+      layers.push(await refitLayer(ctx, step.signals, refitData(ctx, step), solved, kernels, live));
     }
     ctx.progress({ stage: 'refit', done: layers.length, total: layers.length, detail: 'done' });
   });
@@ -120,8 +120,8 @@ export async function refitSequential(ctx: PruneContext, solution: NetworkSoluti
 }
 
 /**
- * A layer solution with its kept weights refit by least squares within the program's constraints
- * (refit.ts), on the program data it was solved with: signals `s` and `data`.
+ * A layer solution with its kept weights refit by least squares (refit.ts; bounds as
+ * ctx.settings.refitBounds says) on signals `s` and program data `data`.
  */
 export async function refitLayer(
   ctx: PruneContext, s: LayerSignals, data: ProgramData, solved: LayerSolution, kernels?: WasmKernels,
@@ -140,7 +140,7 @@ export async function refitLayer(
     const program = buildProgram(s, group, data, solved.programs[group]!);
     const r = await refitProgram(
       program.input, layer.activation, layer.bias !== null, program.input.initialWeights!,
-      ctx.settings.solver.activeThreshold ?? DEFAULT_SETTINGS.activeThreshold, kernels, onIteration,
+      ctx.settings.solver.activeThreshold ?? DEFAULT_SETTINGS.activeThreshold, kernels, ctx.settings.refitBounds, onIteration,
     );
     const result: TrimResult = {
       ...solved.results[group]!, weights: r.weights, bias: r.bias, nnz: countNonzero(r.weights),
@@ -167,10 +167,17 @@ function sumAbs(a: Float32Array): number {
   return sum;
 }
 
+/** The data a layer's refit fits: the program's, with the bounds where the activation clips when the refit's bounds are soft. */
+function refitData(ctx: PruneContext, step: CascadeStep): ProgramData {
+  return ctx.settings.refitBounds === 'soft' ? step.clipData : step.data;
+}
+
 /** One cascade layer's program data: signals (Xhat, and Zhat = W0^T Xhat + b0), targets, bounds and epsilon. */
 export interface CascadeStep {
   signals: LayerSignals;
   data: ProgramData;
+  /** `data` with the bounds where the activation clips on these signals (constraints.ts clipBoundData). */
+  clipData: ProgramData;
   epsilon: (group: number) => Epsilon;
 }
 
@@ -181,7 +188,8 @@ export interface CascadeStep {
 export async function cascadeStep(ctx: PruneContext, trained: LayerSignals, solved: readonly LayerSolution[], g: number): Promise<CascadeStep> {
   const layer = trained.layer;
   if (!solved.some((done) => ctx.backend.reaches(done.layer, layer))) {
-    return { signals: trained, data: parallelData(trained), epsilon: () => ({ relative: g }) };
+    const data = parallelData(trained);
+    return { signals: trained, data, clipData: data, epsilon: () => ({ relative: g }) };
   }
   const [hat] = await ctx.backend.collectSignals(solvedValues(solved), [layer], ctx.feeds, ctx.samples, {
     batchSize: ctx.settings.batchSize, maxColumns: ctx.settings.maxColumns, seed: ctx.settings.seed,
@@ -193,7 +201,7 @@ export async function cascadeStep(ctx: PruneContext, trained: LayerSignals, solv
     // A gap of (nearly) zero means pruning upstream did not reach this layer's signals.
     return gap > 1e-6 * groupNorm(hat!, data.outputs, group) ? { absolute: Math.sqrt(ctx.settings.gamma) * gap } : { relative: g };
   };
-  return { signals: hat!, data, epsilon };
+  return { signals: hat!, data, clipData: clipBoundData(trained, hat!), epsilon };
 }
 
 /** The solved layers' weights and biases, by stored tensor name (what a backend writes or runs). */

@@ -351,6 +351,7 @@ export class WasmKernels {
       b[RefitParam.MaxIterations] = params.maxIterations; b[RefitParam.MaxCgSteps] = params.maxCgSteps;
       b[RefitParam.CgTol] = params.cgTol; b[RefitParam.Ridge] = params.ridge; b[RefitParam.Relaxation] = params.relaxation;
       b[RefitParam.Threads] = params.threads; b[RefitParam.Rho] = params.rho ?? 1;
+      b[RefitParam.Soft] = params.soft ? 1 : 0;
       b[RefitParam.Iterations] = 0;
       return { block, w, rows, cols };
     } catch (err) {
@@ -455,6 +456,12 @@ export interface RefitParams {
   threads: number;
   /** Starting rho (the fit's weight is 1), balanced every few iterations; default 1. */
   rho?: number;
+  /**
+   * Bounds as squared-hinge penalties instead of constraints: min 1/2 ||(X W - Y)_fit||^2
+   * + 1/2 sum over bounded entries of max(0, kind (X W - V))^2, the squared error after the
+   * activation when V is where it clips. Default false (hard bounds).
+   */
+  soft?: boolean;
 }
 
 export interface RefitOutput {
