@@ -68,12 +68,28 @@ test('--keep-flops 0.5 keeps at most half the multiply-adds the formula promises
   assert.equal(report.layers.map((l: { name: string }) => l.name), ['fc1', 'fc2', 'fc3']);
 });
 
+test('--keep 0.25,0.75: one fraction per layer whose neurons can go, in model order; the report and table say so', async () => {
+  const r = await prune([path('model.onnx'), '--calib', path('calib.npy'), '--structure', 'neurons', '--keep', '0.25,0.75',
+    '--out', path('per-layer.onnx'), '--report', path('per-layer.json'), '--no-progress', '--quiet']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /keep 25\.0%, 75\.0% \(per layer\) of the neurons/);
+  const report = JSON.parse(readFileSync(path('per-layer.json'), 'utf8'));
+  assert.equal(report.structure.target, { neurons: [0.25, 0.75] });
+  const after = (name: string) => report.structure.layers.find((l: { name: string }) => l.name === name).neuronsAfter;
+  // round(0.25 * 24) = 6 and round(0.75 * 12) = 9, each within its search's tolerance (half a neuron) when reached
+  if (report.structure.reached) assert.equal([after('fc1'), after('fc2')], [6, 9]);
+  assert.ok(after('fc1') <= 7 && after('fc2') >= 8, `fc1 ${after('fc1')}, fc2 ${after('fc2')}`);
+});
+
 const bad: Array<[string, string[], RegExp]> = [
   ['--keep without --structure neurons', ['--keep', '0.5'], /--keep need --structure neurons/],
   ['--keep above 1', ['--structure', 'neurons', '--keep', '1.5'], /--keep must be a fraction in \(0, 1\].*got 1\.5/],
   ['--keep-flops 0', ['--structure', 'neurons', '--keep-flops', '0'], /--keep-flops must be a fraction in \(0, 1\].*got 0/],
   ['--keep and --keep-flops', ['--structure', 'neurons', '--keep', '0.5', '--keep-flops', '0.5'], /not both/],
   ['--keep not a number', ['--structure', 'neurons', '--keep', 'half'], /--keep expects a number/],
+  ['--keep list with a fraction above 1', ['--structure', 'neurons', '--keep', '0.5,1.5'], /--keep must be a fraction in \(0, 1\].*got 1\.5/],
+  ['--keep list with a word', ['--structure', 'neurons', '--keep', '0.5,half'], /--keep expects a number/],
+  ['--keep list longer than the layers', ['--structure', 'neurons', '--keep', '0.5,0.5,0.5'], /lists 3 fractions, but the model has 2 layers whose neurons can go \(in order: fc1, fc2\)/],
   ['an unknown structure', ['--structure', 'channels'], /channels.*invalid|invalid.*channels|Allowed choices/i],
   ['--sparsity without a target', ['--structure', 'neurons', '--sparsity', '0.8'], /needs --keep or --keep-flops/],
 ];
@@ -93,6 +109,10 @@ test('library settings: bad keep values, keep without neurons, a model without h
   const cases: Array<[Partial<PruneSettings>, RegExp]> = [
     [{ structure: 'neurons', keep: { neurons: 0 } }, /keep\.neurons must be a fraction in \(0, 1\].*got 0/],
     [{ structure: 'neurons', keep: { flops: 2 } }, /keep\.flops must be a fraction in \(0, 1\].*got 2/],
+    [{ structure: 'neurons', keep: { neurons: [] } }, /keep\.neurons must be a fraction in \(0, 1\].*or a non-empty list of them.*got \[\]/],
+    [{ structure: 'neurons', keep: { neurons: [0.5, 0] } }, /keep\.neurons must be .*got \[0\.5,0\]/],
+    [{ structure: 'neurons', keep: { neurons: [0.5] } }, /lists 1 fractions, but the model has 2 layers whose neurons can go \(in order: fc1, fc2\)/],
+    [{ structure: 'neurons', keep: { flops: [0.5] as never } }, /keep\.flops must be a fraction in \(0, 1\].*got \[0\.5\]/],
     [{ structure: 'neurons', keep: { channels: 0.5 } as never }, /keep must be \{ neurons: f \} or \{ flops: f \}, got \{"channels":0\.5\}/],
     [{ keep: { neurons: 0.5 } }, /need structure 'neurons' \(structure is 'weights'\)/],
     [{ structure: 'layers' as never }, /structure must be weights or neurons, got 'layers'/],

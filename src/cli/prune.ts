@@ -42,7 +42,7 @@ interface PruneFlags {
   refit?: boolean;
   weightFormat: PruneSettings['weightFormat'];
   structure: PruneSettings['structure'];
-  keep?: number;
+  keep?: number | number[];
   keepFlops?: number;
   progress: boolean;
   quiet: boolean;
@@ -76,7 +76,7 @@ export function registerPruneCommand(program: Command): void {
     .option('--no-refit', 'return Net-Trim\'s own solution: no least-squares refit of the kept weights')
     .option('--weight-format <format>', 'ONNX: how the written files store the pruned weights: sparse (sparse_initializer with the smallest index type onnxruntime loads), sparse-int64 (int64 indices, as the ONNX checker wants) or dense', d.weightFormat)
     .addOption(new Option('--structure <what>', 'weights: single weights (the l1 program); neurons: whole hidden neurons and conv channels (the group program), a smaller model').choices(['weights', 'neurons']).default('weights'))
-    .option('--keep <f>', 'with --structure neurons: keep this fraction of the hidden neurons/channels, e.g. 0.5 (then --epsilon or --sparsity also prune single weights inside the kept ones)', number('--keep'))
+    .option('--keep <f>', 'with --structure neurons: keep this fraction of the hidden neurons/channels, e.g. 0.5, or one fraction per layer whose neurons can go, in model order, e.g. 0.48,1 (then --epsilon or --sparsity also prune single weights inside the kept ones)', fractions('--keep'))
     .option('--keep-flops <f>', 'with --structure neurons, instead of --keep: keep this fraction of the multiply-adds of the prunable layers', number('--keep-flops'))
     .option('--no-progress', 'no progress bars or stage lines; a long run still prints a status line every --progress-every seconds')
     .option('--quiet', 'nothing on stderr but errors', false)
@@ -190,7 +190,9 @@ function checkStructureFlags(flags: PruneFlags): void {
   if (given.length > 0 && flags.structure !== 'neurons') throw new InputError(`${given.join(' and ')} need --structure neurons`);
   if (given.length > 1) throw new InputError('give --keep or --keep-flops, not both');
   for (const [flag, v] of [['--keep', flags.keep], ['--keep-flops', flags.keepFlops]] as const) {
-    if (v !== undefined && !(v > 0 && v <= 1)) throw new InputError(`${flag} must be a fraction in (0, 1] of what to keep, got ${v}`);
+    for (const f of v === undefined ? [] : typeof v === 'number' ? [v] : v) {
+      if (!(f > 0 && f <= 1)) throw new InputError(`${flag} must be a fraction in (0, 1] of what to keep${flag === '--keep' ? ' (or a list of them)' : ''}, got ${f}`);
+    }
   }
   if (flags.structure === 'neurons' && flags.sparsity !== undefined && given.length === 0) {
     throw new InputError('--structure neurons with --sparsity needs --keep or --keep-flops (neurons first, then --sparsity inside the kept ones)');
@@ -347,6 +349,12 @@ function number(flag: string): (value: string) => number {
     if (value.trim() === '' || !Number.isFinite(v)) throw new InvalidArgumentError(`${flag} expects a number`);
     return v;
   };
+}
+
+/** A number, or comma-separated numbers (one per layer): 0.5 or 0.48,1. */
+function fractions(flag: string): (value: string) => number | number[] {
+  const one = number(flag);
+  return (value) => (value.includes(',') ? value.split(',').map(one) : one(value));
 }
 
 function integer(flag: string): (value: string) => number {

@@ -21,10 +21,12 @@ export type Structure = 'weights' | 'neurons';
 
 /**
  * The target of structure 'neurons': the fraction of the hidden neurons/channels to keep (every
- * layer whose outputs another prunable layer reads keeps that fraction of its own), or the fraction
- * of the prunable layers' multiply-adds to keep (one neuron fraction for all layers, chosen so).
+ * layer whose outputs another prunable layer reads keeps that fraction of its own), or one fraction
+ * per such layer, in model order (e.g. [0.48, 1]: a runtime's time may hang on one layer's width,
+ * the accuracy on another's), or the fraction of the prunable layers' multiply-adds to keep (one
+ * neuron fraction for all layers, chosen so).
  */
-export type KeepTarget = { neurons: number } | { flops: number };
+export type KeepTarget = { neurons: number | readonly number[] } | { flops: number };
 
 export interface PruneSettings {
   scheme: Scheme;
