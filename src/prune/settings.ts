@@ -27,6 +27,8 @@ export function resolvePruneSettings(partial: Partial<PruneSettings> = {}): Prun
   }
   if (s.structure !== 'weights' && s.structure !== 'neurons') throw new InputError(`structure must be weights or neurons, got '${s.structure}'`);
   if (s.keep !== null) checkKeep(s.keep);
+  integer('neuronMultiple', s.neuronMultiple, 1);
+  if (s.neuronMultiple > 1 && s.keep === null) throw new InputError(`neuronMultiple (${s.neuronMultiple}) rounds the neuron counts of a keep target: give keep too`);
   if (typeof s.weightsAfterNeurons !== 'boolean') throw new InputError(`weightsAfterNeurons must be true or false, got ${s.weightsAfterNeurons}`);
   if (s.structure === 'weights' && (s.keep !== null || s.weightsAfterNeurons)) {
     throw new InputError(`keep and weightsAfterNeurons need structure 'neurons' (structure is '${s.structure}')`);

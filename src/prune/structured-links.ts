@@ -121,12 +121,14 @@ export function paramsOf(shape: LayerShape, weightCount: number): { before: numb
 
 /**
  * Neurons each link's producer keeps for a target: the fraction of its neurons (at least one; one
- * fraction per producer when the target lists them), or for a flops target the one fraction whose
- * multiply-adds come closest to the target without exceeding it (bisection: the multiply-adds grow
- * with the fraction).
+ * fraction per producer when the target lists them), rounded up to a multiple of `multiple` (at
+ * most all of them), or for a flops target the one fraction whose counts' multiply-adds come
+ * closest to the target without exceeding it (bisection: the multiply-adds grow with the fraction).
  */
-export function keepCounts(layers: readonly ModelLayer[], positions: readonly number[], links: readonly NeuronLink[], target: KeepTarget): number[] {
-  const countOf = (l: NeuronLink, f: number) => Math.max(1, Math.min(l.neurons, Math.round(f * l.neurons)));
+export function keepCounts(
+  layers: readonly ModelLayer[], positions: readonly number[], links: readonly NeuronLink[], target: KeepTarget, multiple = 1,
+): number[] {
+  const countOf = (l: NeuronLink, f: number) => Math.min(l.neurons, multiple * Math.ceil(Math.max(1, Math.round(f * l.neurons)) / multiple));
   const countsAt = (f: number) => links.map((l) => countOf(l, f));
   if ('neurons' in target) {
     const f = target.neurons;
