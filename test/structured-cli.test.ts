@@ -119,6 +119,18 @@ for (const [what, flags, message] of bad) {
   });
 }
 
+test('library: per-layer fractions and a multiple write a model that computes the masked one (1e-5) in onnxruntime', async () => {
+  const calib = { data: fill(400 * 16, draw), shape: [400, 16] };
+  const outcome = await pruneModel(readFileSync(path('model.onnx')), calib, { structure: 'neurons', keep: { neurons: [0.5, 0.75] }, neuronMultiple: 4 });
+  const kept = outcome.report.structure!.layers.map((l) => l.neuronsAfter);
+  assert.ok(kept[0]! <= 12 && kept[1]! <= 12, `kept ${kept}`);
+  const x = new ort.Tensor('float32', fill(64 * 16, draw), [64, 16]);
+  const run = async (bytes: Uint8Array) => (await (await ort.InferenceSession.create(bytes)).run({ x })).y!.data as Float32Array;
+  const written = await run(outcome.model), masked = await run(outcome.maskedModel!);
+  const scale = Math.max(...masked.map(Math.abs));
+  assert.ok(written.every((v, i) => Math.abs(v - masked[i]!) <= 1e-5 * scale), 'written model differs from the masked one');
+});
+
 test('library settings: bad keep values, keep without neurons, a model without hidden neurons: InputError naming the value', async () => {
   const bytes = readFileSync(path('model.onnx'));
   const calib = { data: fill(50 * 16, draw), shape: [50, 16] };
