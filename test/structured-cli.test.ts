@@ -68,12 +68,44 @@ test('--keep-flops 0.5 keeps at most half the multiply-adds the formula promises
   assert.equal(report.layers.map((l: { name: string }) => l.name), ['fc1', 'fc2', 'fc3']);
 });
 
+test('--keep 0.25,0.75: one fraction per layer whose neurons can go, in model order; the report and table say so', async () => {
+  const r = await prune([path('model.onnx'), '--calib', path('calib.npy'), '--structure', 'neurons', '--keep', '0.25,0.75',
+    '--out', path('per-layer.onnx'), '--report', path('per-layer.json'), '--no-progress', '--quiet']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /keep 25\.0%, 75\.0% \(per layer\) of the neurons/);
+  const report = JSON.parse(readFileSync(path('per-layer.json'), 'utf8'));
+  assert.equal(report.structure.target, { neurons: [0.25, 0.75] });
+  const after = (name: string) => report.structure.layers.find((l: { name: string }) => l.name === name).neuronsAfter;
+  // round(0.25 * 24) = 6 and round(0.75 * 12) = 9, each within its search's tolerance (half a neuron) when reached
+  if (report.structure.reached) assert.equal([after('fc1'), after('fc2')], [6, 9]);
+  assert.ok(after('fc1') <= 7 && after('fc2') >= 8, `fc1 ${after('fc1')}, fc2 ${after('fc2')}`);
+});
+
+test('--keep 0.5 --neuron-multiple 8: counts rounded up to 8 (24 * 0.5 -> 12 -> 16, 12 * 0.5 -> 6 -> 8) and never above', async () => {
+  const r = await prune([path('model.onnx'), '--calib', path('calib.npy'), '--structure', 'neurons', '--keep', '0.5', '--neuron-multiple', '8',
+    '--out', path('multiple.onnx'), '--report', path('multiple.json'), '--no-progress', '--quiet']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /keep 50\.0% of the neurons, counts rounded up to a multiple of 8/);
+  const report = JSON.parse(readFileSync(path('multiple.json'), 'utf8'));
+  assert.is(report.structure.neuronMultiple, 8);
+  const after = (name: string) => report.structure.layers.find((l: { name: string }) => l.name === name).neuronsAfter;
+  // the count is a ceiling: a search landing above it loses its weakest neurons down to it
+  assert.ok(after('fc1') <= 16 && after('fc2') <= 8, `fc1 ${after('fc1')}, fc2 ${after('fc2')}`);
+  assert.ok(after('fc1') > 12, `fc1 ${after('fc1')}: more than --keep 0.5 alone keeps`);
+});
+
 const bad: Array<[string, string[], RegExp]> = [
   ['--keep without --structure neurons', ['--keep', '0.5'], /--keep need --structure neurons/],
   ['--keep above 1', ['--structure', 'neurons', '--keep', '1.5'], /--keep must be a fraction in \(0, 1\].*got 1\.5/],
   ['--keep-flops 0', ['--structure', 'neurons', '--keep-flops', '0'], /--keep-flops must be a fraction in \(0, 1\].*got 0/],
   ['--keep and --keep-flops', ['--structure', 'neurons', '--keep', '0.5', '--keep-flops', '0.5'], /not both/],
   ['--keep not a number', ['--structure', 'neurons', '--keep', 'half'], /--keep expects a number/],
+  ['--keep list with a fraction above 1', ['--structure', 'neurons', '--keep', '0.5,1.5'], /--keep must be a fraction in \(0, 1\].*got 1\.5/],
+  ['--keep list with a word', ['--structure', 'neurons', '--keep', '0.5,half'], /--keep expects a number/],
+  ['--neuron-multiple without a target', ['--structure', 'neurons', '--neuron-multiple', '16'], /--neuron-multiple rounds the counts of --keep or --keep-flops/],
+  ['--neuron-multiple 0', ['--structure', 'neurons', '--keep', '0.5', '--neuron-multiple', '0'], /--neuron-multiple must be an integer >= 1, got 0/],
+  ['--neuron-multiple not an integer', ['--structure', 'neurons', '--keep', '0.5', '--neuron-multiple', '2.5'], /--neuron-multiple expects an integer/],
+  ['--keep list longer than the layers', ['--structure', 'neurons', '--keep', '0.5,0.5,0.5'], /lists 3 fractions, but the model has 2 layers whose neurons can go \(in order: fc1, fc2\)/],
   ['an unknown structure', ['--structure', 'channels'], /channels.*invalid|invalid.*channels|Allowed choices/i],
   ['--sparsity without a target', ['--structure', 'neurons', '--sparsity', '0.8'], /needs --keep or --keep-flops/],
 ];
@@ -87,12 +119,30 @@ for (const [what, flags, message] of bad) {
   });
 }
 
+test('library: per-layer fractions and a multiple write a model that computes the masked one (1e-5) in onnxruntime', async () => {
+  const calib = { data: fill(400 * 16, draw), shape: [400, 16] };
+  const outcome = await pruneModel(readFileSync(path('model.onnx')), calib, { structure: 'neurons', keep: { neurons: [0.5, 0.75] }, neuronMultiple: 4 });
+  const kept = outcome.report.structure!.layers.map((l) => l.neuronsAfter);
+  assert.ok(kept[0]! <= 12 && kept[1]! <= 12, `kept ${kept}`);
+  const x = new ort.Tensor('float32', fill(64 * 16, draw), [64, 16]);
+  const run = async (bytes: Uint8Array) => (await (await ort.InferenceSession.create(bytes)).run({ x })).y!.data as Float32Array;
+  const written = await run(outcome.model), masked = await run(outcome.maskedModel!);
+  const scale = Math.max(...masked.map(Math.abs));
+  assert.ok(written.every((v, i) => Math.abs(v - masked[i]!) <= 1e-5 * scale), 'written model differs from the masked one');
+});
+
 test('library settings: bad keep values, keep without neurons, a model without hidden neurons: InputError naming the value', async () => {
   const bytes = readFileSync(path('model.onnx'));
   const calib = { data: fill(50 * 16, draw), shape: [50, 16] };
   const cases: Array<[Partial<PruneSettings>, RegExp]> = [
     [{ structure: 'neurons', keep: { neurons: 0 } }, /keep\.neurons must be a fraction in \(0, 1\].*got 0/],
     [{ structure: 'neurons', keep: { flops: 2 } }, /keep\.flops must be a fraction in \(0, 1\].*got 2/],
+    [{ structure: 'neurons', keep: { neurons: 0.5 }, neuronMultiple: 0 }, /neuronMultiple must be an integer >= 1, got 0/],
+    [{ structure: 'neurons', neuronMultiple: 16 }, /neuronMultiple \(16\) rounds the neuron counts of a keep target: give keep too/],
+    [{ structure: 'neurons', keep: { neurons: [] } }, /keep\.neurons must be a fraction in \(0, 1\].*or a non-empty list of them.*got \[\]/],
+    [{ structure: 'neurons', keep: { neurons: [0.5, 0] } }, /keep\.neurons must be .*got \[0\.5,0\]/],
+    [{ structure: 'neurons', keep: { neurons: [0.5] } }, /lists 1 fractions, but the model has 2 layers whose neurons can go \(in order: fc1, fc2\)/],
+    [{ structure: 'neurons', keep: { flops: [0.5] as never } }, /keep\.flops must be a fraction in \(0, 1\].*got \[0\.5\]/],
     [{ structure: 'neurons', keep: { channels: 0.5 } as never }, /keep must be \{ neurons: f \} or \{ flops: f \}, got \{"channels":0\.5\}/],
     [{ keep: { neurons: 0.5 } }, /need structure 'neurons' \(structure is 'weights'\)/],
     [{ structure: 'layers' as never }, /structure must be weights or neurons, got 'layers'/],

@@ -94,4 +94,18 @@ test('CNN, keep 60% of the multiply-adds: channels of both convs go, at most the
   assert.ok(e.accuracyAfter > e.accuracyL1Neurons!, `Net-Trim ${e.accuracyAfter}, L1-norm ${e.accuracyL1Neurons}`);
 });
 
+test('MLP, keep 0.45,1 rounded up to a multiple of 16: fc1 keeps at most 144 (its Gemm panels), fc2 more than fc1\'s fraction; same outputs, counts agree', async () => {
+  const trained = await readModel(join(EXAMPLES, 'models/mnist-mlp.onnx'));
+  const outcome = await pruneModel(trained, calib, { structure: 'neurons', keep: { neurons: [0.45, 1] }, neuronMultiple: 16 });
+  const r = outcome.report.structure!;
+  const kept = (name: string) => r.layers.find((l) => l.name === name)!.neuronsAfter;
+  // 0.45 * 300 = 135 -> 144: a ceiling; the search lands within 1% (3 neurons) below it
+  assert.ok(kept('fc1') <= 144 && kept('fc1') >= 141, `fc1 kept ${kept('fc1')}`);
+  assert.ok(kept('fc2') > 0.45 * 100, `fc2 kept ${kept('fc2')}`);
+  assert.equal(r.target, { neurons: [0.45, 1] });
+  assert.is(r.neuronMultiple, 16);
+  await sameOutputs(outcome, digits);
+  countsAgree(outcome, trained);
+});
+
 test.run();

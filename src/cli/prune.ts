@@ -43,8 +43,9 @@ interface PruneFlags {
   refitBounds: PruneSettings['refitBounds'];
   weightFormat: PruneSettings['weightFormat'];
   structure: PruneSettings['structure'];
-  keep?: number;
+  keep?: number | number[];
   keepFlops?: number;
+  neuronMultiple?: number;
   progress: boolean;
   quiet: boolean;
   progressEvery: number;
@@ -78,8 +79,9 @@ export function registerPruneCommand(program: Command): void {
     .addOption(new Option('--refit-bounds <how>', 'outputs the activation clipped: soft (the refit may push them past the clip point at the price of their squared excess) or hard (the program\'s bounds hold)').choices(['soft', 'hard']).default(d.refitBounds))
     .option('--weight-format <format>', 'ONNX: how the written files store the pruned weights: sparse (sparse_initializer with the smallest index type onnxruntime loads), sparse-int64 (int64 indices, as the ONNX checker wants) or dense', d.weightFormat)
     .addOption(new Option('--structure <what>', 'weights: single weights (the l1 program); neurons: whole hidden neurons and conv channels (the group program), a smaller model').choices(['weights', 'neurons']).default('weights'))
-    .option('--keep <f>', 'with --structure neurons: keep this fraction of the hidden neurons/channels, e.g. 0.5 (then --epsilon or --sparsity also prune single weights inside the kept ones)', number('--keep'))
+    .option('--keep <f>', 'with --structure neurons: keep this fraction of the hidden neurons/channels, e.g. 0.5, or one fraction per layer whose neurons can go, in model order, e.g. 0.48,1 (then --epsilon or --sparsity also prune single weights inside the kept ones)', fractions('--keep'))
     .option('--keep-flops <f>', 'with --structure neurons, instead of --keep: keep this fraction of the multiply-adds of the prunable layers', number('--keep-flops'))
+    .option('--neuron-multiple <n>', 'with --keep or --keep-flops: round each layer\'s neuron count up to a multiple of n, and keep no more (16: onnxruntime\'s CPU panel width on AVX-512)', integer('--neuron-multiple'))
     .option('--no-progress', 'no progress bars or stage lines; a long run still prints a status line every --progress-every seconds')
     .option('--quiet', 'nothing on stderr but errors', false)
     .option('--progress-every <s>', 'seconds between status lines when stderr is not a terminal or with --no-progress', number('--progress-every'), 10)
@@ -192,8 +194,12 @@ function checkStructureFlags(flags: PruneFlags): void {
   const given = [flags.keep !== undefined ? '--keep' : null, flags.keepFlops !== undefined ? '--keep-flops' : null].filter(Boolean);
   if (given.length > 0 && flags.structure !== 'neurons') throw new InputError(`${given.join(' and ')} need --structure neurons`);
   if (given.length > 1) throw new InputError('give --keep or --keep-flops, not both');
+  if (flags.neuronMultiple !== undefined && given.length === 0) throw new InputError('--neuron-multiple rounds the counts of --keep or --keep-flops: give one of them');
+  if (flags.neuronMultiple !== undefined && !(flags.neuronMultiple >= 1)) throw new InputError(`--neuron-multiple must be an integer >= 1, got ${flags.neuronMultiple}`);
   for (const [flag, v] of [['--keep', flags.keep], ['--keep-flops', flags.keepFlops]] as const) {
-    if (v !== undefined && !(v > 0 && v <= 1)) throw new InputError(`${flag} must be a fraction in (0, 1] of what to keep, got ${v}`);
+    for (const f of v === undefined ? [] : typeof v === 'number' ? [v] : v) {
+      if (!(f > 0 && f <= 1)) throw new InputError(`${flag} must be a fraction in (0, 1] of what to keep${flag === '--keep' ? ' (or a list of them)' : ''}, got ${f}`);
+    }
   }
   if (flags.structure === 'neurons' && flags.sparsity !== undefined && given.length === 0) {
     throw new InputError('--structure neurons with --sparsity needs --keep or --keep-flops (neurons first, then --sparsity inside the kept ones)');
@@ -206,7 +212,10 @@ function checkStructureFlags(flags: PruneFlags): void {
  */
 function structureSettings(flags: PruneFlags): Partial<PruneSettings> {
   const keep = flags.keep !== undefined ? { neurons: flags.keep } : flags.keepFlops !== undefined ? { flops: flags.keepFlops } : null;
-  return { structure: 'neurons', keep, weightsAfterNeurons: keep !== null && (flags.epsilon !== undefined || flags.sparsity !== undefined) };
+  return {
+    structure: 'neurons', keep, weightsAfterNeurons: keep !== null && (flags.epsilon !== undefined || flags.sparsity !== undefined),
+    ...(flags.neuronMultiple !== undefined ? { neuronMultiple: flags.neuronMultiple } : {}),
+  };
 }
 
 /**
@@ -350,6 +359,12 @@ function number(flag: string): (value: string) => number {
     if (value.trim() === '' || !Number.isFinite(v)) throw new InvalidArgumentError(`${flag} expects a number`);
     return v;
   };
+}
+
+/** A number, or comma-separated numbers (one per layer): 0.5 or 0.48,1. */
+function fractions(flag: string): (value: string) => number | number[] {
+  const one = number(flag);
+  return (value) => (value.includes(',') ? value.split(',').map(one) : one(value));
 }
 
 function integer(flag: string): (value: string) => number {

@@ -168,7 +168,8 @@ function formatStructure(r: StructureReport): string {
       arrow(l.flopsBefore, l.flopsAfter), arrow(l.paramsBefore, l.paramsAfter), l.epsilon === null ? '' : l.epsilon.toPrecision(3), l.tries || '']);
   }
   table.push(['total', '', arrow(r.neurons.before, r.neurons.after), arrow(r.flops.before, r.flops.after), arrow(r.params.before, r.params.after), '', '']);
-  const target = r.target === null ? 'no target (group programs at epsilon)' : 'neurons' in r.target ? `keep ${percent(r.target.neurons)} of the neurons` : `keep ${percent(r.target.flops)} of the multiply-adds`;
+  const target = r.target === null ? 'no target (group programs at epsilon)' : ('neurons' in r.target ? `keep ${keptNeurons(r.target.neurons)} of the neurons` : `keep ${percent(r.target.flops)} of the multiply-adds`) +
+    (r.neuronMultiple > 1 ? `, counts rounded up to a multiple of ${r.neuronMultiple}` : '');
   return [
     table.toString(),
     `neurons: ${target}; kept ${percent(r.keptNeuronFraction)} of the hidden neurons, ${percent(r.keptFlopFraction)} of the multiply-adds ` +
@@ -184,4 +185,9 @@ function percent(v: number): string {
 
 function sum(values: number[]): number {
   return values.reduce((a, b) => a + b, 0);
+}
+
+/** A neurons target as printed: one percentage, or one per layer. */
+function keptNeurons(f: number | readonly number[]): string {
+  return typeof f === 'number' ? percent(f) : `${f.map(percent).join(', ')} (per layer)`;
 }

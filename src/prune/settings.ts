@@ -28,6 +28,8 @@ export function resolvePruneSettings(partial: Partial<PruneSettings> = {}): Prun
   }
   if (s.structure !== 'weights' && s.structure !== 'neurons') throw new InputError(`structure must be weights or neurons, got '${s.structure}'`);
   if (s.keep !== null) checkKeep(s.keep);
+  integer('neuronMultiple', s.neuronMultiple, 1);
+  if (s.neuronMultiple > 1 && s.keep === null) throw new InputError(`neuronMultiple (${s.neuronMultiple}) rounds the neuron counts of a keep target: give keep too`);
   if (typeof s.weightsAfterNeurons !== 'boolean') throw new InputError(`weightsAfterNeurons must be true or false, got ${s.weightsAfterNeurons}`);
   if (s.structure === 'weights' && (s.keep !== null || s.weightsAfterNeurons)) {
     throw new InputError(`keep and weightsAfterNeurons need structure 'neurons' (structure is '${s.structure}')`);
@@ -35,15 +37,17 @@ export function resolvePruneSettings(partial: Partial<PruneSettings> = {}): Prun
   return s;
 }
 
-/** keep: { neurons: f } or { flops: f }, f in (0, 1]. */
+/** keep: { neurons: f } (or one f per layer: [f1, f2, ...]) or { flops: f }, every f in (0, 1]. */
 function checkKeep(keep: PruneSettings['keep']): void {
   const keys = keep && typeof keep === 'object' ? Object.keys(keep) : [];
   const v = keys.length === 1 ? (keep as Record<string, unknown>)[keys[0]!] : undefined;
   if (keys.length !== 1 || (keys[0] !== 'neurons' && keys[0] !== 'flops')) {
     throw new InputError(`keep must be { neurons: f } or { flops: f }, got ${JSON.stringify(keep)}`);
   }
-  if (!(typeof v === 'number' && v > 0 && v <= 1)) {
-    throw new InputError(`keep.${keys[0]} must be a fraction in (0, 1] (of the hidden neurons or of the multiply-adds to keep), got ${String(v)}`);
+  const fraction = (f: unknown) => typeof f === 'number' && f > 0 && f <= 1;
+  const perLayer = keys[0] === 'neurons' && Array.isArray(v);
+  if (perLayer ? !(v.length > 0 && v.every(fraction)) : !fraction(v)) {
+    throw new InputError(`keep.${keys[0]} must be a fraction in (0, 1] (of the hidden neurons or of the multiply-adds to keep)${keys[0] === 'neurons' ? ', or a non-empty list of them (one per layer)' : ''}, got ${JSON.stringify(v) ?? String(v)}`);
   }
 }
 

@@ -7,6 +7,7 @@
 // rows map to P's neurons: one row each (Dense after Dense), a channel's kh x kw taps (conv after
 // conv), or a channel's H x W positions (Dense after a conv's Flatten: NCHW blocks, NHWC stripes).
 // The model's own inputs are not neurons: the first layer's rows never are.
+import { InputError } from '../errors.ts';
 import { inputChannelOfRows, storedIndex } from '../graph/weights.ts';
 import type { ModelBackend, WeightValues } from './backend.ts';
 import type { ModelLayer } from '../graph/layer.ts';
@@ -119,13 +120,24 @@ export function paramsOf(shape: LayerShape, weightCount: number): { before: numb
 }
 
 /**
- * Neurons each link's producer keeps for a target: the fraction of its neurons (at least one),
- * or for a flops target the one fraction whose multiply-adds come closest to the target without
- * exceeding it (bisection: the multiply-adds grow with the fraction).
+ * Neurons each link's producer keeps for a target: the fraction of its neurons (at least one; one
+ * fraction per producer when the target lists them), rounded up to a multiple of `multiple` (at
+ * most all of them), or for a flops target the one fraction whose counts' multiply-adds come
+ * closest to the target without exceeding it (bisection: the multiply-adds grow with the fraction).
  */
-export function keepCounts(layers: readonly ModelLayer[], positions: readonly number[], links: readonly NeuronLink[], target: KeepTarget): number[] {
-  const countsAt = (f: number) => links.map((l) => Math.max(1, Math.min(l.neurons, Math.round(f * l.neurons))));
-  if ('neurons' in target) return countsAt(target.neurons);
+export function keepCounts(
+  layers: readonly ModelLayer[], positions: readonly number[], links: readonly NeuronLink[], target: KeepTarget, multiple = 1,
+): number[] {
+  const countOf = (l: NeuronLink, f: number) => Math.min(l.neurons, multiple * Math.ceil(Math.max(1, Math.round(f * l.neurons)) / multiple));
+  const countsAt = (f: number) => links.map((l) => countOf(l, f));
+  if ('neurons' in target) {
+    const f = target.neurons;
+    if (typeof f === 'number') return countsAt(f);
+    if (f.length !== links.length) {
+      throw new InputError(`keep.neurons lists ${f.length} fractions, but the model has ${links.length} layers whose neurons can go (in order: ${links.map((l) => l.producer.name).join(', ')})`);
+    }
+    return links.map((l, i) => countOf(l, f[i]!));
+  }
   const total = (counts: number[]) => shapesAt(layers, positions, links, counts).reduce((sum, s) => sum + flopsOf(s).after, 0);
   const budget = target.flops * total(links.map((l) => l.neurons));
   let lo = 0, hi = 1;

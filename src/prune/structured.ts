@@ -72,7 +72,7 @@ export async function pruneNeurons<Written>(
     onBatch: (done, total) => progress({ stage: 'signals', done, total, detail: 'trained network' }),
   });
   const positions = trained.map((t) => (t.geometry ? t.geometry.outHeight * t.geometry.outWidth : 1));
-  const targets = s.keep ? keepCounts(backend.layers, positions, links, s.keep) : null;
+  const targets = s.keep ? keepCounts(backend.layers, positions, links, s.keep, s.neuronMultiple) : null;
 
   const pool = await SolverPool.create(s.threads === null ? {} : { threads: s.threads });
   const ctx: PruneContext = {
@@ -103,7 +103,7 @@ export async function pruneNeurons<Written>(
   // 4. single weights inside the kept neurons: the usual pipeline on the neuron-pruned model
   let inner: PruneOutcome<WeightValues> | null = null;
   if (s.weightsAfterNeurons) {
-    inner = await pruneWeights(valuesBackend(backend, neuronValues), calibration, { ...s, structure: 'weights', keep: null, weightsAfterNeurons: false }, {
+    inner = await pruneWeights(valuesBackend(backend, neuronValues), calibration, { ...s, structure: 'weights', keep: null, neuronMultiple: 1, weightsAfterNeurons: false }, {
       onProgress: progress, ...(signal ? { signal } : {}), ...(options.evaluation ? { evaluation: options.evaluation } : {}),
     });
   }
@@ -177,8 +177,9 @@ async function chooseNeurons(ctx: PruneContext, link: NeuronLink, keep: number |
   let solution = found.solution.layers[0]!;
   const read = countOnes(neuronsRead(link, solution.weight));
   // a step in g can drop several neurons at once: then the closest try, when it reads too many,
-  // loses its weakest groups (smallest row-group norm) down to the target; the refit follows
-  if (!found.report.reached && read > keep) solution = withoutWeakestGroups(link, solution, read - keep);
+  // loses its weakest groups (smallest row-group norm) down to the target; the refit follows.
+  // With a neuron multiple the count is a ceiling: one neuron over costs a runtime a whole panel
+  if ((!found.report.reached || s.neuronMultiple > 1) && read > keep) solution = withoutWeakestGroups(link, solution, read - keep);
   const reached = Math.abs(countOnes(neuronsRead(link, solution.weight)) / link.neurons - keep / link.neurons) <= neuronTolerance(link.neurons);
   return { link, solution, epsilon: found.report.epsilon, tries: found.report.tries.length, reached };
 }
@@ -280,7 +281,7 @@ function structureReport<Written>(
   const neurons = { before: sum((l) => l.neuronsBefore, hidden), after: sum((l) => l.neuronsAfter, hidden) };
   const flops = { before: sum((l) => l.flopsBefore), after: sum((l) => l.flopsAfter) };
   return {
-    target: s.keep, keptNeuronFraction: neurons.after / neurons.before, keptFlopFraction: flops.after / flops.before,
+    target: s.keep, neuronMultiple: s.neuronMultiple, keptNeuronFraction: neurons.after / neurons.before, keptFlopFraction: flops.after / flops.before,
     reached: chosen.every((c) => c.reached), layers, neurons, flops,
     params: shrunk ? { before: shrunk.paramsBefore, after: shrunk.paramsAfter } : { before: sum((l) => l.paramsBefore), after: sum((l) => l.paramsAfter) },
     shrunk: shrunk !== null, weightsAfter,

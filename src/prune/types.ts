@@ -24,10 +24,12 @@ export type Structure = 'weights' | 'neurons';
 
 /**
  * The target of structure 'neurons': the fraction of the hidden neurons/channels to keep (every
- * layer whose outputs another prunable layer reads keeps that fraction of its own), or the fraction
- * of the prunable layers' multiply-adds to keep (one neuron fraction for all layers, chosen so).
+ * layer whose outputs another prunable layer reads keeps that fraction of its own), or one fraction
+ * per such layer, in model order (e.g. [0.48, 1]: a runtime's time may hang on one layer's width,
+ * the accuracy on another's), or the fraction of the prunable layers' multiply-adds to keep (one
+ * neuron fraction for all layers, chosen so).
  */
-export type KeepTarget = { neurons: number } | { flops: number };
+export type KeepTarget = { neurons: number | readonly number[] } | { flops: number };
 
 export interface PruneSettings {
   scheme: Scheme;
@@ -92,6 +94,12 @@ export interface PruneSettings {
   /** Structure 'neurons': the target, or null to solve the group programs at `epsilon` (no search). */
   keep: KeepTarget | null;
   /**
+   * Structure 'neurons' with `keep`: each layer's neuron count is rounded up to a multiple of this
+   * (at most all its neurons), and no layer keeps more than its count. onnxruntime's CPU matrix
+   * product works in panels of 16 output columns here: 129 to 144 neurons cost the same time.
+   */
+  neuronMultiple: number;
+  /**
    * Structure 'neurons': afterwards, prune single weights inside the kept neurons with the l1
    * program at `epsilon` or `sparsity` (network-wide, the removed neurons' weights counted).
    */
@@ -116,6 +124,7 @@ export const DEFAULT_PRUNE_SETTINGS: Readonly<PruneSettings> = Object.freeze({
   weightFormat: 'sparse', // the smallest file onnxruntime loads as is (README, Numbers)
   structure: 'weights',
   keep: null,
+  neuronMultiple: 1, // no rounding: a multiple only pays where the runtime's panel width is known (bench/README.md)
   weightsAfterNeurons: false,
 });
 
@@ -278,6 +287,8 @@ export interface NeuronLayerReport {
 
 export interface StructureReport {
   target: KeepTarget | null;
+  /** The multiple each layer's neuron count was rounded up to (settings.neuronMultiple). */
+  neuronMultiple: number;
   /** neurons: kept / before over the hidden neurons; flops: after / before over the prunable layers. */
   keptNeuronFraction: number;
   keptFlopFraction: number;
