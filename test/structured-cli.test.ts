@@ -94,6 +94,16 @@ test('--keep 0.5 --neuron-multiple 8: counts rounded up to 8 (24 * 0.5 -> 12 -> 
   assert.ok(after('fc1') > 12, `fc1 ${after('fc1')}: more than --keep 0.5 alone keeps`);
 });
 
+test('--keep 0.3 --neuron-multiple 8: a search whose closest try reads no neuron (tied with one reading 16) still keeps 8', async () => {
+  const r = await prune([path('model.onnx'), '--calib', path('calib.npy'), '--structure', 'neurons', '--keep', '0.3', '--neuron-multiple', '8',
+    '--out', path('tie.onnx'), '--report', path('tie.json'), '--no-progress', '--quiet']);
+  assert.is(r.code, 0, r.stderr);
+  const report = JSON.parse(readFileSync(path('tie.json'), 'utf8'));
+  const after = (name: string) => report.structure.layers.find((l: { name: string }) => l.name === name).neuronsAfter;
+  // 24 * 0.3 = 7.2 -> 8 and 12 * 0.3 = 3.6 -> 8: the gain path jumps from 16 read to none on fc1
+  assert.equal([after('fc1'), after('fc2')], [8, 8]);
+});
+
 const bad: Array<[string, string[], RegExp]> = [
   ['--keep without --structure neurons', ['--keep', '0.5'], /--keep need --structure neurons/],
   ['--keep above 1', ['--structure', 'neurons', '--keep', '1.5'], /--keep must be a fraction in \(0, 1\].*got 1\.5/],

@@ -175,13 +175,28 @@ async function chooseNeurons(ctx: PruneContext, link: NeuronLink, keep: number |
     }),
   });
   let solution = found.solution.layers[0]!;
-  const read = countOnes(neuronsRead(link, solution.weight));
+  let epsilon = found.report.epsilon, tries = found.report.tries.length;
+  let read = countOnes(neuronsRead(link, solution.weight));
+  const tolerance = neuronTolerance(link.neurons);
+  if (read / link.neurons < keep / link.neurons - tolerance) {
+    // the closest try reads too few (a step in g dropped many at once, e.g. to none, tied in distance
+    // with one reading too many): solve again at the largest gain whose try read enough, and drop
+    // from there, rather than leave the layer fewer neurons than asked
+    const enough = found.report.tries.filter((t) => Math.round((1 - t.removedFraction) * link.neurons) >= keep);
+    const g = Math.max(...enough.map((t) => t.epsilon));
+    if (enough.length > 0) {
+      solution = await solveLayerAt(ctx, c.index, g, null, data);
+      epsilon = g;
+      tries++;
+      read = countOnes(neuronsRead(link, solution.weight));
+    }
+  }
   // a step in g can drop several neurons at once: then the closest try, when it reads too many,
   // loses its weakest groups (smallest row-group norm) down to the target; the refit follows.
   // With a neuron multiple the count is a ceiling: one neuron over costs a runtime a whole panel
   if ((!found.report.reached || s.neuronMultiple > 1) && read > keep) solution = withoutWeakestGroups(link, solution, read - keep);
-  const reached = Math.abs(countOnes(neuronsRead(link, solution.weight)) / link.neurons - keep / link.neurons) <= neuronTolerance(link.neurons);
-  return { link, solution, epsilon: found.report.epsilon, tries: found.report.tries.length, reached };
+  const reached = Math.abs(countOnes(neuronsRead(link, solution.weight)) / link.neurons - keep / link.neurons) <= tolerance;
+  return { link, solution, epsilon, tries, reached };
 }
 
 /** The consumer's solution with the `drop` read neurons of smallest group norm no longer read (stored and program form). */
