@@ -8,28 +8,15 @@ import * as assert from 'uvu/assert';
 import { LayerSolver } from '../src/layer/solve.ts';
 import { refitProgram } from '../src/prune/refit.ts';
 import type { LayerInput } from '../src/types.ts';
-import { fill, gaussian, seededRandom } from './helpers/random.ts';
+import { gaussian, seededRandom } from './helpers/random.ts';
+import { plantedRefitLayer } from './helpers/planted-refit.ts';
 
 const random = seededRandom(123);
 const normal = gaussian(random);
 
-/** P samples of N Gaussian inputs through a planted ReLU layer (bias row last); `slack`: V = z + |noise| where inactive. */
+/** A planted ReLU layer (helpers/planted-refit.ts); `slack`: V = z + |noise| where inactive. */
 function planted(p: number, n: number, m: number, density: number, slack: boolean) {
-  const w = new Float32Array((n + 1) * m);
-  for (let k = 0; k < n * m; k++) if (random() < density) w[k] = normal();
-  for (let j = 0; j < m; j++) w[n * m + j] = 0.3 * normal();
-  const inputs = fill(p * n, normal);
-  const z = new Float32Array(p * m);
-  for (let s = 0; s < p; s++) {
-    for (let j = 0; j < m; j++) {
-      let sum = w[n * m + j]!;
-      for (let i = 0; i < n; i++) sum += inputs[s * n + i]! * w[i * m + j]!;
-      z[s * m + j] = sum;
-    }
-  }
-  const input: LayerInput = { inputs, outputs: z.map((v) => Math.max(0, v)), samples: p, inputSize: n, outputSize: m };
-  if (slack) input.slack = z.map((v) => (v > 0 ? 0 : v + 0.1 * Math.abs(normal())));
-  return { input, w };
+  return plantedRefitLayer(random, normal, p, n, m, density, 'relu', slack);
 }
 
 /**
