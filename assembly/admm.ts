@@ -38,9 +38,10 @@ const RECHECK_EVERY: i32 = 10;
 const FEASIBILITY_BOOST: f64 = 3;
 // A W is carried along by CG; recompute it exactly this often against rounding drift.
 const REFRESH_EVERY: i32 = 20;
-// Param.Form: the Gram form (gram.ts) runs linear programs automatically when P >= N: its iteration
-// costs CG's N x N x M products alone, the sample form's adds two N x M x P products (bench/gram.ts).
-const FORM_AUTO: i32 = 0, FORM_GRAM: i32 = 2;
+// Param.Form: the Gram form (gram.ts) for linear programs, as the caller decided (src/layer/solve.ts
+// picks it when P >= N: its iteration costs CG's N x N x M products alone, the sample form's adds
+// two N x M x P products, bench/gram.ts).
+const FORM_GRAM: i32 = 2;
 
 // @ts-ignore: decorator
 @inline function param(block: usize, k: Param): f64 {
@@ -83,7 +84,7 @@ function solve(block: usize): void {
   const realP = <i32>param(block, Param.RealSamples), realM = <i32>param(block, Param.RealCols);
   const pm = <usize>p * m, nm = <usize>n * m;
   const form = <i32>param(block, Param.Form);
-  const gram = !relu && (form == FORM_GRAM || (form == FORM_AUTO && p >= n));
+  const gram = !relu && form == FORM_GRAM;
   // Workspace: four P x M blocks, three N x M blocks, the W3 system's (system.ts).
   let t = arenaAllocF32(pm), tNew = arenaAllocF32(pm);
   const u1 = arenaAllocF32(pm), w1 = arenaAllocF32(pm);

@@ -103,16 +103,22 @@ function prepare(input: LayerInput, partial: Partial<TrimSettings>, threads: num
   validateLayerInput(input, rows);
   const targetNorm = frobenius(input.outputs);
   const epsilon = settings.epsilonMode === 'relative' ? settings.epsilon * targetNorm : settings.epsilon;
+  const problem = padProblem(input, settings.bias);
+  // the group program: rows of W in groups (the bias row and the padding unpenalized)
+  if (settings.penalty === 'group') problem.groups = paddedRowGroups(input, problem.rows);
+  // regions given: the bounded entries are whichever the caller says, whatever the activation
+  const relu = input.regions !== undefined || settings.activation === 'relu';
+  const gram = !relu && (settings.form === 'gram' || (settings.form === 'auto' && problem.samples >= problem.rows));
   const params: AdmmParams = {
     epsilon,
-    // regions given: the bounded entries are whichever the caller says, whatever the activation
-    relu: input.regions !== undefined || settings.activation === 'relu',
+    relu,
     absTol: settings.absTol,
     relTol: settings.relTol,
     maxIterations: settings.maxIterations,
     rho: settings.rho,
     adaptiveRho: settings.adaptiveRho,
-    relaxation: relaxationFor(settings.relaxation, productWork(input, rows, settings)),
+    // multiply-adds of one product with X in the form that runs
+    relaxation: relaxationFor(settings.relaxation, (gram ? rows : input.samples) * rows * input.outputSize),
     activeThreshold: settings.activeThreshold,
     maxCgSteps: settings.maxCgSteps,
     cgTol: CG_TOLERANCE,
@@ -122,19 +128,9 @@ function prepare(input: LayerInput, partial: Partial<TrimSettings>, threads: num
     traceCapacity: settings.recordHistory ? settings.maxIterations : 0,
     threads: bestThreads(shapeOf(input, settings.bias), threads),
     freeRow: settings.bias && !settings.penalizeBias ? input.inputSize : -1,
-    form: FORM_CODE[settings.form],
+    form: gram ? FORM_GRAM : FORM_SAMPLES,
   };
-  const problem = padProblem(input, settings.bias);
-  // the group program: rows of W in groups (the bias row and the padding unpenalized)
-  if (settings.penalty === 'group') problem.groups = paddedRowGroups(input, problem.rows);
   return { input, settings, targetNorm, epsilon, problem, params, started };
-}
-
-/** Multiply-adds of one product with X in the form the solve will run (auto picks Gram at P >= N). */
-function productWork(input: LayerInput, rows: number, settings: TrimSettings): number {
-  const linear = input.regions === undefined && settings.activation === 'linear';
-  const gram = linear && (settings.form === 'gram' || (settings.form === 'auto' && input.samples >= rows));
-  return (gram ? rows : input.samples) * rows * input.outputSize;
 }
 
 function finish(job: PreparedSolve, out: AdmmOutput): TrimResult {
@@ -208,8 +204,12 @@ function padProblem(input: LayerInput, bias: boolean): PaddedProblem {
   };
 }
 
-/** settings.form as assembly/params.ts Param.Form reads it. */
-const FORM_CODE = { auto: 0, samples: 1, gram: 2 } as const;
+/**
+ * Param.Form as assembly/admm.ts reads it. 'auto' is resolved here (the Gram form for linear programs
+ * with at least as many samples as rows, padded as the kernels see them), so that the relaxation
+ * above and the kernels act on one decision.
+ */
+const FORM_SAMPLES = 1, FORM_GRAM = 2;
 
 /** Region codes 0 / 1 / 2 as the signs the kernels read: 0 ball, +1 upper bound, -1 lower bound. */
 const REGION_SIGN = [0, 1, -1];

@@ -46,7 +46,7 @@ export interface AdmmParams {
   threads: number;
   /** Row of W left out of the l1 (the bias row when it is not penalised), -1 for none. */
   freeRow: number;
-  /** Param.Form: 0 auto, 1 the sample form, 2 the Gram form (linear programs). */
+  /** Param.Form: 1 the sample form, 2 the Gram form (linear programs; src/layer/solve.ts decides). */
   form: number;
 }
 
