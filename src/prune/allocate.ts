@@ -26,7 +26,8 @@ import type { Outputs, WeightValues } from './backend.ts';
 import type { LayerSolution } from './programs.ts';
 import { parallelData } from './constraints.ts';
 import { refitLayer, solveLayerAt, solveLayersAt, solveParallel, solvedValues, type NetworkSolution, type PruneContext } from './schemes.ts';
-import { WasmKernels } from '../wasm/interface.ts';
+import { withRefitKernels } from './refit.ts';
+import type { WasmKernels } from '../wasm/interface.ts';
 import type { AllocationReport, SearchReport, SearchTry } from './types.ts';
 
 /** Gains of the path, the paper's range (0.01 to 0.3) and beyond; the path starts near the starting epsilon (allocateSparsity). */
@@ -190,9 +191,8 @@ async function refine(
 async function measureOptions(ctx: PruneContext, path: readonly PathPoint[], probe: { feeds: Feeds; samples: number }): Promise<Option[][]> {
   const run = (values: WeightValues, label: string) => ctx.backend.runOutputs(values, label, probe.feeds, probe.samples, ctx.settings.batchSize);
   const reference = await run(new Map(), ctx.backend.source);
-  const kernels = ctx.settings.refit ? await WasmKernels.create(ctx.settings.threads === null ? {} : { threads: ctx.settings.threads }) : null;
-  const options: Option[][] = [];
-  try {
+  const measure = async (kernels: WasmKernels | null): Promise<Option[][]> => {
+    const options: Option[][] = [];
     for (const layer of ctx.layers) {
       const list: Option[] = [];
       for (let k = 0; k < path.length; k++) {
@@ -211,10 +211,9 @@ async function measureOptions(ctx: PruneContext, path: readonly PathPoint[], pro
       options.push(list);
       ctx.progress({ stage: 'search', done: layer.index + 1, total: ctx.layers.length, detail: `sensitivity of ${layer.name}` });
     }
-  } finally {
-    await kernels?.close();
-  }
-  return options;
+    return options;
+  };
+  return ctx.settings.refit ? withRefitKernels(ctx.settings.threads, measure) : measure(null);
 }
 
 /** A layer's solution refit on the trained network's signals: the layer alone in the trained network. */

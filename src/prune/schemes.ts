@@ -108,10 +108,11 @@ export async function refitSequential(ctx: PruneContext, solution: NetworkSoluti
   await withRefitKernels(ctx.settings.threads, async (kernels) => {
     for (const [done, solved] of solution.layers.entries()) {
       ctx.signal?.throwIfAborted();
-      ctx.progress({ stage: 'refit', done, total: solution.layers.length, detail: solved.layer.name });
+      const event = { stage: 'refit', done, total: solution.layers.length, detail: solved.layer.name } as const;
+      ctx.progress(event);
       const trained = ctx.trained[solved.layer.index]!;
       const step = await cascadeStep(ctx, trained, layers, solution.epsilon);
-      const live = (it: number) => ctx.progress({ stage: 'refit', done, total: solution.layers.length, detail: solved.layer.name, live: `it ${it}` });
+      const live = (it: number) => ctx.progress({ ...event, live: `it ${it}` });
       layers.push(await refitLayer(ctx, step.signals, refitData(ctx, step), solved, kernels, live));
     }
     ctx.progress({ stage: 'refit', done: layers.length, total: layers.length, detail: 'done' });
