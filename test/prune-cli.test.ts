@@ -117,6 +117,7 @@ test('--sparsity with --allocation sensitivity and --refit: per-layer epsilons f
   assert.is(r.code, 0, r.stderr);
   const report = JSON.parse(readFileSync(path('alloc.json'), 'utf8'));
   assert.is(report.refit, true);
+  assert.is(report.refitBounds, 'soft'); // the default, recorded
   assert.ok(report.layers.every((l: { refit: unknown }) => l.refit !== null));
   const allocation = report.search.allocation;
   assert.equal(allocation.layers.map((l: { name: string }) => l.name), ['fc1', 'fc2']);

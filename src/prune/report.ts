@@ -58,6 +58,7 @@ export function buildReport(parts: ReportParts): PruneReport {
     epsilon: parts.solution.epsilon,
     gamma: parts.settings.scheme === 'cascade' ? parts.settings.gamma : null,
     refit: parts.settings.refit,
+    refitBounds: parts.settings.refit ? parts.settings.refitBounds : null,
     calibrationSamples: parts.calibrationSamples,
     layers,
     skipped: parts.skipped.map((s) => ({ ...s })),

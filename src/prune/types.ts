@@ -248,6 +248,8 @@ export interface PruneReport {
   gamma: number | null;
   /** The opt-in least-squares refit of the kept weights was applied (not Net-Trim's program). */
   refit: boolean;
+  /** How that refit treated the outputs the activation clipped (settings.refitBounds); null without the refit. */
+  refitBounds: RefitBounds | null;
   calibrationSamples: number;
   layers: LayerReport[];
   skipped: SkippedReport[];

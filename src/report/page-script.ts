@@ -55,7 +55,7 @@ export const PAGE_SCRIPT = String.raw`
   var t = report.total;
   root.appendChild(el('h1', {}, 'Net-Trim pruning report'));
   var how = report.scheme + ' scheme, relative gain \u03b5 = ' + report.epsilon.toPrecision(3) +
-    (report.gamma !== null ? ', \u03b3 = ' + report.gamma : '') + (report.refit ? ', least-squares refit of the kept weights' : '');
+    (report.gamma !== null ? ', \u03b3 = ' + report.gamma : '') + (report.refit ? ', least-squares refit of the kept weights' + (report.refitBounds ? ' (' + report.refitBounds + ' bounds)' : '') : '');
   root.appendChild(el('p', { class: 'sub' }, [report.model, report.output ? ' \u2192 ' + report.output : '', el('br'), how]));
   var cards = [
     ['weights kept', num('div', 'total.keptFraction', t.keptFraction, pct(t.keptFraction), 'value')],
