@@ -142,6 +142,8 @@ test('MobileNet example: a pointwise conv that stops reading channels removes th
   assert.equal(dimsOf(written, 'block1_dw_bn.var'), [11]);
   assert.equal(dimsOf(written, 'stem_bn.scale'), [11]);
   assert.equal(dimsOf(written, 'block1_pw_conv.weight'), [24, 11, 1, 1]);
+  assert.equal([count(outcome, 'stem_conv').weightsBefore, count(outcome, 'stem_conv').weightsAfter], [144, 99]);
+  assert.equal([count(outcome, 'block1_pw_conv').weightsBefore, count(outcome, 'block1_pw_conv').weightsAfter], [384, 264]);
   const dw = written.graph.node!.find((n) => n.name === 'block1_dw')!;
   assert.is(intAttribute(dw, 'group', 0), 11);
 });

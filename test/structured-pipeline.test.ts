@@ -52,10 +52,19 @@ function countsAgree(outcome: PruneOutcome, trained: OnnxModel): void {
   for (const layer of backend.layers) {
     const reported = r.layers.find((l) => l.name === layer.name)!;
     const size = (name: string | null) => (name ? tensorDims(written.initializers.get(name)!).reduce((a, b) => a * b, 1) : 0);
-    const inFile = size(layer.weight) + size(layer.bias);
+    // the surgery also counts the per-channel BatchNormalization reading the layer's output (MobileNet)
+    const out = written.graph.node!.find((n) => n.input![1] === layer.weight)!.output![0];
+    const bn = written.graph.node!.find((n) => n.opType === 'BatchNormalization' && n.input![0] === out);
+    const inFile = size(layer.weight) + size(layer.bias) + (r.shrunk && bn ? bn.input!.slice(1).reduce((n, t) => n + size(t), 0) : 0);
     // shrunk: the tensors have the reported sizes; masked: the trained sizes, as reported before
     assert.is(inFile, r.shrunk ? reported.paramsAfter : reported.paramsBefore, `${layer.name} parameters in the written file`);
     assert.ok(reported.paramsAfter <= reported.paramsBefore && reported.flopsAfter <= reported.flopsBefore);
+    if (r.shrunk && layer.op === 'Conv') {
+      // every conv's reported channels are the written ones, chosen by a program or cut by propagation
+      const dims = tensorDims(written.initializers.get(layer.weight)!);
+      assert.is(reported.neuronsAfter, dims[0], `${layer.name}: report ${reported.neuronsAfter} channels, the file ${dims[0]}`);
+      assert.is(reported.flopsAfter, Math.round(reported.flopsBefore * dims.reduce((a, b) => a * b, 1) / backend.weightValues(layer.weight).length));
+    }
   }
   assert.is(r.neurons.after, r.layers.filter((l) => l.epsilon !== null).reduce((n, l) => n + l.neuronsAfter, 0));
   assert.is(r.flops.after, r.layers.reduce((n, l) => n + l.flopsAfter, 0));
@@ -92,6 +101,20 @@ test('CNN, keep 60% of the multiply-adds: channels of both convs go, at most the
   countsAgree(outcome, trained);
   const e = outcome.report.eval!;
   assert.ok(e.accuracyAfter > e.accuracyL1Neurons!, `Net-Trim ${e.accuracyAfter}, L1-norm ${e.accuracyL1Neurons}`);
+});
+
+test('MobileNet, keep 70%: the stem loses the channels whose depthwise groups went, and the report says so; same outputs, counts agree', async () => {
+  const trained = await readModel(join(EXAMPLES, 'models/mnist-mobilenet.onnx'));
+  const outcome = await pruneModel(trained, images(calib), { structure: 'neurons', keep: { neurons: 0.7 } });
+  const r = outcome.report.structure!;
+  const layer = (name: string) => r.layers.find((l) => l.name === name)!;
+  // no program chooses the stem's channels: each feeds one depthwise group, and goes with it
+  assert.is(layer('stem_conv').epsilon, null);
+  assert.ok(layer('block1_dw').neuronsAfter < 16, `block1_dw kept ${layer('block1_dw').neuronsAfter}`);
+  assert.is(layer('stem_conv').neuronsAfter, layer('block1_dw').neuronsAfter);
+  assert.ok(layer('stem_conv').flopsAfter < layer('stem_conv').flopsBefore);
+  await sameOutputs(outcome, images(digits));
+  countsAgree(outcome, trained);
 });
 
 test('MLP, keep 0.45,1 rounded up to a multiple of 16: fc1 keeps at most 144 (its Gemm panels), fc2 more than fc1\'s fraction; same outputs, counts agree', async () => {

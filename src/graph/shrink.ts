@@ -23,6 +23,9 @@ export interface NeuronCount {
   /** Float parameters of the layer (weight, bias) and of the per-channel operations after it (BatchNormalization, ...). */
   paramsBefore: number;
   paramsAfter: number;
+  /** Elements of the layer's weight tensor: the share left is the share of its multiply-adds left. */
+  weightsBefore: number;
+  weightsAfter: number;
 }
 
 /** The smaller model and what was cut. */

@@ -53,10 +53,12 @@ export function shrinkOnnx(
   const params = (cut: LayerCut) => layerTensors(cut, nodes, model).reduce((n, t) => n + tensors.get(t).values.length, 0);
   // counted before any cut and after all of them: a layer's rows are cut by its producer's surgery
   const before = cuts.map(params);
+  const weightsBefore = cuts.map((cut) => tensors.get(cut.layer.weight).values.length);
   for (const cut of cuts) if (countKept(cut.kept) < cut.kept.length) cutLayer(cut, tensors, nodes, edits);
   const counts = cuts.map((cut, k): NeuronCount => ({
     name: cut.layer.name, op: cut.layer.op, before: cut.kept.length, after: countKept(cut.kept), keptDead: cut.keptDead, reason: cut.reason,
     paramsBefore: before[k]!, paramsAfter: params(cut),
+    weightsBefore: weightsBefore[k]!, weightsAfter: tensors.get(cut.layer.weight).values.length,
   }));
   // every tensor in `values` is written with its (sliced) values, as backend.write writes it
   for (const name of values.keys()) tensors.touch(name);

@@ -282,10 +282,15 @@ function structureReport<Written>(
     const link = links.findIndex((l) => l.producer === layer);
     const shrinkLayer = byName.get(layer.name);
     const params = paramsOf(shape, backend.weightValues(layer.weight).length);
+    const flops = flopsOf(shape);
+    // the written model's own counts where the surgery ran: it also cuts layers no program chose
+    // (a stem whose channels only feed depthwise groups that went); a weight is one multiply-add
+    // per output position, so the weights left are the multiply-adds left
+    const flopsAfter = shrinkLayer ? Math.round(flops.before * shrinkLayer.weightsAfter / shrinkLayer.weightsBefore) : flops.after;
     return {
-      name: layer.name, op: layer.op, neuronsBefore: layer.groups * layer.outputSize, neuronsAfter: shape.neurons,
+      name: layer.name, op: layer.op, neuronsBefore: layer.groups * layer.outputSize, neuronsAfter: shrinkLayer?.after ?? shape.neurons,
       keptDead: shrinkLayer?.keptDead ?? 0, reason: shrinkLayer?.reason ?? null,
-      flopsBefore: flopsOf(shape).before, flopsAfter: flopsOf(shape).after,
+      flopsBefore: flops.before, flopsAfter,
       paramsBefore: shrinkLayer?.paramsBefore ?? params.before, paramsAfter: shrinkLayer?.paramsAfter ?? params.after,
       epsilon: link >= 0 ? chosen[link]!.epsilon : null, tries: link >= 0 ? chosen[link]!.tries : 0,
     };

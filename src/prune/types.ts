@@ -278,7 +278,10 @@ export interface NeuronLayerReport {
   /** Multiply-adds per sample (a conv's at every output position), before and after. */
   flopsBefore: number;
   flopsAfter: number;
-  /** Weights and biases of the layer before and after. */
+  /**
+   * Weights and biases of the layer before and after; when the written model was shrunk
+   * (StructureReport.shrunk), also the per-channel operations after it (BatchNormalization's four vectors).
+   */
   paramsBefore: number;
   paramsAfter: number;
   /** The relative gain of the group program that chose this layer's neurons (in the layer reading them), or null. */

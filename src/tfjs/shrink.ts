@@ -55,6 +55,7 @@ export function shrinkLayersModel(
   const layerWeights = (cut: LayerCut) => [cut.layer.weight, ...(cut.layer.bias ? [cut.layer.bias] : []), ...cut.path.flatMap(({ op }) => pathWeights(op, entries))];
   const params = (cut: LayerCut) => layerWeights(cut).reduce((n, name) => n + get(name).values.length, 0);
   const before = cuts.map(params);
+  const weightsBefore = cuts.map((cut) => get(cut.layer.weight).values.length);
   const configs = new Map<string, Record<string, number>>();
   for (const cut of cuts) {
     const { layer, kept } = cut;
@@ -83,6 +84,7 @@ export function shrinkLayersModel(
   const counts = cuts.map((cut, k): NeuronCount => ({
     name: cut.layer.name, op: cut.layer.op, before: cut.kept.length, after: countKept(cut.kept), keptDead: cut.keptDead, reason: cut.reason,
     paramsBefore: before[k]!, paramsAfter: params(cut),
+    weightsBefore: weightsBefore[k]!, weightsAfter: get(cut.layer.weight).values.length,
   }));
   const weights = file.weights.map((w): WeightEntry => {
     const t = tensors.get(w.name);
