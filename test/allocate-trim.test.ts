@@ -11,7 +11,7 @@ import { countNonzero } from '../src/graph/weights.ts';
 import type { ModelLayer } from '../src/graph/layer.ts';
 import type { LayerSignals } from '../src/prune/backend.ts';
 import type { LayerSolution } from '../src/prune/programs.ts';
-import { trimTo } from '../src/prune/allocate-trim.ts';
+import { trimBy, trimTo } from '../src/prune/allocate-trim.ts';
 import { ALLOCATION_GAINS } from '../src/prune/allocate.ts';
 import { formatReport, pruneModel } from '../src/prune/index.ts';
 
@@ -53,6 +53,27 @@ test('trimTo keeps in each output the count of the sparser solution, the largest
   assert.is(out.trimmedAt, 0.4);
   assert.is(out.refit, null);
   assert.equal([...denser.programs[0]!].slice(0, 2), [1, Math.fround(0.1)], 'the denser solution is not changed');
+});
+
+test('trimBy keeps a fraction of each output\'s own count, at least one where it kept any', () => {
+  const n = 4, m = 3;
+  const signals = { columns: 1, inputWidth: n, inputs: Float32Array.from([1, 1, 1, 1]) } as unknown as LayerSignals;
+  const denser = solution(n, m, [
+    4, 1, 0,
+    3, 0, 0,
+    2, 0, 0,
+    1, 0, 0,
+    9, 9, 9, // bias
+  ]);
+  const out = trimBy(denser, 0.5, signals, 0.97);
+  assert.equal([...out.programs[0]!], [
+    4, 1, 0,
+    3, 0, 0,
+    0, 0, 0,
+    0, 0, 0,
+    9, 9, 9,
+  ]);
+  assert.is(out.trimmedAt, 0.97);
 });
 
 /** x(24) -> Gemm 24x20 + Relu -> MatMul 20x12 + Relu -> MatMul 12x5, Gaussian weights. */

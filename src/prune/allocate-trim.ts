@@ -20,19 +20,39 @@ import { inputNorms } from './wanda.ts';
  * Bias rows stay (biases are not counted in the sparsity). Marks the result as trimmed.
  */
 export function trimTo(denser: LayerSolution, sparser: LayerSolution, signals: LayerSignals, gain: number): LayerSolution {
+  return trimToCounts(denser, outputCounts(sparser), signals, gain);
+}
+
+/**
+ * `denser` cut to about `fraction` of its own per-output counts (each output that keeps any keeps at
+ * least one): the path continued past its sparsest gain, where Net-Trim's program keeps more than a
+ * target allows (the ReLU6 programs' saturated outputs need many weights at any gain).
+ */
+export function trimBy(denser: LayerSolution, fraction: number, signals: LayerSignals, gain: number): LayerSolution {
+  return trimToCounts(denser, outputCounts(denser).map((c) => c.map((k) => (k > 0 ? Math.max(1, Math.floor(fraction * k)) : 0))), signals, gain);
+}
+
+/** Per group, each output's nonzero count over the program's weight rows (the bias row left out). */
+function outputCounts(s: LayerSolution): number[][] {
+  const { inputSize: n, outputSize: m } = s.layer;
+  return s.programs.map((full) => Array.from({ length: m }, (_, j) => {
+    let k = 0;
+    for (let i = 0; i < n; i++) if (full[i * m + j] !== 0) k++;
+    return k;
+  }));
+}
+
+function trimToCounts(denser: LayerSolution, counts: number[][], signals: LayerSignals, gain: number): LayerSolution {
   const { inputSize: n, outputSize: m } = denser.layer;
   const programs = denser.programs.map((full, group) => {
     const norms = inputNorms(signals, group, n);
-    const counts = sparser.programs[group]!;
     const out = full.slice();
     for (let j = 0; j < m; j++) {
-      let keep = 0;
-      for (let i = 0; i < n; i++) if (counts[i * m + j] !== 0) keep++;
       const score = (i: number) => Math.abs(full[i * m + j]!) * norms[i]!;
       const kept = [];
       for (let i = 0; i < n; i++) if (full[i * m + j] !== 0) kept.push(i);
       kept.sort((a, b) => score(b) - score(a) || a - b);
-      for (const i of kept.slice(keep)) out[i * m + j] = 0;
+      for (const i of kept.slice(counts[group]![j]!)) out[i * m + j] = 0;
     }
     return out;
   });

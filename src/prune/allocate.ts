@@ -31,7 +31,7 @@ import { refitLayer, solveLayerAt, solveLayersAt, solveParallel, solvedValues, t
 import { withRefitKernels } from './refit.ts';
 import type { WasmKernels } from '../wasm/interface.ts';
 import type { AllocationReport, SearchReport, SearchTry } from './types.ts';
-import { trimTo } from './allocate-trim.ts';
+import { trimBy, trimTo } from './allocate-trim.ts';
 
 /** Gains of the path, the paper's range (0.01 to 0.3) and beyond; the path starts near the starting epsilon (allocateSparsity). */
 export const ALLOCATION_GAINS: readonly number[] = Object.freeze([0.01, 0.025, 0.05, 0.1, 0.17, 0.27, 0.4, 0.55, 0.75, 0.9, 0.97]);
@@ -39,6 +39,9 @@ export const ALLOCATION_GAINS: readonly number[] = Object.freeze([0.01, 0.025, 0
 const SENSITIVITY_SAMPLES = 512;
 /** Interpolation tries per layer when the discrete choices miss the tolerance. */
 const REFINE_TRIES = 4;
+/** Cuts past the path's sparsest gain (extendPast), each keeping this fraction of the last one's counts. */
+const EXTEND_STEPS = 6;
+const EXTEND_FRACTION = 0.75;
 
 interface Option {
   g: number;
@@ -94,6 +97,7 @@ export async function allocateSparsity(
   // 2. what each layer alone, at each gain, does to the outputs
   const probe = await probeOf(ctx);
   const options = await measureOptions(ctx, path, probe);
+  await extendPast(ctx, probe, options, budget + tolerance * total);
   // 3. the multiplier whose choices land closest to the budget
   let best = choose(options, 0);
   for (let e = -12; e <= 6; e += 0.02) {
@@ -163,7 +167,7 @@ async function refine(
       // the options around the wanted count: nnz falls as g grows
       const lo = list.filter((o) => o.nnz >= want).at(-1);
       const hi = list.find((o) => o.nnz <= want);
-      if (!lo || !hi || lo === hi) continue;
+      if (!lo || !hi || lo === hi || lo.g === hi.g) continue; // the same gain: cuts past the path's end (extendPast)
       let best = out[l]!;
       let bestGap = Math.abs(countNonzero(best.weight) - want);
       let a = { x: Math.log(lo.g), f: lo.nnz - want };
@@ -256,6 +260,31 @@ async function measureOptions(ctx: PruneContext, path: readonly PathPoint[], pro
     return options;
   };
   return ctx.settings.refit ? withRefitKernels(ctx.settings.threads, measure) : measure(null);
+}
+
+/**
+ * When even every layer's sparsest option keeps more than `most` weights (the MobileNet-style
+ * example at 70%: its ReLU6 programs keep many weights at any gain), cuts each layer's sparsest
+ * choice (refit) to EXTEND_FRACTION of its per-output counts and refits it, as further options, until
+ * the budget can be met or EXTEND_STEPS cuts are made (allocate-trim.ts trimBy). With trimSupports only.
+ */
+async function extendPast(ctx: PruneContext, probe: Probe, options: Option[][], most: number): Promise<void> {
+  const fewest = () => options.reduce((n, list) => n + Math.min(...list.map((o) => o.nnz)), 0);
+  if (!ctx.settings.refit || !ctx.settings.trimSupports || fewest() <= most) return;
+  await withRefitKernels(ctx.settings.threads, async (kernels) => {
+    for (let step = 0; step < EXTEND_STEPS && fewest() > most; step++) {
+      for (const [l, layer] of ctx.layers.entries()) {
+        ctx.signal?.throwIfAborted();
+        const list = options[l]!;
+        const last = list.reduce((a, b) => (b.nnz < a.nnz ? b : a));
+        const denser = last.solution.trimmedAt !== undefined ? last.solution : await refitAlone(ctx, last.solution, kernels);
+        const trimmed = await refitAlone(ctx, trimBy(denser, EXTEND_FRACTION, ctx.trained[layer.index]!, last.g), kernels);
+        const nnz = countNonzero(trimmed.weight);
+        if (nnz === 0 || nnz >= last.nnz) continue;
+        list.push({ g: last.g, nnz, change: await changeOf(ctx, probe, solvedValues([trimmed]), `${ctx.backend.source} (${layer.name} cut)`), solution: trimmed });
+      }
+    }
+  });
 }
 
 /** A layer's solution refit on the trained network's signals: the layer alone in the trained network. */

@@ -38,7 +38,8 @@ export interface LayerSolution {
   refit: { relativeErrorBefore: number; meanStep: number } | null;
   /**
    * Set when the support is not this program's solution but a trimmed one (allocate-trim.ts): the
-   * gain whose per-output counts it has. `results` then describe the solve it was trimmed from.
+   * gain whose per-output counts it has (or the path's sparsest gain, for a cut past it). `results`
+   * then describe the solve it was trimmed from.
    */
   trimmedAt?: number;
   seconds: number;

@@ -175,7 +175,7 @@ export interface LayerReport {
   refit: { relativeErrorBefore: number; meanStep: number } | null;
   /**
    * The sensitivity allocation chose a trimmed support (PruneSettings.trimSupports): the gain whose
-   * per-output counts it has; status, iterations and the certificate then describe the program it
+   * per-output counts it has (or the path's sparsest gain, for a cut past it); status, iterations and the certificate then describe the program it
    * was trimmed from. Null: the support is the program's solution.
    */
   trimmedAt: number | null;
