@@ -11,7 +11,8 @@
 //      outputs on the calibration data: D(l, k) = ||f' - f||^2 / ||f||^2 (the runtime runs it),
 //      with the layer's weights refit (alone) when the refit is on, as they will be used; with
 //      trimSupports, a second candidate at each gain, the last gain's choice trimmed to this gain's
-//      per-output counts and refit (allocate-trim.ts), replaces Net-Trim's where it changes less;
+//      per-output counts and refit (allocate-trim.ts), replaces Net-Trim's where it changes less,
+//      and when even the sparsest options exceed the budget, further cuts of them (extendPast);
 //   3. picks one gain per layer minimising sum_l D(l, k_l) subject to the budget of kept weights,
 //      by the Lagrangian: for a multiplier lambda each layer takes argmin_k D(l, k) + lambda nnz(l, k),
 //      and lambda is chosen so that the total lands on the target. Squared output changes of
