@@ -9,7 +9,7 @@
 // the refit off (before 2026-12-02 afternoon the refit was off here unless --refit was given, which
 // is still accepted).
 // Settings are written as the CLI's: "sparsity=0.5", "sparsity=0.7,scheme=cascade",
-// "sparsity=0.7,allocation=uniform", "epsilon=0.05". Models default to every *.onnx example
+// "sparsity=0.7,allocation=uniform", "sparsity=0.7,trimSupports=false", "epsilon=0.05". Models default to every *.onnx example
 // whose name is not mnist-mlp or mnist-conv (those are bench/prune-mnist.ts's).
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -67,7 +67,7 @@ function parseSettings(text: string): { label: string; settings: Partial<PruneSe
   const settings: Record<string, unknown> = {};
   for (const pair of text.split(',')) {
     const [key, value] = pair.split('=') as [string, string];
-    settings[key] = Number.isFinite(Number(value)) ? Number(value) : value;
+    settings[key] = value === 'true' || value === 'false' ? value === 'true' : Number.isFinite(Number(value)) ? Number(value) : value;
   }
   return { label: text, settings: settings as Partial<PruneSettings> };
 }

@@ -41,6 +41,7 @@ interface PruneFlags {
   threads?: number;
   refit?: boolean;
   refitBounds: PruneSettings['refitBounds'];
+  trimSupports: boolean;
   weightFormat: PruneSettings['weightFormat'];
   structure: PruneSettings['structure'];
   keep?: number | number[];
@@ -76,6 +77,7 @@ export function registerPruneCommand(program: Command): void {
     .option('--threads <n>', 'threads for the solves (default: the cores); independent layers run side by side when that is faster', integer('--threads'))
     .option('--refit', 'after pruning, refit the kept weights by least squares (same nonzero counts; the default)')
     .option('--no-refit', 'return Net-Trim\'s own solution: no least-squares refit of the kept weights')
+    .option('--no-trim-supports', 'with --sparsity: only Net-Trim\'s own supports, not also each gain\'s trimmed from the one below (allocate-trim.ts)')
     .addOption(new Option('--refit-bounds <how>', 'outputs the activation clipped: soft (the refit may push them past the clip point at the price of their squared excess) or hard (the program\'s bounds hold)').choices(['soft', 'hard']).default(d.refitBounds))
     .option('--weight-format <format>', 'ONNX: how the written files store the pruned weights: sparse (sparse_initializer with the smallest index type onnxruntime loads), sparse-int64 (int64 indices, as the ONNX checker wants) or dense', d.weightFormat)
     .addOption(new Option('--structure <what>', 'weights: single weights (the l1 program); neurons: whole hidden neurons and conv channels (the group program), a smaller model').choices(['weights', 'neurons']).default('weights'))
@@ -182,6 +184,7 @@ function settingsOf(flags: PruneFlags): Partial<PruneSettings> {
     seed: flags.seed,
     ...(flags.refit !== undefined ? { refit: flags.refit } : {}),
     refitBounds: flags.refitBounds,
+    trimSupports: flags.trimSupports,
     solver: flags.maxIterations !== undefined ? { maxIterations: flags.maxIterations } : {},
     ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
     weightFormat: flags.weightFormat,

@@ -9,7 +9,10 @@
 //      target, then downward only for the layers whose kept counts still fit the budget there;
 //   2. measures, for every layer l and gain g_k, what pruning that layer alone does to the model's
 //      outputs on the calibration data: D(l, k) = ||f' - f||^2 / ||f||^2 (the runtime runs it),
-//      with the layer's weights refit (alone) when the refit is on, as they will be used;
+//      with the layer's weights refit (alone) when the refit is on, as they will be used; with
+//      trimSupports, a second candidate at each gain, the last gain's choice trimmed to this gain's
+//      per-output counts and refit (allocate-trim.ts), replaces Net-Trim's where it changes less,
+//      and when even the sparsest options exceed the budget, further cuts of them (extendPast);
 //   3. picks one gain per layer minimising sum_l D(l, k_l) subject to the budget of kept weights,
 //      by the Lagrangian: for a multiplier lambda each layer takes argmin_k D(l, k) + lambda nnz(l, k),
 //      and lambda is chosen so that the total lands on the target. Squared output changes of
@@ -19,7 +22,7 @@
 // A choice that removes a layer entirely is never taken. Cost: the path's solves (bench/README.md:
 // the MLP at 85% takes 6 network solves and two of its small layers; from 0.01 it took 8) and one
 // forward pass per (layer, gain) on at most SENSITIVITY_SAMPLES samples, and with the refit on one
-// refit per (layer, gain).
+// refit per (layer, gain), two with trimSupports.
 import { sliceSamples, type Feeds } from '../onnx/inputs.ts';
 import { countNonzero } from '../graph/weights.ts';
 import type { Outputs, WeightValues } from './backend.ts';
@@ -29,6 +32,7 @@ import { refitLayer, solveLayerAt, solveLayersAt, solveParallel, solvedValues, t
 import { withRefitKernels } from './refit.ts';
 import type { WasmKernels } from '../wasm/interface.ts';
 import type { AllocationReport, SearchReport, SearchTry } from './types.ts';
+import { trimBy, trimTo } from './allocate-trim.ts';
 
 /** Gains of the path, the paper's range (0.01 to 0.3) and beyond; the path starts near the starting epsilon (allocateSparsity). */
 export const ALLOCATION_GAINS: readonly number[] = Object.freeze([0.01, 0.025, 0.05, 0.1, 0.17, 0.27, 0.4, 0.55, 0.75, 0.9, 0.97]);
@@ -36,6 +40,9 @@ export const ALLOCATION_GAINS: readonly number[] = Object.freeze([0.01, 0.025, 0
 const SENSITIVITY_SAMPLES = 512;
 /** Interpolation tries per layer when the discrete choices miss the tolerance. */
 const REFINE_TRIES = 4;
+/** Cuts past the path's sparsest gain (extendPast), each keeping this fraction of the last one's counts. */
+const EXTEND_STEPS = 6;
+const EXTEND_FRACTION = 0.75;
 
 interface Option {
   g: number;
@@ -89,8 +96,9 @@ export async function allocateSparsity(
     path.unshift({ g: ALLOCATION_GAINS[k]!, layers, seconds: (performance.now() - started) / 1000 });
   }
   // 2. what each layer alone, at each gain, does to the outputs
-  const probe = probeFeeds(ctx);
+  const probe = await probeOf(ctx);
   const options = await measureOptions(ctx, path, probe);
+  await extendPast(ctx, probe, options, budget + tolerance * total);
   // 3. the multiplier whose choices land closest to the budget
   let best = choose(options, 0);
   for (let e = -12; e <= 6; e += 0.02) {
@@ -99,14 +107,14 @@ export async function allocateSparsity(
   }
   let chosen = best.picks.map((o) => o.solution);
   // 4. interpolate the largest layer whose choice sits between two gains
-  if (Math.abs(best.nnz - budget) / total > tolerance) chosen = await refine(ctx, options, chosen, budget, total, tolerance);
+  if (Math.abs(best.nnz - budget) / total > tolerance) chosen = await refine(ctx, probe, options, chosen, budget, total, tolerance);
   const removed = removedOf(chosen, total);
   const g = Math.max(...best.picks.map((o) => o.g));
   const allocation: AllocationReport = {
     rule: 'sensitivity',
     samples: probe.samples,
     layers: ctx.layers.map((l, i) => ({
-      name: l.name, epsilon: chosen[i]!.epsilons.length ? relativeGain(chosen[i]!) : best.picks[i]!.g, nnz: countNonzero(chosen[i]!.weight),
+      name: l.name, epsilon: chosen[i] === best.picks[i]!.solution || !chosen[i]!.epsilons.length ? best.picks[i]!.g : relativeGain(chosen[i]!), nnz: countNonzero(chosen[i]!.weight),
       outputChange: Math.sqrt(best.picks[i]!.change),
     })),
     predictedOutputChange: Math.sqrt(best.change),
@@ -144,41 +152,76 @@ function better(a: Choice, b: Choice, budget: number): boolean {
 /**
  * Regula falsi on the gain of one layer at a time, largest first, among those with options on both
  * sides of what they should keep, so that the total kept count meets the budget; each try solves
- * that layer alone.
+ * that layer alone (and, with trimSupports, also trims the lower option's choice to its counts).
  */
 async function refine(
-  ctx: PruneContext, options: readonly Option[][], chosen: LayerSolution[], budget: number, total: number, tolerance: number,
+  ctx: PruneContext, probe: Probe, options: readonly Option[][], chosen: LayerSolution[], budget: number, total: number, tolerance: number,
 ): Promise<LayerSolution[]> {
   const out = [...chosen];
   const kept = () => out.reduce((n, s) => n + countNonzero(s.weight), 0);
   const order = ctx.layers.map((_, l) => l).filter((l) => options[l]!.length > 1).sort((a, b) => out[b]!.weight.length - out[a]!.weight.length);
-  for (const l of order) {
-    if (Math.abs(kept() - budget) / total <= tolerance) break;
-    const want = budget - (kept() - countNonzero(out[l]!.weight)); // kept weights this layer should have
-    const list = options[l]!;
-    // the options around the wanted count: nnz falls as g grows
-    const lo = list.filter((o) => o.nnz >= want).at(-1);
-    const hi = list.find((o) => o.nnz <= want);
-    if (!lo || !hi || lo === hi) continue;
-    let best = out[l]!;
-    let bestGap = Math.abs(countNonzero(best.weight) - want);
-    let a = { x: Math.log(lo.g), f: lo.nnz - want };
-    let b = { x: Math.log(hi.g), f: hi.nnz - want };
-    for (let t = 0; t < REFINE_TRIES && a.f !== b.f; t++) {
-      const x = a.x + (a.f * (b.x - a.x)) / (a.f - b.f);
-      const solved = await solveLayerAt(ctx, ctx.layers[l]!.index, Math.exp(x), lo.solution);
-      const nnz = countNonzero(solved.weight);
-      if (nnz > 0 && Math.abs(nnz - want) < bestGap) {
-        best = solved;
-        bestGap = Math.abs(nnz - want);
+  const run = async (kernels: WasmKernels | null) => {
+    for (const l of order) {
+      if (Math.abs(kept() - budget) / total <= tolerance) break;
+      const want = budget - (kept() - countNonzero(out[l]!.weight)); // kept weights this layer should have
+      const list = options[l]!;
+      // the options around the wanted count: nnz falls as g grows
+      const lo = list.filter((o) => o.nnz >= want).at(-1);
+      const hi = list.find((o) => o.nnz <= want);
+      if (!lo || !hi || lo === hi || lo.g === hi.g) continue; // the same gain: cuts past the path's end (extendPast)
+      let best = out[l]!;
+      let bestGap = Math.abs(countNonzero(best.weight) - want);
+      let a = { x: Math.log(lo.g), f: lo.nnz - want };
+      let b = { x: Math.log(hi.g), f: hi.nnz - want };
+      const denser = kernels && ctx.settings.trimSupports ? (lo.solution.trimmedAt !== undefined ? lo.solution : await refitAlone(ctx, lo.solution, kernels)) : null;
+      for (let t = 0; t < REFINE_TRIES && a.f !== b.f; t++) {
+        const x = a.x + (a.f * (b.x - a.x)) / (a.f - b.f);
+        const solved = await solveLayerAt(ctx, ctx.layers[l]!.index, Math.exp(x), lo.solution);
+        const nnz = countNonzero(solved.weight);
+        const candidate = nnz > 0 && denser ? (await optionAt(ctx, probe, solved, Math.exp(x), denser, kernels)).solution : solved;
+        const candidateNnz = countNonzero(candidate.weight);
+        if (candidateNnz > 0 && Math.abs(candidateNnz - want) < bestGap) {
+          best = candidate;
+          bestGap = Math.abs(candidateNnz - want);
+        }
+        if (bestGap / total <= tolerance / 2) break;
+        if (nnz - want > 0) a = { x, f: nnz - want };
+        else b = { x, f: nnz - want };
       }
-      if (bestGap / total <= tolerance / 2) break;
-      if (nnz - want > 0) a = { x, f: nnz - want };
-      else b = { x, f: nnz - want };
+      out[l] = best;
     }
-    out[l] = best;
-  }
-  return out;
+    return out;
+  };
+  return ctx.settings.refit && ctx.settings.trimSupports ? withRefitKernels(ctx.settings.threads, run) : run(null);
+}
+
+/** The calibration samples the output changes are measured on, and the trained model's outputs there. */
+interface Probe {
+  feeds: Feeds;
+  samples: number;
+  reference: Outputs;
+}
+
+/** ||f' - f||^2 / ||f||^2 of the model's outputs on the probe with `values` in place. */
+async function changeOf(ctx: PruneContext, probe: Probe, values: WeightValues, label: string): Promise<number> {
+  return relativeChange(probe.reference, await ctx.backend.runOutputs(values, label, probe.feeds, probe.samples, ctx.settings.batchSize));
+}
+
+/**
+ * A layer's option at gain g: Net-Trim's solution, refit alone when `kernels` are given, with its
+ * output change; with trimSupports and a denser choice (refit), the trimmed candidate instead when
+ * it changes the outputs less (allocate-trim.ts).
+ */
+async function optionAt(
+  ctx: PruneContext, probe: Probe, solution: LayerSolution, g: number, denser: LayerSolution | null, kernels: WasmKernels | null,
+): Promise<Option & { used: LayerSolution }> {
+  const name = solution.layer.name;
+  const used = kernels ? await refitAlone(ctx, solution, kernels) : solution;
+  const option = { g, nnz: countNonzero(solution.weight), change: await changeOf(ctx, probe, solvedValues([used]), `${ctx.backend.source} (${name} alone)`), solution, used };
+  if (!kernels || !ctx.settings.trimSupports || !denser) return option;
+  const trimmed = await refitAlone(ctx, trimTo(denser, solution, ctx.trained[solution.layer.index]!, g), kernels);
+  const change = await changeOf(ctx, probe, solvedValues([trimmed]), `${ctx.backend.source} (${name} trimmed)`);
+  return change < option.change ? { g, nnz: countNonzero(trimmed.weight), change, solution: trimmed, used: trimmed } : option;
 }
 
 /**
@@ -188,24 +231,28 @@ async function refine(
  * large gains cost (ResNet-style example at 70% removed: 77.7% held-out without, 80.3% with;
  * bench/README.md).
  */
-async function measureOptions(ctx: PruneContext, path: readonly PathPoint[], probe: { feeds: Feeds; samples: number }): Promise<Option[][]> {
-  const run = (values: WeightValues, label: string) => ctx.backend.runOutputs(values, label, probe.feeds, probe.samples, ctx.settings.batchSize);
-  const reference = await run(new Map(), ctx.backend.source);
+async function measureOptions(ctx: PruneContext, path: readonly PathPoint[], probe: Probe): Promise<Option[][]> {
   const measure = async (kernels: WasmKernels | null): Promise<Option[][]> => {
     const options: Option[][] = [];
     for (const layer of ctx.layers) {
       const list: Option[] = [];
+      let denser: LayerSolution | null = null; // the last gain's choice as it is used (refit)
+      let lastNnz = -1; // Net-Trim's count at the last gain
       for (let k = 0; k < path.length; k++) {
         ctx.signal?.throwIfAborted();
         const solution = path[k]!.layers[layer.index];
         if (!solution) continue; // not solved at this gain (1b)
         const nnz = countNonzero(solution.weight);
         if (nnz === 0) continue; // never remove a layer entirely
-        // the same weights as the last gain: the same output change
-        const same = list.at(-1);
-        const used = same && same.nnz === nnz ? null : kernels ? await refitAlone(ctx, solution, kernels) : solution;
-        const change = used ? relativeChange(reference, await run(solvedValues([used]), `${ctx.backend.source} (${layer.name} alone)`)) : same!.change;
-        list.push({ g: path[k]!.g, nnz, change, solution });
+        // the same weights as the last gain: the same choice
+        if (nnz === lastNnz) {
+          list.push({ ...list.at(-1)!, g: path[k]!.g });
+          continue;
+        }
+        lastNnz = nnz;
+        const { used, ...option } = await optionAt(ctx, probe, solution, path[k]!.g, denser, kernels);
+        denser = used;
+        list.push(option);
       }
       if (list.length === 0) list.push(densestOption(path, layer.index));
       options.push(list);
@@ -214,6 +261,31 @@ async function measureOptions(ctx: PruneContext, path: readonly PathPoint[], pro
     return options;
   };
   return ctx.settings.refit ? withRefitKernels(ctx.settings.threads, measure) : measure(null);
+}
+
+/**
+ * When even every layer's sparsest option keeps more than `most` weights (the MobileNet-style
+ * example at 70%: its ReLU6 programs keep many weights at any gain), cuts each layer's sparsest
+ * choice (refit) to EXTEND_FRACTION of its per-output counts and refits it, as further options, until
+ * the budget can be met or EXTEND_STEPS cuts are made (allocate-trim.ts trimBy). With trimSupports only.
+ */
+async function extendPast(ctx: PruneContext, probe: Probe, options: Option[][], most: number): Promise<void> {
+  const fewest = () => options.reduce((n, list) => n + Math.min(...list.map((o) => o.nnz)), 0);
+  if (!ctx.settings.refit || !ctx.settings.trimSupports || fewest() <= most) return;
+  await withRefitKernels(ctx.settings.threads, async (kernels) => {
+    for (let step = 0; step < EXTEND_STEPS && fewest() > most; step++) {
+      for (const [l, layer] of ctx.layers.entries()) {
+        ctx.signal?.throwIfAborted();
+        const list = options[l]!;
+        const last = list.reduce((a, b) => (b.nnz < a.nnz ? b : a));
+        const denser = last.solution.trimmedAt !== undefined ? last.solution : await refitAlone(ctx, last.solution, kernels);
+        const trimmed = await refitAlone(ctx, trimBy(denser, EXTEND_FRACTION, ctx.trained[layer.index]!, last.g), kernels);
+        const nnz = countNonzero(trimmed.weight);
+        if (nnz === 0 || nnz >= last.nnz) continue;
+        list.push({ g: last.g, nnz, change: await changeOf(ctx, probe, solvedValues([trimmed]), `${ctx.backend.source} (${layer.name} cut)`), solution: trimmed });
+      }
+    }
+  });
 }
 
 /** A layer's solution refit on the trained network's signals: the layer alone in the trained network. */
@@ -270,9 +342,10 @@ function relativeChange(a: Outputs, b: Outputs): number {
 }
 
 /** The first calibration samples, a whole number of batches (a model may fix its batch size). */
-function probeFeeds(ctx: PruneContext): { feeds: Feeds; samples: number } {
+async function probeOf(ctx: PruneContext): Promise<Probe> {
   const batch = ctx.settings.batchSize;
   const samples = Math.min(ctx.samples, Math.max(batch, Math.floor(SENSITIVITY_SAMPLES / batch) * batch));
-  if (samples === ctx.samples) return { feeds: ctx.feeds, samples };
-  return { feeds: new Map([...ctx.feeds].map(([name, t]) => [name, sliceSamples(t, 0, samples)])), samples };
+  const feeds = samples === ctx.samples ? ctx.feeds : new Map([...ctx.feeds].map(([name, t]) => [name, sliceSamples(t, 0, samples)]));
+  const reference = await ctx.backend.runOutputs(new Map(), ctx.backend.source, feeds, samples, ctx.settings.batchSize);
+  return { feeds, samples, reference };
 }

@@ -36,6 +36,12 @@ export interface LayerSolution {
   solverNorms: number[];
   /** Set when the opt-in refit moved the kept weights (refit.ts): the error before it, the mean step. */
   refit: { relativeErrorBefore: number; meanStep: number } | null;
+  /**
+   * Set when the support is not this program's solution but a trimmed one (allocate-trim.ts): the
+   * gain whose per-output counts it has (or the path's sparsest gain, for a cut past it). `results`
+   * then describe the solve it was trimmed from.
+   */
+  trimmedAt?: number;
   seconds: number;
 }
 

@@ -47,6 +47,7 @@ export function buildReport(parts: ReportParts): PruneReport {
       iterations: Math.max(...s.results.map((r) => r.iterations)),
       ...certificate(s.results),
       refit: s.refit ? { ...s.refit } : null,
+      trimmedAt: s.trimmedAt ?? null,
       seconds: s.seconds,
     };
   });
@@ -130,6 +131,10 @@ export function formatReport(report: PruneReport): string {
     }
   }
   for (const l of report.layers) lines.push(`program of ${l.name}: ${l.constraint}`);
+  const trimmed = report.layers.filter((l) => l.trimmedAt !== null);
+  if (trimmed.length > 0) {
+    lines.push(`trimmed supports (the refit choice one gain lower, cut to these counts by |w| ||x||; --no-trim-supports leaves them out): ${trimmed.map((l) => `${l.name} at g ${l.trimmedAt!.toPrecision(2)}`).join(', ')}`);
+  }
   if (report.refit) {
     const errors = report.layers.map((l) => (l.refit ? `${l.name} ${l.refit.relativeErrorBefore.toFixed(3)} -> ${l.relativeError.toFixed(3)}` : `${l.name} -`));
     lines.push(`refit (least squares on the kept weights, not Net-Trim's program; --no-refit leaves it out): error ${errors.join(', ')}`);

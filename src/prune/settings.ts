@@ -17,6 +17,7 @@ export function resolvePruneSettings(partial: Partial<PruneSettings> = {}): Prun
   if (!(s.gamma >= 1 && Number.isFinite(s.gamma))) throw new InputError(`gamma must be a finite number >= 1, got ${s.gamma}`);
   if (s.allocation !== 'sensitivity' && s.allocation !== 'uniform') throw new InputError(`allocation must be sensitivity or uniform, got '${s.allocation}'`);
   if (typeof s.refit !== 'boolean') throw new InputError(`refit must be true or false, got ${s.refit}`);
+  if (typeof s.trimSupports !== 'boolean') throw new InputError(`trimSupports must be true or false, got ${s.trimSupports}`);
   if (s.refitBounds !== 'soft' && s.refitBounds !== 'hard') throw new InputError(`refitBounds must be soft or hard, got '${s.refitBounds}'`);
   integer('maxSearchTries', s.maxSearchTries, 1);
   integer('maxColumns', s.maxColumns, 1);
