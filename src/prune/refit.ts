@@ -14,10 +14,12 @@
 //      bound costs its excess), and above it on Omega (an active output pushed below the bound costs
 //      less after a ReLU than the fit counts): a convex upper bound on that error. Saturated entries
 //      (ReLU6's top, bounded below) likewise with the sign turned.
-//      Both for every neuron at once in wasm (assembly/refit.ts: ADMM on the splitting Z = X^T W over
-//      all samples, whose W step is the masked normal equations of the one Gram matrix X X^T, solved
-//      by CG through the gemm kernel), started at w0; a linear layer has no bound and w1 is the plain
-//      least squares solution on the support.
+//      Both for every neuron at once in wasm, started at w0: hard bounds by ADMM on the splitting
+//      Z = X^T W over all samples, whose W step is the masked normal equations of the one Gram matrix
+//      X X^T, solved by CG through the gemm kernel (assembly/refit.ts); soft bounds, a smooth objective,
+//      by nonlinear CG on it directly (assembly/refit-ncg.ts: two products per iteration, no Gram
+//      matrix, every step lowers the objective, iterations capped by the solve's: refitBudget). A
+//      linear layer has no bound and w1 is the plain least squares solution on the support.
 //   2. hard: w = w0 + t (w1 - w0) with the largest t in [0, 1] that keeps every inactive output within
 //      its bound: (X_S^T w)_p <= max(V_p, (X_S^T w0)_p) + tau, tau = 1e-3 max |Y| (the ADMM is
 //      stopped at a tolerance, so w1 may overshoot by that much; the solver itself counts
@@ -29,7 +31,8 @@
 //      then be crossed: the point is the error after the activation, which Net-Trim's constraints
 //      only stand in for.
 //
-// Steps 2 and the figures run here, in float64, on the float32 w1 from wasm.
+// Steps 2 and the figures run here, in float64, on the float32 w1 from wasm and on X w0 and X w1,
+// computed in float64 in wasm (assembly/refit-figures.ts).
 // Omega is the solver's: Y > activeThreshold * c0, c0 = 0.3 sqrt(max (X X^T)) (method.md 3).
 // Memory: the samples as float64 here; X, the (N + 1)^2 Gram matrix and a few P x M blocks in wasm.
 import { DEFAULT_SETTINGS } from '../settings.ts';
@@ -56,7 +59,7 @@ export interface RefitResult {
   trace: Float64Array | null;
 }
 
-/** How step 1 is solved; the defaults (REFIT_TUNING) were chosen by bench/refit.ts and bench/refit-wide.ts. */
+/** How step 1 is solved; the defaults (REFIT_TUNING) were chosen by bench/refit-soft.ts and bench/refit-wide.ts. */
 export interface RefitTuning {
   /** Soft bounds: nonlinear CG on the smooth objective, or the ADMM (hard bounds always take the ADMM). */
   method: 'admm' | 'ncg';
@@ -87,7 +90,7 @@ export const REFIT_TUNING: Readonly<RefitTuning> = Object.freeze({
  * [50, 300]. An NCG iteration costs two N x M x P products, a solve iteration two or more, so the refit
  * never costs more than the solve; since every NCG step lowers the objective, stopping at the budget
  * still returns an improvement (bench/README.md, refit-wide.ts: on a 2048-wide layer the objective
- * is still falling slowly after 300 iterations, while the held-out accuracy no longer moves).
+ * still falls ~0.3% per iteration at 100 iterations, where the stall test would never stop it).
  */
 export function refitBudget(solveIterations: number): number {
   return Math.min(ADMM_ITERATIONS, Math.max(NCG_MIN_ITERATIONS, Math.round(solveIterations)));
