@@ -83,6 +83,7 @@ for (const tuning of variants) {
 /** Every 10th iteration of NCG's trace. */
 function traceLine(trace: Float64Array): string {
   const parts: string[] = [];
-  for (let i = 0; i * 4 < trace.length; i += 10) parts.push(`${i}: ${trace[i * 4]!.toPrecision(6)} ${trace[i * 4 + 1]!.toExponential(1)} ${trace[i * 4 + 3]}`);
+  // a run stopped by its budget has no record for its last iteration count (f at 0)
+  for (let i = 0; i * 4 < trace.length && trace[i * 4]! > 0; i += 10) parts.push(`${i}: ${trace[i * 4]!.toPrecision(6)} ${trace[i * 4 + 1]!.toExponential(1)} ${trace[i * 4 + 3]}`);
   return parts.join(', ');
 }
