@@ -17,6 +17,8 @@ import { gemmSymmetric } from './symmetric';
 import { getThreads, limitThreads } from './threads';
 import { maskedCgSolve, refitCgReserve } from './refit-cg';
 import { RefitParam } from './refit-params';
+import { ncgSolve } from './refit-ncg';
+import { responsesF64 } from './refit-figures';
 
 const RHO_EVERY: i32 = 10; // iterations between rho updates (residual balancing, as OSQP)
 const RHO_RATIO: f64 = 5; // rho moves when the normalised residuals differ by more than this
@@ -35,7 +37,21 @@ const LINEAR_STEPS_PER_ITERATION: i32 = 4;
 export function refitSolve(block: usize): void {
   const before = getThreads(), wanted = <i32>param(block, RefitParam.Threads);
   if (wanted > 0) limitThreads(min(wanted, before));
-  solve(block);
+  const n = <i32>param(block, RefitParam.Rows), m = <i32>param(block, RefitParam.Cols), p = <i32>param(block, RefitParam.Samples);
+  const w = <usize>param(block, RefitParam.WPtr), nm = <usize>n * m;
+  // the start, on its mask, kept for its responses (refit-figures.ts)
+  multiplyInPlace(w, <usize>param(block, RefitParam.MaskPtr), nm);
+  const start = arenaAllocF32(nm);
+  if (start == 0) {
+    setParam(block, RefitParam.Status, 4);
+  } else {
+    memory.copy(start, w, nm << 2);
+    solve(block);
+    const z0 = <usize>param(block, RefitParam.Z0Ptr), z1 = <usize>param(block, RefitParam.Z1Ptr);
+    if (param(block, RefitParam.Status) != 4 && z0 != 0 &&
+      !responsesF64(<usize>param(block, RefitParam.XPtr), start, w, p, n, m, z0, z1)) setParam(block, RefitParam.Status, 4);
+  }
+  setParam(block, RefitParam.WorkspaceBytes, <f64>arenaUsed());
   limitThreads(before);
 }
 
@@ -49,6 +65,10 @@ function solve(block: usize): void {
   const maxIter = <i32>param(block, RefitParam.MaxIterations), maxCg = <i32>param(block, RefitParam.MaxCgSteps);
   const cgTol = <f32>param(block, RefitParam.CgTol), alpha = <f32>param(block, RefitParam.Relaxation);
   const pm = <usize>p * m, nm = <usize>n * m;
+  if (bounded && soft && param(block, RefitParam.Method) == 1) {
+    solveSmooth(block);
+    return;
+  }
   const g = arenaAllocF32(<usize>n * n), diagInv = arenaAllocF32(n), rhs = arenaAllocF32(nm);
   const z = bounded ? arenaAllocF32(pm) : 0, u = bounded ? arenaAllocF32(pm) : 0;
   const xw = bounded ? arenaAllocF32(pm) : 0, t = bounded ? arenaAllocF32(pm) : 0;
@@ -68,7 +88,6 @@ function solve(block: usize): void {
     setF(g, <usize>i * (n + 1), d);
     setF(diagInv, i, 1 / d);
   }
-  multiplyInPlace(w, mask, nm);
 
   let it = 0, cgSteps = 0;
   if (!bounded) {
@@ -110,6 +129,16 @@ function solve(block: usize): void {
   setParam(block, RefitParam.Iterations, <f64>it);
   setParam(block, RefitParam.CgSteps, <f64>cgSteps);
   setParam(block, RefitParam.MaxViolation, violation);
+}
+
+/** Soft bounds by nonlinear CG on the smooth objective (refit-ncg.ts): no Gram matrix, no splitting. */
+function solveSmooth(block: usize): void {
+  const it = ncgSolve(block);
+  setParam(block, RefitParam.WorkspaceBytes, <f64>arenaUsed());
+  setParam(block, RefitParam.Status, it < 0 ? 4 : 0);
+  setParam(block, RefitParam.Iterations, <f64>max(it, 0));
+  setParam(block, RefitParam.CgSteps, 0);
+  setParam(block, RefitParam.MaxViolation, 0);
 }
 
 /** Z = X W clamped to the bounds (fitted entries keep X W). */

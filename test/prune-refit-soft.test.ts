@@ -3,6 +3,7 @@
 // Checked against what does not depend on our ADMM: the planted weights fit exactly (the objective's
 // zero), a float64 minimiser by the finite Newton method (its gradient on every kept weight
 // vanishes), and the hard-bounded refit's answer, a point of the same objective that must not beat it.
+// Both solvers of the soft objective: nonlinear CG (the default) and the ADMM.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LayerSolver } from '../src/layer/solve.ts';
@@ -114,12 +115,12 @@ function softFigures(input: LayerInput, w: Float32Array): { objective: number; w
   return { objective, worstCosine };
 }
 
-for (const slack of [false, true]) {
-  const label = slack ? ' with slack V' : '';
+for (const [slack, method] of [[false, 'ncg'], [true, 'ncg'], [false, 'admm'], [true, 'admm']] as const) {
+  const label = `${slack ? ' with slack V' : ''}, ${method}`;
   test(`soft${label}: a perturbed planted layer comes back to the planted weights, support kept`, async () => {
     const { input, w } = planted(400, 30, 8, 0.3, slack);
     const start = w.map((v) => (v === 0 ? 0 : v * (1 + 0.3 * normal())));
-    const r = await refitProgram(input, 'relu', true, start, undefined, undefined, 'soft');
+    const r = await refitProgram(input, 'relu', true, start, undefined, undefined, 'soft', undefined, { method });
     const found = joined(r);
     for (let k = 0; k < w.length; k++) if (start[k] === 0) assert.is(found[k], 0, `entry ${k} left the support`);
     let d = 0;
@@ -140,7 +141,7 @@ for (const slack of [false, true]) {
     const trimmed = solver.solve(input, { epsilon: 0.3, activation: 'relu', bias: true });
     await solver.close();
     const start = joined(trimmed);
-    const soft = joined(await refitProgram(input, 'relu', true, start, undefined, undefined, 'soft'));
+    const soft = joined(await refitProgram(input, 'relu', true, start, undefined, undefined, 'soft', undefined, { method }));
     const hard = joined(await refitProgram(input, 'relu', true, start, undefined, undefined, 'hard'));
     for (let k = 0; k < start.length; k++) if (start[k] === 0) assert.is(soft[k], 0, `entry ${k} left the support`);
     const [s0, sSoft, sHard, sBest] = [start, soft, hard, softOptimum(input, start)].map((w) => softFigures(input, w));
@@ -153,5 +154,25 @@ for (const slack of [false, true]) {
     assert.ok(sSoft!.worstCosine < 0.05, `gradient cosine ${sSoft!.worstCosine} on a kept weight`);
   });
 }
+
+test('soft, ncg: any iteration budget lowers the objective, and a larger one never raises it', async () => {
+  const { input } = planted(400, 24, 10, 1, true);
+  for (let k = 0; k < input.outputs.length; k++) if (input.outputs[k] !== 0) input.outputs[k] += 0.2 * normal();
+  const solver = await LayerSolver.create({ threads: 1 });
+  const start = joined(solver.solve(input, { epsilon: 0.3, activation: 'relu', bias: true }));
+  await solver.close();
+  const before = softFigures(input, start).objective;
+  let last = before;
+  for (const maxIterations of [1, 2, 5, 20, 100]) {
+    const r = await refitProgram(input, 'relu', true, start, undefined, undefined, 'soft', undefined, { method: 'ncg', maxIterations, stall: 0 });
+    assert.ok(r.iterations <= maxIterations, `${r.iterations} iterations for a budget of ${maxIterations}`);
+    const now = softFigures(input, joined(r)).objective;
+    // float32 iterates, float64 figures: equal within rounding when the longer run stopped early
+    assert.ok(now <= last * (1 + 1e-6), `budget ${maxIterations}: objective ${last} -> ${now}`);
+    assert.ok(now < before, `budget ${maxIterations}: ${now} not below the start's ${before}`);
+    last = now;
+  }
+  assert.ok(last < 0.8 * before, `objective ${before} -> ${last}`);
+});
 
 test.run();

@@ -14,10 +14,12 @@
 //      bound costs its excess), and above it on Omega (an active output pushed below the bound costs
 //      less after a ReLU than the fit counts): a convex upper bound on that error. Saturated entries
 //      (ReLU6's top, bounded below) likewise with the sign turned.
-//      Both for every neuron at once in wasm (assembly/refit.ts: ADMM on the splitting Z = X^T W over
-//      all samples, whose W step is the masked normal equations of the one Gram matrix X X^T, solved
-//      by CG through the gemm kernel), started at w0; a linear layer has no bound and w1 is the plain
-//      least squares solution on the support.
+//      Both for every neuron at once in wasm, started at w0: hard bounds by ADMM on the splitting
+//      Z = X^T W over all samples, whose W step is the masked normal equations of the one Gram matrix
+//      X X^T, solved by CG through the gemm kernel (assembly/refit.ts); soft bounds, a smooth objective,
+//      by nonlinear CG on it directly (assembly/refit-ncg.ts: two products per iteration, no Gram
+//      matrix, every step lowers the objective, iterations capped by the solve's: refitBudget). A
+//      linear layer has no bound and w1 is the plain least squares solution on the support.
 //   2. hard: w = w0 + t (w1 - w0) with the largest t in [0, 1] that keeps every inactive output within
 //      its bound: (X_S^T w)_p <= max(V_p, (X_S^T w0)_p) + tau, tau = 1e-3 max |Y| (the ADMM is
 //      stopped at a tolerance, so w1 may overshoot by that much; the solver itself counts
@@ -29,7 +31,8 @@
 //      then be crossed: the point is the error after the activation, which Net-Trim's constraints
 //      only stand in for.
 //
-// Steps 2 and the figures run here, in float64, on the float32 w1 from wasm.
+// Steps 2 and the figures run here, in float64, on the float32 w1 from wasm and on X w0 and X w1,
+// computed in float64 in wasm (assembly/refit-figures.ts).
 // Omega is the solver's: Y > activeThreshold * c0, c0 = 0.3 sqrt(max (X X^T)) (method.md 3).
 // Memory: the samples as float64 here; X, the (N + 1)^2 Gram matrix and a few P x M blocks in wasm.
 import { DEFAULT_SETTINGS } from '../settings.ts';
@@ -48,12 +51,50 @@ export interface RefitResult {
   maxInactive: number;
   /** Mean step t over the neurons with at least one kept weight and one active sample. */
   meanStep: number;
+  /** sqrt(||(W^T X - Y)_Omega||^2 + the squared excess past the bounds on Omega^c) / ||Y||_F after: the soft refit's objective, relative. */
+  softError: number;
+  /** Iterations of the wasm solve (ADMM or NCG; 0 for one least-squares solve). */
+  iterations: number;
+  /** NCG's per-iteration trace when RefitTuning.trace (f, sum g.S, line-search passes, open columns). */
+  trace: Float64Array | null;
+}
+
+/** How step 1 is solved; the defaults (REFIT_TUNING) were chosen by bench/refit-soft.ts and bench/refit-wide.ts. */
+export interface RefitTuning {
+  /** Soft bounds: nonlinear CG on the smooth objective, or the ADMM (hard bounds always take the ADMM). */
+  method: 'admm' | 'ncg';
+  /** NCG: per-column Jacobi preconditioner (else the shared diagonal of X^T X). */
+  perColumn: boolean;
+  maxIterations: number;
+  /** NCG: a neuron stops when its preconditioned gradient norm falls below this fraction of its start. */
+  tolerance: number;
+  /** NCG: the whole refit stops when its objective fell by less than this fraction over the last 10 iterations. */
+  stall: number;
+  trace: boolean;
 }
 
 /** Inactive outputs may rise this fraction of max |Y| above their bound (the solver accepts 10x more as solved). */
 export const REFIT_TOLERANCE = 1e-3;
 /** ADMM iterations at most; the mnist-mlp layers meet the tolerance in 70-110 (bench/refit.ts). */
 const ADMM_ITERATIONS = 300;
+/** NCG's preconditioner floor, of its largest diagonal entry (inputs silent where a neuron fits). */
+const NCG_FLOOR = 1e-4;
+/** NCG iterations at least, whatever the solve's count (refitBudget). */
+const NCG_MIN_ITERATIONS = 50;
+export const REFIT_TUNING: Readonly<RefitTuning> = Object.freeze({
+  method: 'ncg', perColumn: true, maxIterations: ADMM_ITERATIONS, tolerance: 1e-3, stall: 1e-3, trace: false,
+});
+
+/**
+ * Iterations the soft refit (NCG) may take after a Net-Trim solve of `solveIterations`: as many, within
+ * [50, 300]. An NCG iteration costs two N x M x P products, a solve iteration two or more, so the refit
+ * never costs more than the solve; since every NCG step lowers the objective, stopping at the budget
+ * still returns an improvement (bench/README.md, refit-wide.ts: on a 2048-wide layer the objective
+ * still falls ~0.3% per iteration at 100 iterations, where the stall test would never stop it).
+ */
+export function refitBudget(solveIterations: number): number {
+  return Math.min(ADMM_ITERATIONS, Math.max(NCG_MIN_ITERATIONS, Math.round(solveIterations)));
+}
 /** CG steps per ADMM iteration (warm-started: the right-hand side moves little once the iterates settle). */
 const CG_STEPS = 4;
 const CG_TOLERANCE = 1e-5;
@@ -87,7 +128,7 @@ export async function withRefitKernels<T>(threads: number | null, run: (kernels:
 export async function refitProgram(
   input: LayerInput, activation: 'relu' | 'linear', bias: boolean, solution: Float32Array,
   activeThreshold = DEFAULT_SETTINGS.activeThreshold, kernels?: WasmKernels, bounds: RefitBounds = 'hard',
-  onIteration?: (iterations: number) => void,
+  onIteration?: (iterations: number) => void, tuning: Partial<RefitTuning> = {},
 ): Promise<RefitResult> {
   const { samples: p, inputSize: n, outputSize: m } = input;
   const rows = n + (bias ? 1 : 0);
@@ -117,17 +158,23 @@ export async function refitProgram(
     }
   }
   const soft = bounds === 'soft';
-  const w1s = await leastSquaresAll(kernels ?? await sharedKernels(), input, columns, rows, kinds, bounded, solution, tolerance, soft, onIteration);
+  const solved = await leastSquaresAll(
+    kernels ?? await sharedKernels(), input, columns, rows, kinds, bounded, solution, tolerance, soft, onIteration, { ...REFIT_TUNING, ...tuning },
+  );
+  const w1s = solved.w1;
 
   const out = solution.slice();
   let y2 = 0;
   let before2 = 0;
   let after2 = 0;
+  let hinge2 = 0;
   let maxInactive = relu ? -Infinity : 0;
   let steps = 0;
   let neurons = 0;
   const z0 = new Float64Array(p);
   const z1 = new Float64Array(p);
+  const z = new Float64Array(p);
+  const mp = solved.cols;
   for (let j = 0; j < m; j++) {
     const support: number[] = [];
     for (let i = 0; i < rows; i++) if (solution[i * m + j] !== 0) support.push(i);
@@ -140,31 +187,33 @@ export async function refitProgram(
         active[s] = 1;
         activeCount++;
       }
+      z0[s] = solved.start[s * mp + j]!;
+      z1[s] = solved.end[s * mp + j]!;
     }
     const neuron: Neuron = {
       columns, rows, p, support, active, y: (s) => input.outputs[s * m + j]!, v: (s) => (input.slack ? input.slack[s * m + j]! : 0),
       sign: (s) => (regions && regions[s * m + j] === 2 ? -1 : 1),
     };
-    const w0 = Float64Array.from(support, (i) => solution[i * m + j]!);
-    responses(neuron, w0, z0);
     const err0 = activeError(neuron, z0);
     before2 += err0;
+    let t = 0;
     if (support.length > 0 && activeCount > 0) {
       neurons++;
-      const w1 = Float64Array.from(support, (i) => w1s[i * m + j]!);
-      let t = 0;
-      responses(neuron, w1, z1);
       // soft: the whole step when it lowers the fit plus the squared excess past the bounds (none on a linear layer)
       if (soft) t = activeError(neuron, z1) + hingeError(neuron, z1) < err0 + hingeError(neuron, z0) ? 1 : 0;
       else if (activeError(neuron, z1) < err0) t = relu ? largestStep(neuron, z0, z1, tolerance) : 1;
-      if (t > 0) for (let r = 0; r < support.length; r++) out[support[r]! * m + j] = w0[r]! + t * (w1[r]! - w0[r]!);
+      if (t === 1) for (const i of support) out[i * m + j] = w1s[i * m + j]!;
+      else if (t > 0) for (const i of support) out[i * m + j] = solution[i * m + j]! + t * (w1s[i * m + j]! - solution[i * m + j]!);
       steps += t;
     }
-    // Figures of the weights returned (the float32 values actually stored).
-    const w = Float64Array.from(support, (i) => out[i * m + j]!);
-    responses(neuron, w, z1);
-    after2 += activeError(neuron, z1);
-    if (relu) for (let s = 0; s < p; s++) if (!active[s]) maxInactive = Math.max(maxInactive, neuron.sign(s) * (z1[s]! - neuron.v(s)));
+    // Figures of the weights returned (the float32 values actually stored): at t = 0 or 1 those are
+    // the start's or w1's, whose responses came from wasm; in between, computed here.
+    if (t === 0) z.set(z0);
+    else if (t === 1) z.set(z1);
+    else responses(neuron, Float64Array.from(support, (i) => out[i * m + j]!), z);
+    after2 += activeError(neuron, z);
+    if (relu) hinge2 += hingeError(neuron, z);
+    if (relu) for (let s = 0; s < p; s++) if (!active[s]) maxInactive = Math.max(maxInactive, neuron.sign(s) * (z[s]! - neuron.v(s)));
   }
   const norm = Math.sqrt(y2) || 1;
   return {
@@ -174,7 +223,20 @@ export async function refitProgram(
     relativeError: Math.sqrt(after2) / norm,
     maxInactive: maxInactive === -Infinity ? 0 : maxInactive,
     meanStep: neurons > 0 ? steps / neurons : 0,
+    softError: Math.sqrt(after2 + hinge2) / norm,
+    iterations: solved.iterations,
+    trace: solved.trace,
   };
+}
+
+/** Step 1's answer: w1, and X W of the start and of w1 in float64 (samples x cols, cols padded). */
+interface LeastSquaresOutput {
+  w1: Float32Array;
+  iterations: number;
+  trace: Float64Array | null;
+  start: Float64Array;
+  end: Float64Array;
+  cols: number;
 }
 
 /**
@@ -183,8 +245,8 @@ export async function refitProgram(
  */
 async function leastSquaresAll(
   kernels: WasmKernels, input: LayerInput, columns: Float64Array, rows: number, kinds: Int8Array, bounded: boolean,
-  solution: Float32Array, tolerance: number, soft = false, onIteration?: (iterations: number) => void,
-): Promise<Float32Array> {
+  solution: Float32Array, tolerance: number, soft: boolean, onIteration: ((iterations: number) => void) | undefined, tuning: RefitTuning,
+): Promise<LeastSquaresOutput> {
   const { samples: p, outputSize: m } = input;
   const pad = (k: number) => Math.ceil(k / 8) * 8;
   const rp = pad(rows), mp = pad(m), pp = pad(p);
@@ -194,6 +256,7 @@ async function leastSquaresAll(
   const weightMajor = (view: Float32Array, value: (e: number) => number) => {
     for (let i = 0; i < rows; i++) for (let j = 0; j < m; j++) view[i * mp + j] = value(i * m + j);
   };
+  const smooth = soft && bounded && tuning.method === 'ncg';
   const out = await kernels.refitAsync({
     rows: rp, cols: mp, samples: pp,
     fillInputs: (view) => { for (let s = 0; s < p; s++) for (let i = 0; i < rows; i++) view[s * rp + i] = columns[s * rows + i]!; },
@@ -203,12 +266,13 @@ async function leastSquaresAll(
     fillMask: (view) => weightMajor(view, (e) => (solution[e] !== 0 ? 1 : 0)),
     fillStart: (view) => weightMajor(view, (e) => solution[e]!),
   }, {
-    bounded, tolerance, maxIterations: ADMM_ITERATIONS, maxCgSteps: CG_STEPS, cgTol: CG_TOLERANCE, ridge: RIDGE,
-    relaxation: RELAXATION, threads: 0, soft,
+    bounded, tolerance, maxIterations: tuning.maxIterations, maxCgSteps: CG_STEPS,
+    cgTol: smooth ? tuning.tolerance : CG_TOLERANCE, ridge: smooth ? NCG_FLOOR : RIDGE,
+    relaxation: RELAXATION, threads: 0, soft, responses: true, method: tuning.method, perColumn: tuning.perColumn, stall: tuning.stall, trace: smooth && tuning.trace,
   }, onIteration);
   const w1 = new Float32Array(rows * m);
   for (let i = 0; i < rows; i++) for (let j = 0; j < m; j++) w1[i * m + j] = out.weights[i * mp + j]!;
-  return w1;
+  return { w1, iterations: out.iterations, trace: out.trace, start: out.responses!.start, end: out.responses!.end, cols: mp };
 }
 
 /** One output neuron's data (shared with test/reference/refit-f64.ts, which differs only in w1): X columns (sample-major, bias 1 appended), its support, Omega, Y and V. */

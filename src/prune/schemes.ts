@@ -13,7 +13,7 @@ import { DEFAULT_SETTINGS } from '../settings.ts';
 import type { TrimResult } from '../types.ts';
 import { cascadeData, cascadeGap, clipBoundData, groupNorm, parallelData, type ProgramData } from './constraints.ts';
 import { buildProgram, storeResult, type LayerSolution, type Program } from './programs.ts';
-import { refitProgram, withRefitKernels } from './refit.ts';
+import { refitBudget, refitProgram, withRefitKernels } from './refit.ts';
 import type { WasmKernels } from '../wasm/interface.ts';
 import type { ProgressEvent, PruneSettings } from './types.ts';
 
@@ -142,6 +142,8 @@ export async function refitLayer(
     const r = await refitProgram(
       program.input, layer.activation, layer.bias !== null, program.input.initialWeights!,
       ctx.settings.solver.activeThreshold ?? DEFAULT_SETTINGS.activeThreshold, kernels, ctx.settings.refitBounds, onIteration,
+      // the soft refit's cost tied to the solve's (refitBudget); the hard one's ADMM keeps its own cap
+      ctx.settings.refitBounds === 'soft' ? { maxIterations: refitBudget(solved.results[group]!.iterations) } : {},
     );
     const result: TrimResult = {
       ...solved.results[group]!, weights: r.weights, bias: r.bias, nnz: countNonzero(r.weights),

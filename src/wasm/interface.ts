@@ -2,7 +2,7 @@
 // Everything else hands it typed records and gets typed records back; addresses stay in here.
 import { Param, TRACE_FIELDS, WASM_STATUS, type WasmExports } from './abi.ts';
 import { availableThreads, startThreads, type ThreadedKernels } from './pool.ts';
-import { RefitParam } from './refit-abi.ts';
+import { NCG_TRACE_FIELDS, RefitParam } from './refit-abi.ts';
 import { startSolo, type SoloWorker } from './solo.ts';
 import { webWorkerHost } from './workers.ts';
 import { FLAVOURS, instantiate, pickFlavour, readBundledWasm, type KernelFlavour, type WasmBinary, type WasmSource } from './load.ts';
@@ -327,7 +327,7 @@ export class WasmKernels {
   }
 
   /** Reserves the refit's memory and writes its inputs and parameter block; marks the kernels busy. */
-  private beginRefit(problem: RefitProblem, params: RefitParams): { block: number; w: number; rows: number; cols: number } {
+  private beginRefit(problem: RefitProblem, params: RefitParams): RefitLayout {
     if (this.busy) throw new Error('nettrim: this solver is solving a layer; the refit must wait for it');
     this.busy = true;
     try {
@@ -337,6 +337,11 @@ export class WasmKernels {
       const { rows, cols, samples } = problem;
       const x = this.alloc(samples * rows), y = this.alloc(samples * cols), v = this.alloc(samples * cols);
       const kind = this.alloc(samples * cols), mask = this.alloc(rows * cols), w = this.alloc(rows * cols);
+      // every reservation before the first view: growing the memory detaches views of an unshared one
+      const traceCapacity = params.trace ? params.maxIterations + 1 : 0;
+      const trace = traceCapacity > 0 ? this.alloc(traceCapacity * NCG_TRACE_FIELDS * 2) : 0;
+      const responses = params.responses ? samples * cols * 2 : 0; // f64: two f32 slots each
+      const z0 = responses ? this.alloc(responses) : 0, z1 = responses ? this.alloc(responses) : 0;
       problem.fillInputs(this.f32(x, samples * rows));
       problem.fillOutputs(this.f32(y, samples * cols));
       problem.fillBounds(this.f32(v, samples * cols));
@@ -352,22 +357,33 @@ export class WasmKernels {
       b[RefitParam.CgTol] = params.cgTol; b[RefitParam.Ridge] = params.ridge; b[RefitParam.Relaxation] = params.relaxation;
       b[RefitParam.Threads] = params.threads; b[RefitParam.Rho] = params.rho ?? 1;
       b[RefitParam.Soft] = params.soft ? 1 : 0;
+      b[RefitParam.Method] = params.method === 'ncg' ? 1 : 0;
+      b[RefitParam.PerColumn] = params.perColumn === false ? 0 : 1;
+      b[RefitParam.Stall] = params.stall ?? 0;
+      b[RefitParam.TracePtr] = trace; b[RefitParam.TraceCapacity] = traceCapacity;
+      b[RefitParam.Z0Ptr] = z0; b[RefitParam.Z1Ptr] = z1;
       b[RefitParam.Iterations] = 0;
-      return { block, w, rows, cols };
+      return { block, w, rows, cols, samples };
     } catch (err) {
       this.busy = false;
       throw err;
     }
   }
 
-  private collectRefit(layout: { block: number; w: number; rows: number; cols: number }): RefitOutput {
+  private collectRefit(layout: RefitLayout): RefitOutput {
     const out = this.f64(layout.block, RefitParam.Count); // memory may have grown: a fresh view
     if (out[RefitParam.Status] === 4) {
       throw new Error(`nettrim: wasm memory could not grow to the ${out[RefitParam.WorkspaceBytes]} bytes this refit needs`);
     }
+    const traced = Math.min(out[RefitParam.TraceCapacity]!, out[RefitParam.Iterations]! + 1);
     return {
       weights: this.f32(layout.w, layout.rows * layout.cols).slice(), iterations: out[RefitParam.Iterations]!, cgSteps: out[RefitParam.CgSteps]!,
       maxViolation: out[RefitParam.MaxViolation]!,
+      trace: out[RefitParam.TracePtr] ? this.f64(out[RefitParam.TracePtr]!, traced * NCG_TRACE_FIELDS).slice() : null,
+      responses: out[RefitParam.Z0Ptr] ? {
+        start: this.f64(out[RefitParam.Z0Ptr]!, layout.samples * layout.cols).slice(),
+        end: this.f64(out[RefitParam.Z1Ptr]!, layout.samples * layout.cols).slice(),
+      } : null,
     };
   }
 
@@ -462,7 +478,24 @@ export interface RefitParams {
    * activation when V is where it clips. Default false (hard bounds).
    */
   soft?: boolean;
+  /**
+   * With soft bounds: 'ncg' minimises the smooth objective by nonlinear CG (assembly/refit-ncg.ts;
+   * cgTol is then its stop, relative to the start's preconditioned gradient), 'admm' by the ADMM.
+   * Default 'admm'.
+   */
+  method?: 'admm' | 'ncg';
+  /** NCG stops when f fell by less than this fraction of itself over the last 10 iterations (default 0: never). */
+  stall?: number;
+  /** NCG's Jacobi preconditioner per column (its own Hessian's diagonal at the start; default) or shared. */
+  perColumn?: boolean;
+  /** Keep NCG's per-iteration trace (RefitOutput.trace). */
+  trace?: boolean;
+  /** Return X W of the start and of the result in float64 (RefitOutput.responses). */
+  responses?: boolean;
 }
+
+/** Where beginRefit put a refit's block and weights, and its padded sizes. */
+interface RefitLayout { block: number; w: number; rows: number; cols: number; samples: number }
 
 export interface RefitOutput {
   /** rows x cols. */
@@ -470,6 +503,10 @@ export interface RefitOutput {
   iterations: number; cgSteps: number;
   /** Largest bound violation of X W at the end (absolute). */
   maxViolation: number;
+  /** NCG's trace when asked: per iteration f, sum_j g.S, line-search passes, open columns. */
+  trace: Float64Array | null;
+  /** X W (samples x cols, float64) of the masked start and of the result, when asked. */
+  responses: { start: Float64Array; end: Float64Array } | null;
 }
 
 let blocking: boolean | undefined;
