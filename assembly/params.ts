@@ -40,5 +40,9 @@ export const enum Status {
   Solved = 0, SolvedInaccurate = 1, MaxIterations = 2, NonFinite = 3, OutOfMemory = 4, Cancelled = 5,
 }
 
-/** Per-iteration trace record: primal, dual residual, their tolerances, rho, CG steps. */
-export const TRACE_FIELDS: i32 = 6;
+/**
+ * Per-iteration trace record: primal, dual residual, their tolerances, rho, CG steps, and where W2
+ * was checked against the program, its ball error over epsilon and worst bound violation over max |Y|
+ * (NaN when not checked).
+ */
+export const TRACE_FIELDS: i32 = 8;

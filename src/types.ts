@@ -82,6 +82,12 @@ export interface IterationRecord {
   dualTolerance: number;
   rho: number;
   cgSteps: number;
+  /**
+   * When the returned W2 was checked against the program at this iteration (the residual test
+   * passed, or a recheck): its ball error over epsilon and its worst bound violation over max |Y|
+   * (NaN for linear programs). The solve ends at the first check within both tolerances.
+   */
+  check?: { errorOverEpsilon: number; inactiveOverMax: number };
 }
 
 /** One layer's calibration signals, sample-major as frameworks store activations. */

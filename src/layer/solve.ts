@@ -233,6 +233,7 @@ function toHistory(trace: Float64Array): IterationRecord[] {
     records.push({
       primalResidual: trace[k], dualResidual: trace[k + 1], primalTolerance: trace[k + 2],
       dualTolerance: trace[k + 3], rho: trace[k + 4], cgSteps: trace[k + 5],
+      ...(Number.isNaN(trace[k + 6]) ? {} : { check: { errorOverEpsilon: trace[k + 6], inactiveOverMax: trace[k + 7] } }),
     });
   }
   return records;

@@ -15,8 +15,8 @@ export const enum Param {
   Count = 56,
 }
 
-/** f64 per trace record: primal, dual residual, their tolerances, rho, CG steps. */
-export const TRACE_FIELDS = 6;
+/** f64 per trace record: primal, dual residual, their tolerances, rho, CG steps, W2's check (assembly/params.ts). */
+export const TRACE_FIELDS = 8;
 
 /** assembly/params.ts Status, by code. */
 export const WASM_STATUS = ['solved', 'solved-inaccurate', 'max-iterations', 'non-finite', 'out-of-memory', 'cancelled'] as const;
