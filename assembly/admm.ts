@@ -120,6 +120,13 @@ function solve(block: usize): void {
     memory.copy(w3, wInit, nm << 2);
     if (!gram) gemm(t, m, x, n, 1, w3, m, p, m, n, false);
   }
+  // a warm start's multipliers, as scaled duals at this rho (the Gram form keeps U1 in its own
+  // coordinates: it starts from W alone)
+  const duals = <usize>param(block, Param.DualsPtr);
+  if (duals != 0 && param(block, Param.DualsIn) == 1 && !gram) {
+    scaleInto(u1, duals, pm, <f32>(c0 / rho));
+    scaleInto(u2, duals + (pm << 2), nm, <f32>(1 / rho));
+  }
   if (gram) gramSetup(x, y, w3, tNew, n, m, p);
 
   // Tolerance scales (Boyd 3.3.1): sqrt of the constraint count for the absolute part.
@@ -225,6 +232,11 @@ function solve(block: usize): void {
     measureFit(tNew, y, v, regions, realP, realM, m, relu, thr);
   }
   const errorSq = sumA, worst = sumC, targetMax = sumD; // the certificate's product reuses the sums
+  // the multipliers for a neighbouring solve to start from (before the certificate consumes U1)
+  if (duals != 0 && status != Status.Cancelled && status != Status.NonFinite) {
+    scaleInto(duals, u1, pm, <f32>(rho / c0));
+    scaleInto(duals + (pm << 2), u2, nm, <f32>rho);
+  }
   // the certificate: a lower bound on the optimum from the dual U1 (consumed; w3Prev, tNew are scratch)
   const bound = status == Status.Cancelled || status == Status.NonFinite ? 0
     : dualBound(u1, t, x, y, v, regions, w3Prev, tNew, n, m, p, realP, realM, relu, thr, eps, rho, freeRow);
@@ -248,6 +260,12 @@ function rescaleDuals(gram: bool, u1: usize, pm: usize, u2: usize, nm: usize, s:
   if (gram) gramScaleDuals(s);
   else scaleInPlace(u1, pm, s);
   scaleInPlace(u2, nm, s);
+}
+
+/** out = s a over count entries. */
+function scaleInto(out: usize, a: usize, count: usize, s: f32): void {
+  memory.copy(out, a, count << 2);
+  scaleInPlace(out, count, s);
 }
 
 /** Whether Param.Cancel is set; an atomic read where other threads can write it. */
