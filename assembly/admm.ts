@@ -28,8 +28,11 @@ const FIRST_WAIT: f64 = 5;
 const WAIT_GROWTH: f64 = 1.5;
 // The returned W2 must itself satisfy the epsilon ball to within BallTolerance (of epsilon, or of
 // ||Y|| / 100 when epsilon is tiny), and push no inactive output above its cap by more than
-// InactiveTolerance of max |Y|; when the residual test passes but W2 does not, the tolerances
-// shrink by TIGHTEN and the loop goes on.
+// InactiveTolerance of max |Y|; when the residual test passes but W2 does not, the primal tolerance
+// shrinks by TIGHTEN and the loop goes on. The primal one alone: W2's distance to the program is
+// what the primal residual measures, the dual one measures optimality and was met. Shrinking both
+// made the dual test the long pole and residual balancing then undid the boost below
+// (bench/README.md "wide layers' restarts": 170 -> 106 iterations at P = 1000, N = 1024, M = 2048).
 const TIGHTEN: f64 = 0.3;
 // W2 misses a bound while the residuals pass: the consensus W1 = X W3, W2 = W3 is not tight
 // enough, so rho (the weight on it) grows by FEASIBILITY_BOOST (bench/README.md: 219 -> 150 iterations
@@ -117,12 +120,20 @@ function solve(block: usize): void {
     memory.copy(w3, wInit, nm << 2);
     if (!gram) gemm(t, m, x, n, 1, w3, m, p, m, n, false);
   }
+  // a warm start's multipliers, as scaled duals at this rho (the Gram form keeps U1 in its own
+  // coordinates: it starts from W alone)
+  const duals = <usize>param(block, Param.DualsPtr);
+  if (duals != 0 && param(block, Param.DualsIn) == 1 && !gram) {
+    scaleInto(u1, duals, pm, <f32>(c0 / rho));
+    scaleInto(u2, duals + (pm << 2), nm, <f32>(1 / rho));
+  }
   if (gram) gramSetup(x, y, w3, tNew, n, m, p);
 
   // Tolerance scales (Boyd 3.3.1): sqrt of the constraint count for the absolute part.
   const realCount = param(block, Param.RealSamples) * param(block, Param.RealCols) +
     param(block, Param.RealRows) * param(block, Param.RealCols);
-  let absPart = Math.sqrt(realCount) * absTol, relTolNow = relTol;
+  const absPart = Math.sqrt(realCount) * absTol;
+  let primalScale: f64 = 1; // shrinks by TIGHTEN each time W2 misses the program (see there)
   const yNorm = param(block, Param.TargetNorm) / c0;
   const ballLimit = eps + param(block, Param.BallTolerance) * Math.max(eps, 0.01 * yNorm);
   const inactiveSlack = param(block, Param.InactiveTolerance);
@@ -159,16 +170,16 @@ function solve(block: usize): void {
     s = rho * Math.sqrt(dualSq);
     const uNorm = Math.sqrt(uSq);
     const scale = Math.max(Math.sqrt(w1Sq + w2Sq), Math.sqrt(zSq));
-    epsPri = absPart + relTolNow * scale;
-    epsDual = absPart + relTolNow * rho * uNorm;
+    epsPri = (absPart + relTol * scale) * primalScale;
+    epsDual = absPart + relTol * rho * uNorm;
     // live figures, for a caller's thread to poll while the solve runs (the final ones follow at the end)
     setParam(block, Param.Iterations, it);
     setParam(block, Param.PrimalResidual, r); setParam(block, Param.PrimalTolerance, epsPri);
     setParam(block, Param.DualResidual, s); setParam(block, Param.DualTolerance, epsDual);
-    if (it <= traceCap) {
-      const rec = trace + ((<usize>(it - 1) * TRACE_FIELDS) << 3);
+    const rec = it <= traceCap ? trace + ((<usize>(it - 1) * TRACE_FIELDS) << 3) : 0;
+    if (rec != 0) {
       store<f64>(rec, r); store<f64>(rec, s, 8); store<f64>(rec, epsPri, 16); store<f64>(rec, epsDual, 24);
-      store<f64>(rec, rho, 32); store<f64>(rec, <f64>steps, 40);
+      store<f64>(rec, rho, 32); store<f64>(rec, <f64>steps, 40); store<f64>(rec, NaN, 48); store<f64>(rec, NaN, 56);
     }
     if (!isFinite(r) || !isFinite(s)) { status = Status.NonFinite; break; }
     // Once the residual test has passed and W2 was not yet feasible, W2 is checked every
@@ -176,14 +187,20 @@ function solve(block: usize): void {
     const converged = r <= epsPri && s <= epsDual;
     if (converged || (missed && it % RECHECK_EVERY == 0)) {
       // the Gram form's fit decides cheaply; the exact product confirms (rounding in its difference)
-      if ((!gram || gramFitSq(w2) <= ballLimit * ballLimit) &&
-        sparseCopyFeasible(w2, tNew, x, y, v, regions, n, m, p, realP, realM, relu, thr, ballLimit, inactiveSlack)) {
+      const quickSq = gram ? gramFitSq(w2) : 0;
+      const feasible = quickSq <= ballLimit * ballLimit &&
+        sparseCopyFeasible(w2, tNew, x, y, v, regions, n, m, p, realP, realM, relu, thr, ballLimit, inactiveSlack);
+      // the trace records what W2 missed: its ball error over epsilon, its worst bound violation over max |Y|
+      if (rec != 0) {
+        store<f64>(rec, Math.sqrt(quickSq > ballLimit * ballLimit ? quickSq : sumA) / eps, 48);
+        store<f64>(rec, relu ? sumC / sumD : NaN, 56);
+      }
+      if (feasible) {
         status = Status.Solved;
         break;
       }
       if (converged) {
-        relTolNow *= TIGHTEN;
-        absPart *= TIGHTEN;
+        primalScale *= TIGHTEN;
         missed = true;
         if (relu && sumC > inactiveSlack * sumD) {
           const next = Math.min(RHO_MAX, rho * FEASIBILITY_BOOST);
@@ -215,6 +232,11 @@ function solve(block: usize): void {
     measureFit(tNew, y, v, regions, realP, realM, m, relu, thr);
   }
   const errorSq = sumA, worst = sumC, targetMax = sumD; // the certificate's product reuses the sums
+  // the multipliers for a neighbouring solve to start from (before the certificate consumes U1)
+  if (duals != 0 && status != Status.Cancelled && status != Status.NonFinite) {
+    scaleInto(duals, u1, pm, <f32>(rho / c0));
+    scaleInto(duals + (pm << 2), u2, nm, <f32>rho);
+  }
   // the certificate: a lower bound on the optimum from the dual U1 (consumed; w3Prev, tNew are scratch)
   const bound = status == Status.Cancelled || status == Status.NonFinite ? 0
     : dualBound(u1, t, x, y, v, regions, w3Prev, tNew, n, m, p, realP, realM, relu, thr, eps, rho, freeRow);
@@ -238,6 +260,12 @@ function rescaleDuals(gram: bool, u1: usize, pm: usize, u2: usize, nm: usize, s:
   if (gram) gramScaleDuals(s);
   else scaleInPlace(u1, pm, s);
   scaleInPlace(u2, nm, s);
+}
+
+/** out = s a over count entries. */
+function scaleInto(out: usize, a: usize, count: usize, s: f32): void {
+  memory.copy(out, a, count << 2);
+  scaleInPlace(out, count, s);
 }
 
 /** Whether Param.Cancel is set; an atomic read where other threads can write it. */

@@ -21,6 +21,10 @@ export const enum Param {
   // inputs: per-entry regions (P x M f32 signs: 0 ball, +1 z <= V, -1 z >= V; 0 = absent: from Y and
   // the threshold), and the row of W left out of the l1 (the bias row when it is not penalised; -1: none)
   RegionsPtr = 29, FreeRow = 30,
+  // input/output: the multipliers of the two splits (P x M for W1 = X W3, then N x M for W2 = W3, padded,
+  // unscaled: rho U1 / c0 and rho U2), written at the end when DualsPtr is set and read at the start as a
+  // warm start when DualsIn is 1 (a neighbouring program on the same X: the --sparsity path)
+  DualsPtr = 31, DualsIn = 47,
   // outputs
   Status = 32, Iterations = 33, PrimalResidual = 34, DualResidual = 35, PrimalTolerance = 36,
   DualTolerance = 37, FinalRho = 38, CgSteps = 39, C0 = 40, ErrorNormSq = 41,
@@ -40,5 +44,9 @@ export const enum Status {
   Solved = 0, SolvedInaccurate = 1, MaxIterations = 2, NonFinite = 3, OutOfMemory = 4, Cancelled = 5,
 }
 
-/** Per-iteration trace record: primal, dual residual, their tolerances, rho, CG steps. */
-export const TRACE_FIELDS: i32 = 6;
+/**
+ * Per-iteration trace record: primal, dual residual, their tolerances, rho, CG steps, and where W2
+ * was checked against the program, its ball error over epsilon and worst bound violation over max |Y|
+ * (NaN when not checked).
+ */
+export const TRACE_FIELDS: i32 = 8;

@@ -4,18 +4,19 @@
 // the same run (so the ratios hold on a shared machine).
 //
 //   node --import tsx bench/wide.ts [--p 2000] [--n 2048] [--m 2048] [--threads T] [--variants a,b]
-//       [--before DIR] [--iterations K | --solve]
+//       [--before DIR] [--iterations K | --solve [--trace]]
 //
 // --before DIR: a directory of other wasm builds (nettrim.simd-threads.wasm ...; e.g. main's, built
 // with asc into DIR/build) measured in the same run, interleaved with this checkout's.
 // Without --solve each variant runs 1 and 1 + K iterations (tolerances unreachable): set-up and time
-// per iteration, as bench/scaling.ts does; with --solve it runs to convergence (iterations, CG steps).
+// per iteration, as bench/scaling.ts does; with --solve it runs to convergence (iterations, CG steps),
+// and --trace prints each solve's checks of the returned W (what it missed) and rho's changes.
 //
 // The layer is the second of a random 784-N-M ReLU network fed Gaussian inputs: its inputs are
 // nonnegative and correlated (one dominant mean direction), like a trained network's activations;
 // Y = relu(X W) for a dense Gaussian W. Each variant is a settings record solved on the same layer.
 import { LayerSolver } from '../src/index.ts';
-import type { TrimSettings } from '../src/types.ts';
+import type { IterationRecord, TrimSettings } from '../src/types.ts';
 import { WasmKernels } from '../src/wasm/interface.ts';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -50,6 +51,7 @@ async function main(argv: string[]) {
   const names = (option(argv, '--variants') ?? Object.keys(VARIANTS).join(',')).split(',').filter((v) => v in VARIANTS); // 'none': products only
   const before = option(argv, '--before') ?? null;
   const solveFully = argv.includes('--solve');
+  const traced = solveFully && argv.includes('--trace');
   const k = Number(option(argv, '--iterations') ?? 4);
   const builds: Array<[string, string | null]> = before ? [['before', before], ['after', null]] : [['this', null]];
   const normal = rng(7);
@@ -113,6 +115,7 @@ async function main(argv: string[]) {
         build, name, r.status, String(r.iterations), fmt(r.cgSteps / r.iterations, 2), fmt(r.seconds, 1), fmt(setupSeconds, 1),
         fmt(perIteration, 3), String(r.nnz), fmt(r.relativeError, 4), fmt(r.preconditionerResidual, 5),
       ]);
+      if (traced) printChecks(`${build} ${name}`, r.history ?? []);
       process.stderr.write('.');
     }
     await solver.close();
@@ -126,6 +129,15 @@ async function main(argv: string[]) {
     rows,
   ));
   console.log(formatTable(['build', 'variant', 'set-up CPU s', 'CPU s / it', 'set-up / product', 'it / product'], cpuRows));
+}
+
+/** The iterations where W2 was checked against the program or rho changed, one line each. */
+function printChecks(label: string, history: IterationRecord[]): void {
+  history.forEach((h, i) => {
+    if (!h.check && (i === 0 || h.rho === history[i - 1]!.rho)) return;
+    const line = `${label}: it ${i + 1}, res/tol ${fmt(h.primalResidual / h.primalTolerance, 2)} ${fmt(h.dualResidual / h.dualTolerance, 2)}, rho ${fmt(h.rho, 3)}`;
+    console.log(h.check ? `${line}, W2 error/eps ${fmt(h.check.errorOverEpsilon, 5)}, bound violation/max|Y| ${h.check.inactiveOverMax.toExponential(2)}` : line);
+  });
 }
 
 await main(process.argv.slice(2));

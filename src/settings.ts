@@ -26,6 +26,7 @@ export const DEFAULT_SETTINGS: Readonly<TrimSettings> = Object.freeze({
   maxCgSteps: 25,
   penalizeBias: true,
   recordHistory: false,
+  returnDuals: false,
   penalty: 'l1',
   form: 'auto',
 });
@@ -70,6 +71,7 @@ export function resolveSettings(partial: Partial<TrimSettings> = {}): TrimSettin
   nonNegative('ballTolerance', s.ballTolerance);
   nonNegative('inactiveTolerance', s.inactiveTolerance);
   if (typeof s.recordHistory !== 'boolean') throw new Error(`nettrim: setting 'recordHistory' must be true or false, got ${s.recordHistory}`);
+  if (typeof s.returnDuals !== 'boolean') throw new Error(`nettrim: setting 'returnDuals' must be true or false, got ${s.returnDuals}`);
   if (typeof s.penalizeBias !== 'boolean') throw new Error(`nettrim: setting 'penalizeBias' must be true or false, got ${s.penalizeBias}`);
   oneOf('penalty', s.penalty, ['l1', 'group']);
   oneOf('form', s.form, ['auto', 'samples', 'gram']);

@@ -65,6 +65,8 @@ export interface TrimSettings {
   penalizeBias: boolean;
   /** Keep the residuals of every iteration in the result (for tuning and plots). */
   recordHistory: boolean;
+  /** Return the final multipliers in `result.duals`, for a neighbouring solve to start from (LayerInput.initialDuals). */
+  returnDuals: boolean;
   /**
    * 'l1' (element-wise) or 'group' (whole rows of W: LayerInput.rowGroups, default each row its
    * own group). In group mode the bias row is not penalized.
@@ -82,6 +84,12 @@ export interface IterationRecord {
   dualTolerance: number;
   rho: number;
   cgSteps: number;
+  /**
+   * When the returned W2 was checked against the program at this iteration (the residual test
+   * passed, or a recheck): its ball error over epsilon and its worst bound violation over max |Y|
+   * (NaN for linear programs). The solve ends at the first check within both tolerances.
+   */
+  check?: { errorOverEpsilon: number; inactiveOverMax: number };
 }
 
 /** One layer's calibration signals, sample-major as frameworks store activations. */
@@ -104,6 +112,12 @@ export interface LayerInput {
   regions?: Uint8Array;
   /** Optional warm start: N(+1) x M weights (e.g. the previous try of a sparsity search). */
   initialWeights?: Float32Array;
+  /**
+   * Optional warm start of the multipliers: `duals` of an earlier result on the same inputs (a
+   * neighbouring epsilon; returnDuals). With initialWeights and that result's `rho`, the solve starts
+   * where the other ended instead of from zero multipliers (bench/README.md, the --sparsity path).
+   */
+  initialDuals?: Float32Array;
   /**
    * penalty 'group' only (ignored for 'l1'): the group id (an integer >= 0) of each of the N input
    * rows, e.g. for a convolution the kh * kw rows of one input channel share an id. Default: each
@@ -195,4 +209,6 @@ export interface TrimResult {
   seconds: number;
   /** Per-iteration residuals, when settings.recordHistory. */
   history?: IterationRecord[];
+  /** The final multipliers, opaque (padded to the kernels' layout), with returnDuals: a neighbouring solve's initialDuals. */
+  duals?: Float32Array;
 }

@@ -129,6 +129,7 @@ function prepare(input: LayerInput, partial: Partial<TrimSettings>, threads: num
     threads: bestThreads(shapeOf(input, settings.bias), threads),
     freeRow: settings.bias && !settings.penalizeBias ? input.inputSize : -1,
     form: gram ? FORM_GRAM : FORM_SAMPLES,
+    returnDuals: settings.returnDuals,
   };
   return { input, settings, targetNorm, epsilon, problem, params, started };
 }
@@ -170,6 +171,7 @@ function finish(job: PreparedSolve, out: AdmmOutput): TrimResult {
     threads: job.params.threads,
     seconds: (performance.now() - job.started) / 1000,
     ...(out.trace ? { history: toHistory(out.trace) } : {}),
+    ...(out.duals ? { duals: out.duals } : {}),
   };
 }
 
@@ -201,6 +203,7 @@ function padProblem(input: LayerInput, bias: boolean): PaddedProblem {
     fillSlack: input.slack ? copyRows(input.slack, m, cols) : undefined,
     fillRegions: input.regions ? fillRegionSigns(input.regions, m, cols) : undefined,
     fillInitial: initial ? (view) => { for (let r = 0; r < realRows; r++) view.set(initial.subarray(r * m, (r + 1) * m), r * cols); } : undefined,
+    ...(input.initialDuals ? { initialDuals: input.initialDuals } : {}),
   };
 }
 
@@ -233,6 +236,7 @@ function toHistory(trace: Float64Array): IterationRecord[] {
     records.push({
       primalResidual: trace[k], dualResidual: trace[k + 1], primalTolerance: trace[k + 2],
       dualTolerance: trace[k + 3], rho: trace[k + 4], cgSteps: trace[k + 5],
+      ...(Number.isNaN(trace[k + 6]) ? {} : { check: { errorOverEpsilon: trace[k + 6], inactiveOverMax: trace[k + 7] } }),
     });
   }
   return records;

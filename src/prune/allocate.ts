@@ -43,6 +43,13 @@ const REFINE_TRIES = 4;
 /** Cuts past the path's sparsest gain (extendPast), each keeping this fraction of the last one's counts. */
 const EXTEND_STEPS = 6;
 const EXTEND_FRACTION = 0.75;
+/**
+ * Layers whose product with X costs at least this many multiply-adds (columns x rows x outputs) are
+ * solved along the path to draft accuracy (schemes.ts DRAFT_SETTINGS) and once more, at the gain
+ * chosen, to the full one: their solves are the search's cost (the 784-2048-2048-10 MLP's fc1 and
+ * fc2, 3e9 and 8e9). The shipped examples' layers (at most ~5e8) are solved fully all along.
+ */
+const DRAFT_WORK = 1e9;
 
 interface Option {
   g: number;
@@ -62,10 +69,13 @@ export async function allocateSparsity(
   // 1a. the path upward from the gain nearest the starting epsilon, until the uniform network is
   //     halfway from the target to fully sparse; each solve starts from the one below it
   const start = nearestGain(ctx.settings.epsilon);
+  // the path's solves: costly layers to draft accuracy (step 5 finishes the chosen ones)
+  const draft = new Set(ctx.layers.filter((l) => programWork(ctx, l.index) >= DRAFT_WORK).map((l) => l.index));
+  const pathCtx: PruneContext = draft.size > 0 ? { ...ctx, draft } : ctx;
   const path: PathPoint[] = [];
   const networks: NetworkSolution[] = [];
   for (let k = start; k < ALLOCATION_GAINS.length; k++) {
-    const solution = await solveParallel(ctx, ALLOCATION_GAINS[k]!, networks.at(-1) ?? null);
+    const solution = await solveParallel(pathCtx, ALLOCATION_GAINS[k]!, networks.at(-1) ?? null);
     networks.push(solution);
     path.push({ g: solution.epsilon, layers: solution.layers, seconds: solution.seconds });
     onSolved?.(solution);
@@ -90,7 +100,7 @@ export async function allocateSparsity(
     });
     if (eligible.length === 0) break;
     const started = performance.now();
-    const solved = await solveLayersAt(ctx, eligible, ALLOCATION_GAINS[k]!, (i) => above.layers[i]!);
+    const solved = await solveLayersAt(pathCtx, eligible, ALLOCATION_GAINS[k]!, (i) => above.layers[i]!);
     const layers: Array<LayerSolution | null> = ctx.layers.map(() => null);
     eligible.forEach((i, j) => { layers[i] = solved[j]!; });
     path.unshift({ g: ALLOCATION_GAINS[k]!, layers, seconds: (performance.now() - started) / 1000 });
@@ -107,7 +117,14 @@ export async function allocateSparsity(
   }
   let chosen = best.picks.map((o) => o.solution);
   // 4. interpolate the largest layer whose choice sits between two gains
-  if (Math.abs(best.nnz - budget) / total > tolerance) chosen = await refine(ctx, probe, options, chosen, budget, total, tolerance);
+  if (Math.abs(best.nnz - budget) / total > tolerance) chosen = await refine(pathCtx, probe, options, chosen, budget, total, tolerance);
+  // 5. the draft layers' chosen gains, solved to the settings asked for from their drafts (a trimmed
+  //    support stays: the allocation chose it over Net-Trim's, and its values are already the refit's)
+  const finishing = performance.now();
+  for (const [pos, l] of ctx.layers.entries()) {
+    if (draft.has(l.index) && chosen[pos]!.trimmedAt === undefined) chosen[pos] = await solveLayerAt(ctx, l.index, relativeGain(chosen[pos]!), chosen[pos]!);
+  }
+  const finishSeconds = (performance.now() - finishing) / 1000;
   const removed = removedOf(chosen, total);
   const g = Math.max(...best.picks.map((o) => o.g));
   const allocation: AllocationReport = {
@@ -119,7 +136,7 @@ export async function allocateSparsity(
     })),
     predictedOutputChange: Math.sqrt(best.change),
   };
-  const seconds = path.reduce((n, s) => n + s.seconds, 0);
+  const seconds = path.reduce((n, s) => n + s.seconds, 0) + finishSeconds;
   const lanes = Math.max(...networks.map((s) => s.lanes));
   return {
     solution: { epsilon: g, layers: chosen, seconds, lanes },
@@ -305,6 +322,12 @@ interface PathPoint {
   g: number;
   layers: ReadonlyArray<LayerSolution | null>;
   seconds: number;
+}
+
+/** Multiply-adds of one product with a layer's program inputs: columns x rows (with the bias) x outputs. */
+function programWork(ctx: PruneContext, index: number): number {
+  const s = ctx.trained[index]!;
+  return s.columns * (s.layer.inputSize + 1) * s.layer.outputSize;
 }
 
 /** The index of the path's gain nearest g (in log g). */

@@ -6,7 +6,7 @@ export const enum Param {
   AdaptiveRho = 17, Relaxation = 18, ActiveThreshold = 19, MaxCgSteps = 20, CgTol = 21,
   TracePtr = 22, TraceCapacity = 23,
   BallTolerance = 24, InactiveTolerance = 25, TargetNorm = 26, Threads = 27, Cancel = 28,
-  RegionsPtr = 29, FreeRow = 30,
+  RegionsPtr = 29, FreeRow = 30, DualsPtr = 31, DualsIn = 47,
   Status = 32, Iterations = 33, PrimalResidual = 34, DualResidual = 35, PrimalTolerance = 36,
   DualTolerance = 37, FinalRho = 38, CgSteps = 39, C0 = 40, ErrorNormSq = 41, DualBound = 42,
   MaxInactive = 43, TargetMax = 44, WorkspaceBytes = 45, InverseResidual = 46,
@@ -15,8 +15,8 @@ export const enum Param {
   Count = 56,
 }
 
-/** f64 per trace record: primal, dual residual, their tolerances, rho, CG steps. */
-export const TRACE_FIELDS = 6;
+/** f64 per trace record: primal, dual residual, their tolerances, rho, CG steps, W2's check (assembly/params.ts). */
+export const TRACE_FIELDS = 8;
 
 /** assembly/params.ts Status, by code. */
 export const WASM_STATUS = ['solved', 'solved-inaccurate', 'max-iterations', 'non-finite', 'out-of-memory', 'cancelled'] as const;

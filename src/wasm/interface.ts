@@ -21,6 +21,8 @@ export interface PaddedProblem {
   fillRegions?: (view: Float32Array) => void;
   /** Write a rows x cols warm start. */
   fillInitial?: (view: Float32Array) => void;
+  /** A warm start's multipliers, as an earlier solve of this padded shape returned them (AdmmOutput.duals). */
+  initialDuals?: Float32Array;
   /** The group program (method.md 7): each padded row's group (-1: unpenalized) and each group's weight. */
   groups?: RowGroups;
 }
@@ -48,6 +50,8 @@ export interface AdmmParams {
   freeRow: number;
   /** Param.Form: 1 the sample form, 2 the Gram form (linear programs; src/layer/solve.ts decides). */
   form: number;
+  /** Return the final multipliers (AdmmOutput.duals), for a neighbouring solve to start from. */
+  returnDuals: boolean;
 }
 
 /** How often solveAsync reads a running solve's figures for onIteration. */
@@ -78,6 +82,8 @@ export interface AdmmOutput {
   gram: boolean;
   /** TRACE_FIELDS numbers per recorded iteration, when asked for. */
   trace: Float64Array | null;
+  /** The final multipliers (samples x cols, then rows x cols, padded; see assembly/params.ts), when asked for. */
+  duals: Float32Array | null;
 }
 
 export interface KernelOptions {
@@ -231,6 +237,12 @@ export class WasmKernels {
     const w0 = problem.fillInitial ? this.alloc(rows * cols) : 0;
     const traceCap = params.traceCapacity;
     const trace = traceCap > 0 ? this.alloc(traceCap * TRACE_FIELDS * 2) : 0;
+    const dualCount = (samples + rows) * cols;
+    if (problem.initialDuals && problem.initialDuals.length !== dualCount) {
+      throw new Error(`nettrim: initialDuals has ${problem.initialDuals.length} values, this program's multipliers are ${dualCount} (a solve of the same shape returns them)`);
+    }
+    const duals = params.returnDuals || problem.initialDuals ? this.alloc(dualCount) : 0;
+    if (problem.initialDuals) this.f32(duals, dualCount).set(problem.initialDuals);
     const groups = problem.groups;
     const groupIds = groups ? this.alloc(rows) : 0, groupWeights = groups ? this.alloc(Math.max(groups.weights.length, 1)) : 0;
     if (groups) {
@@ -258,14 +270,15 @@ export class WasmKernels {
     set(Param.TargetNorm, params.targetNorm);
     set(Param.Threads, params.threads);
     set(Param.RegionsPtr, regions); set(Param.FreeRow, params.freeRow);
+    set(Param.DualsPtr, duals); set(Param.DualsIn, problem.initialDuals ? 1 : 0);
     set(Param.Form, params.form);
     set(Param.GroupIdsPtr, groupIds); set(Param.GroupWeightsPtr, groupWeights); set(Param.GroupCount, groups?.weights.length ?? 0);
-    return { block, w, trace, size: rows * cols };
+    return { block, w, trace, size: rows * cols, duals: params.returnDuals ? duals : 0, dualCount };
   }
 
   /** Reads the outputs of a finished solve. */
   private collect(layout: SolveLayout, params: AdmmParams): AdmmOutput {
-    const { block, w, trace, size } = layout;
+    const { block, w, trace, size, duals, dualCount } = layout;
     const traceCap = params.traceCapacity;
     const out = this.f64(block, Param.Count); // memory may have grown: a fresh view
     const status = WASM_STATUS[out[Param.Status]];
@@ -285,6 +298,7 @@ export class WasmKernels {
       inverseResidual: out[Param.InverseResidual],
       gram: out[Param.GramForm] === 1,
       trace: trace ? this.f64(trace, Math.min(traceCap, out[Param.Iterations]) * TRACE_FIELDS).slice() : null,
+      duals: duals ? this.f32(duals, dualCount).slice() : null,
     };
   }
 
@@ -527,6 +541,8 @@ function canBlock(): boolean {
 /** Where one solve's block, weights and trace sit in wasm memory. */
 interface SolveLayout {
   block: number; w: number; trace: number; size: number;
+  /** The multipliers' block when they are returned (0: not asked for), and its length. */
+  duals: number; dualCount: number;
 }
 
 function toLoader(source: WasmSource | undefined): (f: KernelFlavour) => Promise<WasmBinary> {
