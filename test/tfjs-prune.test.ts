@@ -71,7 +71,11 @@ for (const c of CASES) {
     assert.is(sameClass, SAMPLES);
     const nnz = (r: typeof report): number => r.total.nnzAfter;
     assert.ok(Math.abs(nnz(report) - nnz(onnx.report)) <= 1e-3 * report.total.weights, `nonzeros: tfjs ${nnz(report)}, onnx ${nnz(onnx.report)}`);
-    assert.ok(Math.abs(report.maxOutputChange - onnx.report.maxOutputChange) < 1e-3);
+    // The soft refit (nonlinear CG) stops when its objective stalls: the two runtimes' signals differ
+    // in the last bits and a layer may stop an iteration apart. Measured: 0.1020 against 0.1006 (1.4%;
+    // within 1e-3 with the ADMM refit before); the logits above agree to 2e-3 of the largest.
+    const changes = [report.maxOutputChange, onnx.report.maxOutputChange];
+    assert.ok(Math.abs(changes[0]! - changes[1]!) <= 0.03 * Math.max(...changes), `max output change: tfjs ${changes[0]}, onnx ${changes[1]}`);
   });
 }
 
