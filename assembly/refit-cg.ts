@@ -92,8 +92,8 @@ function precondition(out: usize, r: usize, diagInv: usize, n: i32, m: i32): voi
   }
 }
 
-/** out = a + c[j] b, per column j. */
-function scaleAdd(out: usize, a: usize, c: usize, b: usize, n: i32, m: i32): void {
+/** out = a + c[j] b, per column j (also the soft refit's step, refit-ncg.ts). */
+export function scaleAdd(out: usize, a: usize, c: usize, b: usize, n: i32, m: i32): void {
   for (let i = 0; i < n; i++) {
     const row = <usize>i * m;
     if (ASC_FEATURE_SIMD) {

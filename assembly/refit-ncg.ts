@@ -11,6 +11,7 @@
 // best evaluated point), so stopping early at an iteration budget still returns an improvement.
 import { gemm } from './gemm';
 import { arenaAlloc, arenaAllocF32, getF, setF } from './memory';
+import { scaleAdd } from './refit-cg';
 import { lineScratchBytes, lineSearch } from './refit-line';
 import { directionPass, passScratchBytes, preconditionPass, residualPass, usePassScratch } from './refit-passes';
 import { RefitParam } from './refit-params';
@@ -120,8 +121,8 @@ export function ncgSolve(block: usize): i32 {
       }
     }
     if (!moved) break;
-    stepInto(pw, dir, stepF, n, m);
-    stepInto(z, a, stepF, p, m);
+    scaleAdd(pw, pw, stepF, dir, n, m); // W += t D
+    scaleAdd(z, z, stepF, a, p, m); // Z += t A
     const swap = s; s = sPrev; sPrev = swap;
     it++;
   }
@@ -184,21 +185,6 @@ function direction(dir: usize, s: usize, grad: usize, betas: usize, n: i32, m: i
     if (!(getF(betas, j) > 0) || load<f64>(col(state, j, SLOPE)) < 0) continue;
     store<f64>(col(state, j, RESTARTED), 1);
     for (let i = 0; i < n; i++) { const e = <usize>i * m + j; setF(dir, e, -getF(s, e)); }
-  }
-}
-
-/** out += t_j b per column (t as f32 in `t`). */
-function stepInto(out: usize, b: usize, t: usize, rows: i32, m: i32): void {
-  for (let i = 0; i < rows; i++) {
-    const row = <usize>i * m;
-    if (ASC_FEATURE_SIMD) {
-      for (let j = 0; j < m; j += 4) {
-        const o = (row + j) << 2;
-        v128.store(out + o, f32x4.add(v128.load(out + o), f32x4.mul(v128.load(t + (<usize>j << 2)), v128.load(b + o))));
-      }
-      continue;
-    }
-    for (let j = 0; j < m; j++) setF(out, row + j, getF(out, row + j) + getF(t, j) * getF(b, row + j));
   }
 }
 

@@ -190,7 +190,7 @@ async function refine(
       let bestGap = Math.abs(countNonzero(best.weight) - want);
       let a = { x: Math.log(lo.g), f: lo.nnz - want };
       let b = { x: Math.log(hi.g), f: hi.nnz - want };
-      const denser = kernels && ctx.settings.trimSupports ? (lo.solution.trimmedAt !== undefined ? lo.solution : await refitAlone(ctx, lo.solution, kernels)) : null;
+      const denser = kernels && ctx.settings.trimSupports ? await asUsed(ctx, lo.solution, kernels) : null;
       for (let t = 0; t < REFINE_TRIES && a.f !== b.f; t++) {
         const x = a.x + (a.f * (b.x - a.x)) / (a.f - b.f);
         const solved = await solveLayerAt(ctx, ctx.layers[l]!.index, Math.exp(x), lo.solution);
@@ -295,7 +295,7 @@ async function extendPast(ctx: PruneContext, probe: Probe, options: Option[][], 
         ctx.signal?.throwIfAborted();
         const list = options[l]!;
         const last = list.reduce((a, b) => (b.nnz < a.nnz ? b : a));
-        const denser = last.solution.trimmedAt !== undefined ? last.solution : await refitAlone(ctx, last.solution, kernels);
+        const denser = await asUsed(ctx, last.solution, kernels);
         const trimmed = await refitAlone(ctx, trimBy(denser, EXTEND_FRACTION, ctx.trained[layer.index]!, last.g), kernels);
         const nnz = countNonzero(trimmed.weight);
         if (nnz === 0 || nnz >= last.nnz) continue;
@@ -303,6 +303,11 @@ async function extendPast(ctx: PruneContext, probe: Probe, options: Option[][], 
       }
     }
   });
+}
+
+/** An option's weights as they will be used: a trimmed support is refit already, Net-Trim's is refit here (alone). */
+function asUsed(ctx: PruneContext, solution: LayerSolution, kernels: WasmKernels): Promise<LayerSolution> {
+  return solution.trimmedAt !== undefined ? Promise.resolve(solution) : refitAlone(ctx, solution, kernels);
 }
 
 /** A layer's solution refit on the trained network's signals: the layer alone in the trained network. */
